@@ -1,0 +1,81 @@
+// swift-tools-version: 6.2
+//
+// rfgen: control software for the RF generator used in basivertebral nerve ablation.
+//
+// Modules follow the direction of dependency (see README.md, "The parts"):
+//   RFGenProtocol   the generator wire codec: bytes in, messages out; no I/O, no Foundation
+//   RFGenSimulator  the simulated generator: tissue model + protocol engine on an injected clock
+//   rfgen-sim       the simulator served on a pseudo-terminal (the only I/O in Simulator/)
+//   CLinuxShims     one-line C wrappers for Linux calls Swift cannot import (_GNU_SOURCE, variadic)
+// The simulator depends on the codec only, never on the daemon.
+
+import PackageDescription
+
+/// Every target of ours builds in Swift 6 language mode with warnings treated as errors,
+/// so a warning can never slip into main.
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .treatAllWarnings(as: .error),
+]
+
+let package = Package(
+    name: "rfgen",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "RFGenProtocol", targets: ["RFGenProtocol"]),
+        .library(name: "RFGenSimulator", targets: ["RFGenSimulator"]),
+        .executable(name: "rfgen-sim", targets: ["rfgen-sim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        .target(
+            name: "RFGenProtocol",
+            path: "Sources/RFGenProtocol",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "CLinuxShims",
+            path: "Sources/CLinuxShims"
+        ),
+        .target(
+            name: "RFGenSimulator",
+            dependencies: ["RFGenProtocol"],
+            path: "Simulator/Sources/RFGenSimulator",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "rfgen-sim",
+            dependencies: [
+                "RFGenProtocol",
+                "RFGenSimulator",
+                "CLinuxShims",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            path: "Simulator/Sources/rfgen-sim",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "RFGenProtocolTests",
+            dependencies: [
+                "RFGenProtocol",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "RFGenSimulatorTests",
+            dependencies: [
+                "RFGenProtocol",
+                "RFGenSimulator",
+                "rfgen-sim",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: strict
+        ),
+    ]
+)

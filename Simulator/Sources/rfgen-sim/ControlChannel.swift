@@ -1,0 +1,124 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import RFGenSimulator
+import SystemPackage
+
+/// Splits a byte stream into lines of at most `SimulatorLimits.controlLineBytes`.
+struct LineBuffer {
+    private var pending: [UInt8] = []
+    private var overlong = false
+
+    /// Feeds bytes; returns complete lines, or an error for each line that was too long.
+    mutating func feed(_ bytes: some Sequence<UInt8>) -> [Result<String, ControlError>] {
+        var lines: [Result<String, ControlError>] = []
+        for byte in bytes {
+            if byte == UInt8(ascii: "\n") {
+                if overlong {
+                    lines.append(.failure(ControlError("line longer than \(SimulatorLimits.controlLineBytes) bytes ignored")))
+                } else {
+                    var text = String(decoding: pending, as: UTF8.self)
+                    if text.hasSuffix("\r") { text.removeLast() }
+                    lines.append(.success(text))
+                }
+                pending.removeAll(keepingCapacity: true)
+                overlong = false
+            } else if pending.count >= SimulatorLimits.controlLineBytes {
+                overlong = true
+            } else {
+                pending.append(byte)
+            }
+        }
+        return lines
+    }
+}
+
+/// A Unix stream socket that accepts control connections, line-based, a few clients at once.
+struct ControlSocket {
+    let listener: FileDescriptor
+    let path: String
+    var clients: [(fd: FileDescriptor, lines: LineBuffer)] = []
+
+    /// Binds and listens at `path`, replacing a stale socket file but never another kind of file.
+    init(path: String) throws(ControlError) {
+        var info = stat()
+        if lstat(path, &info) == 0 {
+            guard (info.st_mode & S_IFMT) == S_IFSOCK else {
+                throw ControlError("\(path) exists and is not a socket; refusing to replace it")
+            }
+            unlink(path)
+        }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard bytes.count < capacity else { throw ControlError("control socket path longer than \(capacity - 1) bytes") }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard fd >= 0 else { throw ControlError("socket: \(Errno(rawValue: errno))") }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard bound == 0, listen(fd, Int32(SimulatorLimits.controlClients)) == 0 else {
+            let error = Errno(rawValue: errno)
+            Glibc.close(fd)
+            throw ControlError("control socket \(path): \(error)")
+        }
+        listener = FileDescriptor(rawValue: fd)
+        self.path = path
+    }
+
+    /// Accepts waiting connections; refuses those beyond the limit with an error line.
+    mutating func acceptWaiting() {
+        while true {
+            let fd = accept(listener.rawValue, nil, nil)
+            guard fd >= 0 else { return }
+            let client = FileDescriptor(rawValue: fd)
+            guard (try? Terminal.setNonBlocking(client)) != nil else {
+                try? client.close()
+                continue
+            }
+            if clients.count >= SimulatorLimits.controlClients {
+                _ = try? client.writeAll("error: too many control clients (limit \(SimulatorLimits.controlClients))\n".utf8)
+                try? client.close()
+            } else {
+                clients.append((client, LineBuffer()))
+            }
+        }
+    }
+
+    /// Reads from every client; returns each complete line with the descriptor to answer on.
+    mutating func readLines() -> [(FileDescriptor, Result<String, ControlError>)] {
+        var result: [(FileDescriptor, Result<String, ControlError>)] = []
+        var closed: [Int] = []
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        for index in clients.indices {
+            let fd = clients[index].fd
+            while true {
+                let count = (try? buffer.withUnsafeMutableBytes { try fd.read(into: $0, retryOnInterrupt: true) }) ?? -1
+                if count == 0 { closed.append(index); break }
+                if count < 0 {
+                    if errno != EAGAIN && errno != EWOULDBLOCK { closed.append(index) }
+                    break
+                }
+                for line in clients[index].lines.feed(buffer[0..<count]) { result.append((fd, line)) }
+            }
+        }
+        for index in closed.reversed() {
+            try? clients[index].fd.close()
+            clients.remove(at: index)
+        }
+        return result
+    }
+
+    func close() {
+        for client in clients { try? client.fd.close() }
+        try? listener.close()
+        unlink(path)
+    }
+}
