@@ -32,6 +32,9 @@ public enum ProtocolLimits {
     public static let setPointValidityMilliseconds: ClosedRange<UInt16> = 10...1000
     /// The durations a host may ask of an impedance check, in milliseconds.
     public static let impedanceCheckMilliseconds: ClosedRange<UInt16> = 20...500
+    /// Commands (sequence number, type and reply) a generator remembers so that it answers a retry
+    /// without executing the command again; a host may have this many commands in flight.
+    public static let rememberedCommands = 8
     /// The telemetry rate a generator uses after reset until a host configures another.
     public static let defaultTelemetryRateHz: UInt16 = 100
 }

@@ -34,6 +34,12 @@ public struct Recorder: Sendable {
         public var microseconds: Int64
         public var on: Bool
         public var cause: Cause
+
+        public init(microseconds: Int64, on: Bool, cause: Cause) {
+            self.microseconds = microseconds
+            self.on = on
+            self.cause = cause
+        }
     }
 
     public private(set) var commands: [Command] = []

@@ -27,7 +27,8 @@ public struct SimulatedGenerator: Sendable {
     private var telemetryRateHz = ProtocolLimits.defaultTelemetryRateHz
     private var lastValidHostFrame: Int64
     private var impedanceCheck: (sequence: UInt16, end: Int64)?
-    private var lastCommand: (sequence: UInt16, type: MessageType, reply: Message)?
+    /// The newest commands and their replies, newest last, so that retries are answered, not redone.
+    private var recentCommands: [(sequence: UInt16, type: MessageType, reply: Message)] = []
     private var telemetrySequence: UInt16 = 0
     private var messageSequence: UInt16 = 0
     private var decoder = FrameDecoder(accepting: .hostToGenerator)
@@ -290,15 +291,16 @@ public struct SimulatedGenerator: Sendable {
         lastValidHostFrame = now
         let type = frame.message.type
         let isQuery = type == .helloRequest || type == .getStatus || type == .keepalive
-        if let last = lastCommand, last.sequence == frame.sequence, last.type == type, !isQuery {
+        if !isQuery, let original = recentCommands.last(where: { $0.sequence == frame.sequence && $0.type == type }) {
             // A retry: the original was carried out; answer it again without doing it twice,
             // except RF_OFF, which is always safe to repeat.
             if type == .rfOff && rfState != .off { switchOff(cause: .command(.rfOff)) }
-            send(last.reply)
+            send(original.reply)
             return
         }
         let reply = execute(frame.message, sequence: frame.sequence)
-        lastCommand = (frame.sequence, type, reply)
+        if recentCommands.count == ProtocolLimits.rememberedCommands { recentCommands.removeFirst() }
+        recentCommands.append((frame.sequence, type, reply))
         send(reply)
     }
 
@@ -381,11 +383,12 @@ public struct SimulatedGenerator: Sendable {
     }
 
     private mutating func finishImpedanceCheck(sequence: UInt16) {
+        // Measure while the test signal is still applied, then switch it off.
+        let (ohms, _) = load()
+        let power = outputPower(intoLoad: ohms)
         impedanceCheck = nil
         rfState = .off
         recordEdge(cause: .impedanceCheck)
-        let (ohms, _) = load()
-        let power = outputPower(intoLoad: ohms)
         let current = (power / ohms).squareRoot()
         let deciohms = ohms * 10
         let range = configuration.impedanceRangeDeciohms
@@ -507,7 +510,7 @@ public struct SimulatedGenerator: Sendable {
         setPointExpiry = nil
         watchdogMicroseconds = Int64(ProtocolLimits.defaultWatchdogMilliseconds) * 1000
         telemetryRateHz = ProtocolLimits.defaultTelemetryRateHz
-        lastCommand = nil
+        recentCommands.removeAll()
         telemetrySequence = 0
         messageSequence = 0
         decoder.reset()
