@@ -33,3 +33,22 @@ public struct ProtocolVersion: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(major).\(minor)" }
 }
+
+extension ProtocolVersion {
+    /// Checks that a peer can be talked to: same major version (PROTOCOL.md section 5).
+    /// - Parameter peer: the version in the peer's frame header (for a generator, its HELLO's).
+    /// - Throws: `IncompatibleVersion`, whose description names both versions.
+    public func checkCompatible(withPeer peer: ProtocolVersion) throws(IncompatibleVersion) {
+        guard peer.major == major else { throw IncompatibleVersion(ours: self, peer: peer) }
+    }
+}
+
+/// A peer whose major protocol version differs from ours: it must not be used.
+public struct IncompatibleVersion: Error, Hashable, Sendable, CustomStringConvertible {
+    public var ours: ProtocolVersion
+    public var peer: ProtocolVersion
+
+    public var description: String {
+        "generator speaks protocol \(peer); this host speaks \(ours.major).x"
+    }
+}
