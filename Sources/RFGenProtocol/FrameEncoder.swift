@@ -10,15 +10,32 @@ public enum FrameEncoder {
     ///   - output: the bytes to append to.
     public static func encode(_ frame: Frame, into output: inout [UInt8]) {
         var w = ByteWriter()
-        w.write(frame.version.byte)
-        w.write(frame.message.type.rawValue)
-        w.write(frame.sequence)
         frame.message.encodePayload(into: &w)
-        precondition(
-            w.bytes.count - ProtocolLimits.headerBytes <= ProtocolLimits.maxPayloadBytes,
-            "payload exceeds the protocol's maximum")
-        let crc = CRC16.checksum(w.bytes)
-        w.write(crc)
+        precondition(w.bytes.count <= ProtocolLimits.maxPayloadBytes, "payload exceeds the protocol's maximum")
+        encode(
+            versionByte: frame.version.byte, typeByte: frame.message.type.rawValue, sequence: frame.sequence,
+            payload: w.bytes, into: &output)
+    }
+
+    /// Appends the wire bytes of a header and an arbitrary payload, valid or not: for tests, fuzzers
+    /// and tools that must produce frames this version would never send (another version, an
+    /// unknown type, a malformed payload). Framing and CRC are always correct.
+    /// - Parameters:
+    ///   - versionByte: header byte 0.
+    ///   - typeByte: header byte 1.
+    ///   - sequence: header bytes 2-3.
+    ///   - payload: the payload bytes as they are.
+    ///   - output: the bytes to append to.
+    public static func encode(
+        versionByte: UInt8, typeByte: UInt8, sequence: UInt16, payload: some Collection<UInt8>,
+        into output: inout [UInt8]
+    ) {
+        var w = ByteWriter(reservingCapacity: ProtocolLimits.headerBytes + payload.count + ProtocolLimits.crcBytes)
+        w.write(versionByte)
+        w.write(typeByte)
+        w.write(sequence)
+        w.bytes.append(contentsOf: payload)
+        w.write(CRC16.checksum(w.bytes))
         output.append(0)
         COBS.encode(w.bytes, into: &output)
         output.append(0)

@@ -142,12 +142,9 @@ struct FrameDecoderTests {
 
         // A 1.1 sender appends a byte to KEEPALIVE: accepted. The same from a 1.0 sender: refused.
         func keepaliveWithExtraByte(minor: UInt8) -> [UInt8] {
-            var body: [UInt8] = [0x10 | minor, 0x02, 0x05, 0x00, 0xAA]
-            let crc = CRC16.checksum(body)
-            body += [UInt8(crc & 0xFF), UInt8(crc >> 8)]
-            var out: [UInt8] = [0]
-            COBS.encode(body, into: &out)
-            return out + [0]
+            var out: [UInt8] = []
+            FrameEncoder.encode(versionByte: 0x10 | minor, typeByte: 0x02, sequence: 5, payload: [0xAA], into: &out)
+            return out
         }
         #expect(decodedFrames(decoder.feed(keepaliveWithExtraByte(minor: 1))).map(\.message) == [.keepalive])
         let refused = decoder.feed(keepaliveWithExtraByte(minor: 0))
@@ -157,12 +154,9 @@ struct FrameDecoderTests {
     @Test("Undefined enum values and channel counts are bad fields, counted, not trapped")
     func badFields() {
         func frame(type: UInt8, payload: [UInt8]) -> [UInt8] {
-            var body: [UInt8] = [0x10, type, 0x01, 0x00] + payload
-            let crc = CRC16.checksum(body)
-            body += [UInt8(crc & 0xFF), UInt8(crc >> 8)]
-            var out: [UInt8] = [0]
-            COBS.encode(body, into: &out)
-            return out + [0]
+            var out: [UInt8] = []
+            FrameEncoder.encode(versionByte: 0x10, typeByte: type, sequence: 1, payload: payload, into: &out)
+            return out
         }
         var decoder = FrameDecoder(accepting: .generatorToHost)
         let nak = frame(type: 0x81, payload: [0x01, 0x00, 0x05, 0x63])  // reason 99

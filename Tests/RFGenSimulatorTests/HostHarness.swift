@@ -59,6 +59,12 @@ struct HostHarness {
         send(.clearFault)
     }
 
+    /// Sets a power with a long validity and sends RF_ON: the usual start of a scenario.
+    mutating func switchOn(milliwatts: UInt32) {
+        send(.setPower(SetPower(powerMilliwatts: milliwatts, validityMilliseconds: 1000)))
+        send(.rfOn)
+    }
+
     mutating func collect() {
         let bytes = generator.takeOutput()
         guard !bytes.isEmpty else { return }

@@ -64,8 +64,7 @@ struct SimulatedGeneratorTests {
     func watchdogFedByValidFramesOnly() {
         var host = HostHarness()
         host.ready(watchdogMilliseconds: 100)
-        host.send(.setPower(SetPower(powerMilliwatts: 3000, validityMilliseconds: 1000)))
-        host.send(.rfOn)
+        host.switchOn(milliwatts: 3000)
         for _ in 0..<40 {  // 2 s of SET_POWER every 50 ms
             host.run(50_000)
             host.send(.setPower(SetPower(powerMilliwatts: 3000, validityMilliseconds: 1000)))
@@ -156,15 +155,11 @@ struct SimulatedGeneratorTests {
     func rfOffAlwaysObeyed() {
         var host = HostHarness()
         host.ready(watchdogMilliseconds: 1000)
-        host.send(.setPower(SetPower(powerMilliwatts: 2000, validityMilliseconds: 1000)))
-        host.send(.rfOn)
+        host.switchOn(milliwatts: 2000)
         // RF_OFF with a stray payload byte, hand-built as a buggy host would.
-        var body: [UInt8] = [0x10, 0x06, 0x40, 0x00, 0x01]
-        let crc = CRC16.checksum(body)
-        body += [UInt8(crc & 0xFF), UInt8(crc >> 8)]
-        var bytes: [UInt8] = [0]
-        COBS.encode(body, into: &bytes)
-        host.sendRaw(bytes + [0])
+        var bytes: [UInt8] = []
+        FrameEncoder.encode(versionByte: 0x10, typeByte: 0x06, sequence: 0x40, payload: [0x01], into: &bytes)
+        host.sendRaw(bytes)
         #expect(host.generator.rfState == .off)
         #expect(host.reply(to: 0x40)?.nakReason == .malformed)
 
@@ -186,12 +181,9 @@ struct SimulatedGeneratorTests {
     func unknownAndForeign() {
         var host = HostHarness()
         host.boot()
-        var body: [UInt8] = [0x10, 0x42, 0x09, 0x00]
-        let crc = CRC16.checksum(body)
-        body += [UInt8(crc & 0xFF), UInt8(crc >> 8)]
-        var bytes: [UInt8] = [0]
-        COBS.encode(body, into: &bytes)
-        host.sendRaw(bytes + [0])
+        var bytes: [UInt8] = []
+        FrameEncoder.encode(versionByte: 0x10, typeByte: 0x42, sequence: 9, payload: [UInt8](), into: &bytes)
+        host.sendRaw(bytes)
         #expect(host.reply(to: 9) == .nak(Nak(ackSequence: 9, ackType: 0x42, reason: .unknownType)))
         host.sendRaw(FrameEncoder.encode(Frame(version: ProtocolVersion(major: 2, minor: 0), sequence: 10, message: .keepalive)))
         #expect(host.reply(to: 10)?.nakReason == .unsupportedVersion)
@@ -221,8 +213,7 @@ struct SimulatedGeneratorTests {
         var host = HostHarness()
         host.ready(watchdogMilliseconds: 1000)
         host.generator.inject(.powerMismatch(factor: 1.5))
-        host.send(.setPower(SetPower(powerMilliwatts: 2000, validityMilliseconds: 1000)))
-        host.send(.rfOn)
+        host.switchOn(milliwatts: 2000)
         host.run(50_000)
         let last = host.telemetry.last!
         #expect(last.setPointMilliwatts == 2000)
@@ -237,8 +228,7 @@ struct SimulatedGeneratorTests {
     func thermocoupleOpen() {
         var host = HostHarness()
         host.ready(watchdogMilliseconds: 1000)
-        host.send(.setPower(SetPower(powerMilliwatts: 3000, validityMilliseconds: 1000)))
-        host.send(.rfOn)
+        host.switchOn(milliwatts: 3000)
         host.run(100_000)
         host.generator.inject(.thermocouple(channel: 0, .open))
         let injected = host.now
@@ -276,8 +266,7 @@ struct SimulatedGeneratorTests {
         host.ready(watchdogMilliseconds: 1000)
         host.generator.inject(.thermocouple(channel: 0, .drifting(celsiusPerSecond: -1)))
         host.generator.inject(.thermocouple(channel: 1, .stuck))
-        host.send(.setPower(SetPower(powerMilliwatts: 4000, validityMilliseconds: 1000)))
-        host.send(.rfOn)
+        host.switchOn(milliwatts: 4000)
         for _ in 0..<10 {
             host.run(100_000, step: 10_000)
             host.send(.setPower(SetPower(powerMilliwatts: 4000, validityMilliseconds: 1000)))
@@ -311,8 +300,7 @@ struct SimulatedGeneratorTests {
             == .impedanceResult(ImpedanceResult(ackSequence: host.nextSequence - 1, outcome: .outOfRange, impedanceDeciohms: 0)))
 
         host.generator.inject(.impedance(nil))
-        host.send(.setPower(SetPower(powerMilliwatts: 1000, validityMilliseconds: 1000)))
-        host.send(.rfOn)
+        host.switchOn(milliwatts: 1000)
         #expect(host.command(.impedanceCheck(ImpedanceCheck(durationMilliseconds: 50)))?.nakReason == .rfActive)
     }
 
@@ -321,8 +309,7 @@ struct SimulatedGeneratorTests {
         for fault in [ImpedanceFault.short, .open] {
             var host = HostHarness()
             host.ready(watchdogMilliseconds: 1000)
-            host.send(.setPower(SetPower(powerMilliwatts: 3000, validityMilliseconds: 1000)))
-            host.send(.rfOn)
+            host.switchOn(milliwatts: 3000)
             host.run(50_000)
             host.generator.inject(.impedance(fault))
             host.run(20_000)
@@ -335,8 +322,7 @@ struct SimulatedGeneratorTests {
     func reboot() {
         var host = HostHarness()
         host.ready(watchdogMilliseconds: 1000)
-        host.send(.setPower(SetPower(powerMilliwatts: 3000, validityMilliseconds: 1000)))
-        host.send(.rfOn)
+        host.switchOn(milliwatts: 3000)
         host.run(900_000)
         host.generator.inject(.reboot)
         let resetAt = host.now
@@ -361,8 +347,7 @@ struct SimulatedGeneratorTests {
         var host = HostHarness()
         host.ready(watchdogMilliseconds: 1000)
         host.generator.inject(.rfStuckOn(true))
-        host.send(.setPower(SetPower(powerMilliwatts: 4000, validityMilliseconds: 1000)))
-        host.send(.rfOn)
+        host.switchOn(milliwatts: 4000)
         host.run(100_000)
         #expect(host.command(.rfOff)?.isAck == true)
         host.run(500_000)
@@ -411,8 +396,7 @@ struct SimulatedGeneratorTests {
     func disconnect() {
         var host = HostHarness()
         host.ready(watchdogMilliseconds: 100)
-        host.send(.setPower(SetPower(powerMilliwatts: 3000, validityMilliseconds: 1000)))
-        host.send(.rfOn)
+        host.switchOn(milliwatts: 3000)
         let lastFrame = host.now
         host.generator.inject(.disconnected(true))
         let before = host.received.count
