@@ -141,6 +141,16 @@ public struct FrameDecoder: Sendable {
     ///   - handler: called once per frame or error, in order, before `feed` returns.
     public mutating func feed<Bytes: Sequence>(_ bytes: Bytes, _ handler: (Output) -> Void)
     where Bytes.Element == UInt8 {
+        // The byte loop runs on a contiguous buffer in non-generic code, so that a caller in
+        // another module does not run it through unspecialised generic witnesses.
+        let done: Void? = bytes.withContiguousStorageIfAvailable { feedBuffer($0, handler) }
+        if done == nil {
+            let copy = Array(bytes)
+            copy.withUnsafeBufferPointer { feedBuffer($0, handler) }
+        }
+    }
+
+    private mutating func feedBuffer(_ bytes: UnsafeBufferPointer<UInt8>, _ handler: (Output) -> Void) {
         for byte in bytes {
             counters.bytes += 1
             if byte == 0 {

@@ -1,0 +1,31 @@
+// swift-tools-version: 6.2
+//
+// Benchmarks live in a package of their own so that `swift build` and `swift test` of the
+// project do not build the benchmark harness. Run: cd Benchmarks && swift package benchmark
+
+import Foundation
+import PackageDescription
+
+/// SwiftPM names a path dependency after its folder, which differs between checkouts: look it up.
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent
+
+let package = Package(
+    name: "rfgen-benchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .executableTarget(
+            name: "SimulatorBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "RFGenProtocol", package: root),
+                .product(name: "RFGenSimulator", package: root),
+            ],
+            path: "SimulatorBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        )
+    ]
+)
