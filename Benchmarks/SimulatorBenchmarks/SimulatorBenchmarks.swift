@@ -36,7 +36,10 @@ func fifteenMinuteLesion() -> Double {
 let benchmarks: @Sendable () -> Void = {
     Benchmark(
         "Simulator: 15-minute lesion in virtual time",
-        configuration: .init(metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .peakMemoryResident], maxIterations: 10)
+        configuration: .init(
+            metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .peakMemoryResident],
+            maxIterations: 10
+        )
     ) { benchmark in
         for _ in benchmark.scaledIterations { blackHole(fifteenMinuteLesion()) }
     }

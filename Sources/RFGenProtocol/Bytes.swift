@@ -39,7 +39,8 @@ public enum FieldError: Error, Hashable, Sendable, CustomStringConvertible {
         case .truncated(let field): "payload ends before \(field)"
         case .trailingBytes(let count): "\(count) unexpected bytes after the last field"
         case .invalidValue(let field, let value): "\(field) has undefined value \(value)"
-        case .invalidString(let field): "\(field) is not UTF-8 of at most \(ProtocolLimits.maxIdentityStringBytes) bytes"
+        case .invalidString(let field):
+            "\(field) is not UTF-8 of at most \(ProtocolLimits.maxIdentityStringBytes) bytes"
         }
     }
 }

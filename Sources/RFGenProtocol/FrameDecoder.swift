@@ -212,7 +212,10 @@ public struct FrameDecoder: Sendable {
         }
         do {
             let message = try Message.decodePayload(
-                type: type, payload: scratch[ProtocolLimits.headerBytes..<body], senderVersion: version)
+                type: type,
+                payload: scratch[ProtocolLimits.headerBytes..<body],
+                senderVersion: version
+            )
             return .frame(Frame(version: version, sequence: sequence, message: message))
         } catch {
             return .error(.badField(type, sequence: sequence, error))

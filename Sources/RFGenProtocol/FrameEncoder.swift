@@ -13,8 +13,12 @@ public enum FrameEncoder {
         frame.message.encodePayload(into: &w)
         precondition(w.bytes.count <= ProtocolLimits.maxPayloadBytes, "payload exceeds the protocol's maximum")
         encode(
-            versionByte: frame.version.byte, typeByte: frame.message.type.rawValue, sequence: frame.sequence,
-            payload: w.bytes, into: &output)
+            versionByte: frame.version.byte,
+            typeByte: frame.message.type.rawValue,
+            sequence: frame.sequence,
+            payload: w.bytes,
+            into: &output
+        )
     }
 
     /// Appends the wire bytes of a header and an arbitrary payload, valid or not: for tests, fuzzers
@@ -27,7 +31,10 @@ public enum FrameEncoder {
     ///   - payload: the payload bytes as they are.
     ///   - output: the bytes to append to.
     public static func encode(
-        versionByte: UInt8, typeByte: UInt8, sequence: UInt16, payload: some Collection<UInt8>,
+        versionByte: UInt8,
+        typeByte: UInt8,
+        sequence: UInt16,
+        payload: some Collection<UInt8>,
         into output: inout [UInt8]
     ) {
         var w = ByteWriter(reservingCapacity: ProtocolLimits.headerBytes + payload.count + ProtocolLimits.crcBytes)

@@ -89,7 +89,8 @@ public enum Message: Hashable, Sendable {
         case .telemetry(let m):
             precondition(
                 ProtocolLimits.temperatureChannels.contains(m.temperatures.count),
-                "telemetry carries 1-4 temperature channels")
+                "telemetry carries 1-4 temperature channels"
+            )
             w.write(m.timestampMicroseconds)
             w.write(m.rfState.rawValue)
             w.write(m.faults.rawValue)
@@ -118,7 +119,9 @@ public enum Message: Hashable, Sendable {
 
     /// Reads a payload of the given type.
     static func decodePayload(
-        type: MessageType, payload: ArraySlice<UInt8>, senderVersion: ProtocolVersion
+        type: MessageType,
+        payload: ArraySlice<UInt8>,
+        senderVersion: ProtocolVersion
     ) throws(FieldError) -> Message {
         var r = ByteReader(payload)
         let message: Message
@@ -133,22 +136,30 @@ public enum Message: Hashable, Sendable {
             message = .configure(
                 Configure(
                     telemetryRateHz: try r.read(UInt16.self, "telemetry_rate_Hz"),
-                    watchdogMilliseconds: try r.read(UInt16.self, "watchdog_ms")))
+                    watchdogMilliseconds: try r.read(UInt16.self, "watchdog_ms")
+                )
+            )
         case .setPower:
             message = .setPower(
                 SetPower(
                     powerMilliwatts: try r.read(UInt32.self, "power_mW"),
-                    validityMilliseconds: try r.read(UInt16.self, "validity_ms")))
+                    validityMilliseconds: try r.read(UInt16.self, "validity_ms")
+                )
+            )
         case .impedanceCheck:
             message = .impedanceCheck(ImpedanceCheck(durationMilliseconds: try r.read(UInt16.self, "duration_ms")))
         case .ack:
             message = .ack(
-                Ack(ackSequence: try r.read(UInt16.self, "ack_seq"), ackType: try r.read(UInt8.self, "ack_type")))
+                Ack(ackSequence: try r.read(UInt16.self, "ack_seq"), ackType: try r.read(UInt8.self, "ack_type"))
+            )
         case .nak:
             message = .nak(
                 Nak(
-                    ackSequence: try r.read(UInt16.self, "ack_seq"), ackType: try r.read(UInt8.self, "ack_type"),
-                    reason: try r.readEnum(NakReason.self, "reason")))
+                    ackSequence: try r.read(UInt16.self, "ack_seq"),
+                    ackType: try r.read(UInt8.self, "ack_type"),
+                    reason: try r.readEnum(NakReason.self, "reason")
+                )
+            )
         case .hello:
             let hello = Hello(
                 ackSequence: try r.read(UInt16.self, "ack_seq"),
@@ -165,7 +176,8 @@ public enum Message: Hashable, Sendable {
                 telemetryRateMaxHz: try r.read(UInt16.self, "tlm_rate_max_Hz"),
                 impedanceMinDeciohms: try r.read(UInt32.self, "impedance_min_dOhm"),
                 impedanceMaxDeciohms: try r.read(UInt32.self, "impedance_max_dOhm"),
-                temperatureLimitCentiCelsius: try r.read(Int16.self, "temp_limit_cC"))
+                temperatureLimitCentiCelsius: try r.read(Int16.self, "temp_limit_cC")
+            )
             guard ProtocolLimits.temperatureChannels.contains(Int(hello.temperatureChannels)) else {
                 throw .invalidValue(field: "temp_channels", value: Int64(hello.temperatureChannels))
             }
@@ -183,7 +195,9 @@ public enum Message: Hashable, Sendable {
                     setPointRemainingMilliseconds: try r.read(UInt16.self, "setpoint_remaining_ms"),
                     watchdogMilliseconds: try r.read(UInt16.self, "watchdog_ms"),
                     telemetryRateHz: try r.read(UInt16.self, "tlm_rate_Hz"),
-                    uptimeMilliseconds: try r.read(UInt32.self, "uptime_ms")))
+                    uptimeMilliseconds: try r.read(UInt32.self, "uptime_ms")
+                )
+            )
         case .telemetry:
             let timestamp = try r.read(UInt64.self, "t_us")
             let rfState = try r.readEnum(RFState.self, "rf_state")
@@ -207,26 +221,41 @@ public enum Message: Hashable, Sendable {
                 temperatures.append(
                     TemperatureReading(
                         centiCelsius: try r.read(Int16.self, "temp_cC"),
-                        status: try r.readEnum(TemperatureStatus.self, "temp_status")))
+                        status: try r.readEnum(TemperatureStatus.self, "temp_status")
+                    )
+                )
             }
             message = .telemetry(
                 Telemetry(
-                    timestampMicroseconds: timestamp, rfState: rfState, faults: faults, setPointMilliwatts: setPoint,
-                    powerMilliwatts: power, voltageMillivolts: voltage, currentMilliamps: current,
-                    impedanceDeciohms: impedance, impedanceValid: flags & 0x01 != 0, temperatures: temperatures))
+                    timestampMicroseconds: timestamp,
+                    rfState: rfState,
+                    faults: faults,
+                    setPointMilliwatts: setPoint,
+                    powerMilliwatts: power,
+                    voltageMillivolts: voltage,
+                    currentMilliamps: current,
+                    impedanceDeciohms: impedance,
+                    impedanceValid: flags & 0x01 != 0,
+                    temperatures: temperatures
+                )
+            )
         case .event:
             message = .event(
                 Event(
                     timestampMicroseconds: try r.read(UInt64.self, "t_us"),
                     code: try r.readEnum(EventCode.self, "code"),
                     faults: FaultBits(rawValue: try r.read(UInt32.self, "faults")),
-                    detail: try r.read(UInt32.self, "detail")))
+                    detail: try r.read(UInt32.self, "detail")
+                )
+            )
         case .impedanceResult:
             message = .impedanceResult(
                 ImpedanceResult(
                     ackSequence: try r.read(UInt16.self, "ack_seq"),
                     outcome: try r.readEnum(ImpedanceOutcome.self, "result"),
-                    impedanceDeciohms: try r.read(UInt32.self, "impedance_dOhm")))
+                    impedanceDeciohms: try r.read(UInt32.self, "impedance_dOhm")
+                )
+            )
         }
         try r.finish(senderVersion: senderVersion)
         return message

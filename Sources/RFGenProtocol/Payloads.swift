@@ -98,10 +98,21 @@ public struct Hello: Hashable, Sendable {
     public var temperatureLimitCentiCelsius: Int16
 
     public init(
-        ackSequence: UInt16, firmwareMajor: UInt8, firmwareMinor: UInt8, firmwarePatch: UInt8, model: String,
-        serialNumber: String, maxPowerMilliwatts: UInt32, maxVoltageMillivolts: UInt32, maxCurrentMilliamps: UInt16,
-        temperatureChannels: UInt8, telemetryRateMinHz: UInt16, telemetryRateMaxHz: UInt16,
-        impedanceMinDeciohms: UInt32, impedanceMaxDeciohms: UInt32, temperatureLimitCentiCelsius: Int16
+        ackSequence: UInt16,
+        firmwareMajor: UInt8,
+        firmwareMinor: UInt8,
+        firmwarePatch: UInt8,
+        model: String,
+        serialNumber: String,
+        maxPowerMilliwatts: UInt32,
+        maxVoltageMillivolts: UInt32,
+        maxCurrentMilliamps: UInt16,
+        temperatureChannels: UInt8,
+        telemetryRateMinHz: UInt16,
+        telemetryRateMaxHz: UInt16,
+        impedanceMinDeciohms: UInt32,
+        impedanceMaxDeciohms: UInt32,
+        temperatureLimitCentiCelsius: Int16
     ) {
         self.ackSequence = ackSequence
         self.firmwareMajor = firmwareMajor
@@ -137,8 +148,13 @@ public struct Status: Hashable, Sendable {
     public var uptimeMilliseconds: UInt32
 
     public init(
-        ackSequence: UInt16, rfState: RFState, faults: FaultBits, setPointMilliwatts: UInt32,
-        setPointRemainingMilliseconds: UInt16, watchdogMilliseconds: UInt16, telemetryRateHz: UInt16,
+        ackSequence: UInt16,
+        rfState: RFState,
+        faults: FaultBits,
+        setPointMilliwatts: UInt32,
+        setPointRemainingMilliseconds: UInt16,
+        watchdogMilliseconds: UInt16,
+        telemetryRateHz: UInt16,
         uptimeMilliseconds: UInt32
     ) {
         self.ackSequence = ackSequence
@@ -187,9 +203,16 @@ public struct Telemetry: Hashable, Sendable {
     public var temperatures: [TemperatureReading]
 
     public init(
-        timestampMicroseconds: UInt64, rfState: RFState, faults: FaultBits, setPointMilliwatts: UInt32,
-        powerMilliwatts: UInt32, voltageMillivolts: UInt32, currentMilliamps: UInt16, impedanceDeciohms: UInt32,
-        impedanceValid: Bool, temperatures: [TemperatureReading]
+        timestampMicroseconds: UInt64,
+        rfState: RFState,
+        faults: FaultBits,
+        setPointMilliwatts: UInt32,
+        powerMilliwatts: UInt32,
+        voltageMillivolts: UInt32,
+        currentMilliamps: UInt16,
+        impedanceDeciohms: UInt32,
+        impedanceValid: Bool,
+        temperatures: [TemperatureReading]
     ) {
         self.timestampMicroseconds = timestampMicroseconds
         self.rfState = rfState

@@ -6,7 +6,9 @@ import Testing
 /// failure probability is tiny but not zero (a CRC-16 collision), so that CI can never flake.
 func forEachSeed(_ count: Int, _ body: (inout any SeededRandomNumberGenerator) -> Void) {
     for seed in 1...UInt64(count) {
-        var rng: any SeededRandomNumberGenerator = Xoshiro(seed: (seed, 0x9E37_79B9_7F4A_7C15, seed &* 31, 0xD1B5_4A32_D192_ED03))
+        var rng: any SeededRandomNumberGenerator = Xoshiro(
+            seed: (seed, 0x9E37_79B9_7F4A_7C15, seed &* 31, 0xD1B5_4A32_D192_ED03)
+        )
         body(&rng)
     }
 }
@@ -20,7 +22,9 @@ func decodedFrames(_ outputs: [FrameDecoder.Output]) -> [Frame] {
 struct FrameDecoderTests {
     @Test("Every message of both directions round-trips, fed whole, byte by byte and in random chunks")
     func roundTrip() async {
-        await propertyCheck(input: RandomMessages.frames(nil, count: 1...20), Gen<Int>.value(in: 1...300)) { frames, chunk in
+        await propertyCheck(input: RandomMessages.frames(nil, count: 1...20), Gen<Int>.value(in: 1...300)) {
+            frames,
+            chunk in
             for direction in [Direction.hostToGenerator, .generatorToHost] {
                 let expected = frames.filter { $0.message.type.direction == direction }
                 let bytes = wire(expected).flatMap { $0 }
@@ -87,7 +91,12 @@ struct FrameDecoderTests {
                     broken = Array(broken.prefix(Int.random(in: 2..<broken.count - 1, using: &rng)))
                 case 2:  // garbage injected in the middle
                     let i = Int.random(in: 2..<broken.count - 1, using: &rng)
-                    broken.insert(contentsOf: (0..<Int.random(in: 1...20, using: &rng)).map { _ in UInt8.random(in: 1...255, using: &rng) }, at: i)
+                    broken.insert(
+                        contentsOf: (0..<Int.random(in: 1...20, using: &rng)).map { _ in
+                            UInt8.random(in: 1...255, using: &rng)
+                        },
+                        at: i
+                    )
                 default:  // a byte lost
                     broken.remove(at: Int.random(in: 1..<broken.count - 1, using: &rng))
                 }
@@ -138,7 +147,11 @@ struct FrameDecoderTests {
     func versions() {
         var decoder = FrameDecoder(accepting: .hostToGenerator)
         let v2 = Frame(version: ProtocolVersion(major: 2, minor: 3), sequence: 4, message: .keepalive)
-        #expect(decoder.feed(FrameEncoder.encode(v2)) == [.error(.unsupportedVersion(ProtocolVersion(major: 2, minor: 3), type: 0x02, sequence: 4))])
+        #expect(
+            decoder.feed(FrameEncoder.encode(v2)) == [
+                .error(.unsupportedVersion(ProtocolVersion(major: 2, minor: 3), type: 0x02, sequence: 4))
+            ]
+        )
 
         // A 1.1 sender appends a byte to KEEPALIVE: accepted. The same from a 1.0 sender: refused.
         func keepaliveWithExtraByte(minor: UInt8) -> [UInt8] {

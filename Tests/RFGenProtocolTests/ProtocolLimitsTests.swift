@@ -1,10 +1,14 @@
-@testable import RFGenProtocol
 import Testing
+
+@testable import RFGenProtocol
 
 struct ProtocolLimitsTests {
     @Test("The frame arithmetic holds: one COBS overhead byte, two delimiters, sizes consistent")
     func relations() {
-        #expect(ProtocolLimits.maxFrameBytes == ProtocolLimits.headerBytes + ProtocolLimits.maxPayloadBytes + ProtocolLimits.crcBytes)
+        #expect(
+            ProtocolLimits.maxFrameBytes == ProtocolLimits.headerBytes + ProtocolLimits.maxPayloadBytes
+                + ProtocolLimits.crcBytes
+        )
         #expect(ProtocolLimits.maxFrameBytes < 254, "more would need a second COBS overhead byte")
         #expect(ProtocolLimits.maxWireBytes == ProtocolLimits.maxFrameBytes + 3)
         #expect(ProtocolLimits.defaultTelemetryRateHz == 100)
@@ -15,14 +19,34 @@ struct ProtocolLimitsTests {
     func largestMessagesFit() {
         let long = String(repeating: "W", count: ProtocolLimits.maxIdentityStringBytes)
         let hello = Hello(
-            ackSequence: 0xFFFF, firmwareMajor: 255, firmwareMinor: 255, firmwarePatch: 255, model: long,
-            serialNumber: long, maxPowerMilliwatts: .max, maxVoltageMillivolts: .max, maxCurrentMilliamps: .max,
-            temperatureChannels: 4, telemetryRateMinHz: 1, telemetryRateMaxHz: .max, impedanceMinDeciohms: .max,
-            impedanceMaxDeciohms: .max, temperatureLimitCentiCelsius: .max)
+            ackSequence: 0xFFFF,
+            firmwareMajor: 255,
+            firmwareMinor: 255,
+            firmwarePatch: 255,
+            model: long,
+            serialNumber: long,
+            maxPowerMilliwatts: .max,
+            maxVoltageMillivolts: .max,
+            maxCurrentMilliamps: .max,
+            temperatureChannels: 4,
+            telemetryRateMinHz: 1,
+            telemetryRateMaxHz: .max,
+            impedanceMinDeciohms: .max,
+            impedanceMaxDeciohms: .max,
+            temperatureLimitCentiCelsius: .max
+        )
         let telemetry = Telemetry(
-            timestampMicroseconds: .max, rfState: .on, faults: FaultBits(rawValue: .max), setPointMilliwatts: .max,
-            powerMilliwatts: .max, voltageMillivolts: .max, currentMilliamps: .max, impedanceDeciohms: .max,
-            impedanceValid: true, temperatures: Array(repeating: TemperatureReading(centiCelsius: -1, status: .ok), count: 4))
+            timestampMicroseconds: .max,
+            rfState: .on,
+            faults: FaultBits(rawValue: .max),
+            setPointMilliwatts: .max,
+            powerMilliwatts: .max,
+            voltageMillivolts: .max,
+            currentMilliamps: .max,
+            impedanceDeciohms: .max,
+            impedanceValid: true,
+            temperatures: Array(repeating: TemperatureReading(centiCelsius: -1, status: .ok), count: 4)
+        )
         for message in [Message.hello(hello), .telemetry(telemetry)] {
             var w = ByteWriter()
             message.encodePayload(into: &w)

@@ -19,7 +19,10 @@ enum RandomMessages {
             // Printable ASCII plus a two-byte character, so multi-byte UTF-8 is covered.
             var s = ""
             while s.utf8.count < count {
-                s.append(Bool.random(using: &rng) ? Character(Unicode.Scalar(UInt8.random(in: 0x20...0x7E, using: &rng))) : "é")
+                s.append(
+                    Bool.random(using: &rng)
+                        ? Character(Unicode.Scalar(UInt8.random(in: 0x20...0x7E, using: &rng))) : "é"
+                )
             }
             while s.utf8.count > count { s.removeLast() }
             return s
@@ -41,17 +44,36 @@ enum RandomMessages {
             let minRate = UInt16.random(in: 1...1000, using: &rng)
             return .hello(
                 Hello(
-                    ackSequence: u16(), firmwareMajor: u8(), firmwareMinor: u8(), firmwarePatch: u8(), model: string(),
-                    serialNumber: string(), maxPowerMilliwatts: u32(), maxVoltageMillivolts: u32(),
-                    maxCurrentMilliamps: u16(), temperatureChannels: .random(in: 1...4, using: &rng),
-                    telemetryRateMinHz: minRate, telemetryRateMaxHz: .random(in: minRate...UInt16.max, using: &rng),
-                    impedanceMinDeciohms: u32(), impedanceMaxDeciohms: u32(), temperatureLimitCentiCelsius: i16()))
+                    ackSequence: u16(),
+                    firmwareMajor: u8(),
+                    firmwareMinor: u8(),
+                    firmwarePatch: u8(),
+                    model: string(),
+                    serialNumber: string(),
+                    maxPowerMilliwatts: u32(),
+                    maxVoltageMillivolts: u32(),
+                    maxCurrentMilliamps: u16(),
+                    temperatureChannels: .random(in: 1...4, using: &rng),
+                    telemetryRateMinHz: minRate,
+                    telemetryRateMaxHz: .random(in: minRate...UInt16.max, using: &rng),
+                    impedanceMinDeciohms: u32(),
+                    impedanceMaxDeciohms: u32(),
+                    temperatureLimitCentiCelsius: i16()
+                )
+            )
         case .status:
             return .status(
                 Status(
-                    ackSequence: u16(), rfState: RFState.allCases.randomElement(using: &rng)!,
-                    faults: FaultBits(rawValue: u32()), setPointMilliwatts: u32(), setPointRemainingMilliseconds: u16(),
-                    watchdogMilliseconds: u16(), telemetryRateHz: u16(), uptimeMilliseconds: u32()))
+                    ackSequence: u16(),
+                    rfState: RFState.allCases.randomElement(using: &rng)!,
+                    faults: FaultBits(rawValue: u32()),
+                    setPointMilliwatts: u32(),
+                    setPointRemainingMilliseconds: u16(),
+                    watchdogMilliseconds: u16(),
+                    telemetryRateHz: u16(),
+                    uptimeMilliseconds: u32()
+                )
+            )
         case .telemetry:
             let channels = Int.random(in: ProtocolLimits.temperatureChannels, using: &rng)
             let temperatures = (0..<channels).map { _ in
@@ -60,21 +82,34 @@ enum RandomMessages {
             return .telemetry(
                 Telemetry(
                     timestampMicroseconds: .random(in: .min ... .max, using: &rng),
-                    rfState: RFState.allCases.randomElement(using: &rng)!, faults: FaultBits(rawValue: u32()),
-                    setPointMilliwatts: u32(), powerMilliwatts: u32(), voltageMillivolts: u32(),
-                    currentMilliamps: u16(), impedanceDeciohms: u32(), impedanceValid: .random(using: &rng),
-                    temperatures: temperatures))
+                    rfState: RFState.allCases.randomElement(using: &rng)!,
+                    faults: FaultBits(rawValue: u32()),
+                    setPointMilliwatts: u32(),
+                    powerMilliwatts: u32(),
+                    voltageMillivolts: u32(),
+                    currentMilliamps: u16(),
+                    impedanceDeciohms: u32(),
+                    impedanceValid: .random(using: &rng),
+                    temperatures: temperatures
+                )
+            )
         case .event:
             return .event(
                 Event(
                     timestampMicroseconds: .random(in: .min ... .max, using: &rng),
-                    code: EventCode.allCases.randomElement(using: &rng)!, faults: FaultBits(rawValue: u32()),
-                    detail: u32()))
+                    code: EventCode.allCases.randomElement(using: &rng)!,
+                    faults: FaultBits(rawValue: u32()),
+                    detail: u32()
+                )
+            )
         case .impedanceResult:
             return .impedanceResult(
                 ImpedanceResult(
-                    ackSequence: u16(), outcome: ImpedanceOutcome.allCases.randomElement(using: &rng)!,
-                    impedanceDeciohms: u32()))
+                    ackSequence: u16(),
+                    outcome: ImpedanceOutcome.allCases.randomElement(using: &rng)!,
+                    impedanceDeciohms: u32()
+                )
+            )
         }
     }
 

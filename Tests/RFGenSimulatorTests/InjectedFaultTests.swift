@@ -26,7 +26,8 @@ struct InjectedFaultTests {
             ("reboot", [.reboot]),
             ("disconnect", [.disconnected(true)]),
             ("  reconnect\t", [.disconnected(false)]),
-        ])
+        ]
+    )
     func parses(line: String, expected: [InjectedFault]) throws {
         #expect(try InjectedFault.parse(line) == expected)
     }
@@ -46,7 +47,8 @@ struct InjectedFaultTests {
             ("garbage 0", "garbage: byte count must be 1-"),
             ("stuck maybe", "stuck: expected on or off"),
             ("explode", "unknown command explode"),
-        ])
+        ]
+    )
     func refuses(line: String, message: String) {
         #expect {
             try InjectedFault.parse(line)

@@ -30,11 +30,14 @@ struct RFGenSimProcessTests {
     }
 
     static func start() throws -> Running {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rfgen-sim-\(UUID().uuidString)").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rfgen-sim-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["--link", directory + "/generator", "--control", directory + "/control.sock", "--no-stdin", "--seed", "3"]
+        process.arguments = [
+            "--link", directory + "/generator", "--control", directory + "/control.sock", "--no-stdin", "--seed", "3",
+        ]
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()
@@ -90,7 +93,9 @@ struct RFGenSimProcessTests {
             raw[bytes.count] = 0
         }
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard connected == 0 else { return nil }
         let bytes = Array((line + "\n").utf8)
@@ -112,7 +117,11 @@ struct RFGenSimProcessTests {
         let telemetry = Self.readTelemetry(sim.link, count: 20)
         #expect(telemetry.count == 20)
         #expect(telemetry.allSatisfy { $0.rfState == .off && $0.faults == .reset })
-        #expect(zip(telemetry, telemetry.dropFirst()).allSatisfy { $1.timestampMicroseconds - $0.timestampMicroseconds == 10_000 })
+        #expect(
+            zip(telemetry, telemetry.dropFirst()).allSatisfy {
+                $1.timestampMicroseconds - $0.timestampMicroseconds == 10_000
+            }
+        )
 
         // Fault injection through the control socket reaches the line.
         #expect(Self.control(sim.control, "tc open 1") == "ok")
@@ -140,7 +149,8 @@ struct RFGenSimProcessTests {
 
     @Test("rfgen-sim refuses to replace a file that is not a link, with a clear error")
     func refusesToClobber() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rfgen-sim-\(UUID().uuidString)").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rfgen-sim-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let precious = directory + "/precious"

@@ -18,7 +18,11 @@ struct SimulatedGeneratorTests {
         let telemetry = host.telemetry
         #expect(telemetry.count == 101)
         #expect(telemetry.first?.timestampMicroseconds == 300_000)
-        #expect(zip(telemetry, telemetry.dropFirst()).allSatisfy { $1.timestampMicroseconds - $0.timestampMicroseconds == 10_000 })
+        #expect(
+            zip(telemetry, telemetry.dropFirst()).allSatisfy {
+                $1.timestampMicroseconds - $0.timestampMicroseconds == 10_000
+            }
+        )
         let sequences = host.received.filter { $0.frame.message.type == .telemetry }.map(\.frame.sequence)
         #expect(sequences == Array(0..<UInt16(sequences.count)), "telemetry counts from 0 with no gap")
         #expect(telemetry.allSatisfy { $0.rfState == .off && $0.faults == .reset && $0.temperatures.count == 2 })
@@ -78,7 +82,9 @@ struct SimulatedGeneratorTests {
             host.sendRaw(corrupted)
         }
         #expect(host.generator.rfState == .off)
-        #expect(host.edges.last == Recorder.Edge(microseconds: lastValid + 100_000, on: false, cause: .fault(.watchdog)))
+        #expect(
+            host.edges.last == Recorder.Edge(microseconds: lastValid + 100_000, on: false, cause: .fault(.watchdog))
+        )
         #expect(host.generator.decoderCounters.crcErrors == 10)
     }
 
@@ -93,7 +99,9 @@ struct SimulatedGeneratorTests {
             host.run(40_000)
             host.send(.keepalive)
         }
-        #expect(host.edges.last == Recorder.Edge(microseconds: setAt + 150_000, on: false, cause: .fault(.setPointExpired)))
+        #expect(
+            host.edges.last == Recorder.Edge(microseconds: setAt + 150_000, on: false, cause: .fault(.setPointExpired))
+        )
         #expect(host.generator.faults.contains(.setPointExpired))
         #expect(!host.generator.faults.contains(.watchdog))
     }
@@ -135,7 +143,9 @@ struct SimulatedGeneratorTests {
     func retriesAreIdempotent() {
         var host = HostHarness()
         host.ready(watchdogMilliseconds: 1000)
-        let command = FrameEncoder.encode(Frame(sequence: 500, message: .setPower(SetPower(powerMilliwatts: 2000, validityMilliseconds: 300))))
+        let command = FrameEncoder.encode(
+            Frame(sequence: 500, message: .setPower(SetPower(powerMilliwatts: 2000, validityMilliseconds: 300)))
+        )
         let firstReplies = host.received.count
         host.sendRaw(command)
         let setAt = host.now
@@ -185,7 +195,9 @@ struct SimulatedGeneratorTests {
         FrameEncoder.encode(versionByte: 0x10, typeByte: 0x42, sequence: 9, payload: [UInt8](), into: &bytes)
         host.sendRaw(bytes)
         #expect(host.reply(to: 9) == .nak(Nak(ackSequence: 9, ackType: 0x42, reason: .unknownType)))
-        host.sendRaw(FrameEncoder.encode(Frame(version: ProtocolVersion(major: 2, minor: 0), sequence: 10, message: .keepalive)))
+        host.sendRaw(
+            FrameEncoder.encode(Frame(version: ProtocolVersion(major: 2, minor: 0), sequence: 10, message: .keepalive))
+        )
         #expect(host.reply(to: 10)?.nakReason == .unsupportedVersion)
         #expect(host.generator.recorder.commands.isEmpty)
         #expect(host.generator.recorder.rejected.count == 2)
@@ -198,7 +210,10 @@ struct SimulatedGeneratorTests {
         var host = HostHarness(configuration: config)
         host.ready(watchdogMilliseconds: 1000)
         let limit = host.generator.configuration.maxPowerMilliwatts
-        #expect(host.command(.setPower(SetPower(powerMilliwatts: limit + 1, validityMilliseconds: 100)))?.nakReason == .outOfRange)
+        #expect(
+            host.command(.setPower(SetPower(powerMilliwatts: limit + 1, validityMilliseconds: 100)))?.nakReason
+                == .outOfRange
+        )
         host.generator.inject(.powerMismatch(factor: 1.2))
         host.send(.setPower(SetPower(powerMilliwatts: limit, validityMilliseconds: 1000)))
         host.send(.rfOn)
@@ -296,8 +311,12 @@ struct SimulatedGeneratorTests {
         host.generator.inject(.impedance(.open))
         host.send(.impedanceCheck(ImpedanceCheck(durationMilliseconds: 50)))
         host.run(60_000)
-        #expect(host.received.last { $0.frame.message.type == .impedanceResult }?.frame.message
-            == .impedanceResult(ImpedanceResult(ackSequence: host.nextSequence - 1, outcome: .outOfRange, impedanceDeciohms: 0)))
+        #expect(
+            host.received.last { $0.frame.message.type == .impedanceResult }?.frame.message
+                == .impedanceResult(
+                    ImpedanceResult(ackSequence: host.nextSequence - 1, outcome: .outOfRange, impedanceDeciohms: 0)
+                )
+        )
 
         host.generator.inject(.impedance(nil))
         host.switchOn(milliwatts: 1000)
@@ -404,7 +423,9 @@ struct SimulatedGeneratorTests {
         host.send(.keepalive)  // lost on the cut line
         host.run(450_000)
         #expect(host.received.count == before)
-        #expect(host.edges.last == Recorder.Edge(microseconds: lastFrame + 100_000, on: false, cause: .fault(.watchdog)))
+        #expect(
+            host.edges.last == Recorder.Edge(microseconds: lastFrame + 100_000, on: false, cause: .fault(.watchdog))
+        )
         host.generator.inject(.disconnected(false))
         host.run(100_000)
         #expect(host.telemetry.count > 0 && host.received.count > before)

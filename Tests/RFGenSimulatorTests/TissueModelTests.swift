@@ -52,7 +52,11 @@ struct TissueModelTests {
         for step in 0..<20_000 {
             model.step(seconds: 0.01, power: 15)
             if boiledAt == nil {
-                if model.tipTemperature >= TissueModel.boilingTemperature { boiledAt = step } else { beforeBoiling = model.loadResistance }
+                if model.tipTemperature >= TissueModel.boilingTemperature {
+                    boiledAt = step
+                } else {
+                    beforeBoiling = model.loadResistance
+                }
             }
             if let boiledAt, step >= boiledAt + 50 { break }
         }
@@ -76,6 +80,8 @@ struct TissueModelTests {
         let normal = holdTip(at: 85, seconds: 240, tissue: .normal).power
         let perfused = holdTip(at: 85, seconds: 240, tissue: .highPerfusion).power
         #expect(perfused > normal * 1.1)
-        #expect(TissueModel(parameters: .sclerotic).loadResistance > 1.3 * TissueModel(parameters: .normal).loadResistance)
+        #expect(
+            TissueModel(parameters: .sclerotic).loadResistance > 1.3 * TissueModel(parameters: .normal).loadResistance
+        )
     }
 }

@@ -37,13 +37,21 @@ public struct GeneratorConfiguration: Sendable {
     /// The HELLO this configuration advertises.
     func hello(answering sequence: UInt16) -> Hello {
         Hello(
-            ackSequence: sequence, firmwareMajor: firmware.major, firmwareMinor: firmware.minor,
-            firmwarePatch: firmware.patch, model: model, serialNumber: serialNumber,
-            maxPowerMilliwatts: maxPowerMilliwatts, maxVoltageMillivolts: maxVoltageMillivolts,
-            maxCurrentMilliamps: maxCurrentMilliamps, temperatureChannels: UInt8(temperatureChannels),
-            telemetryRateMinHz: telemetryRateRangeHz.lowerBound, telemetryRateMaxHz: telemetryRateRangeHz.upperBound,
+            ackSequence: sequence,
+            firmwareMajor: firmware.major,
+            firmwareMinor: firmware.minor,
+            firmwarePatch: firmware.patch,
+            model: model,
+            serialNumber: serialNumber,
+            maxPowerMilliwatts: maxPowerMilliwatts,
+            maxVoltageMillivolts: maxVoltageMillivolts,
+            maxCurrentMilliamps: maxCurrentMilliamps,
+            temperatureChannels: UInt8(temperatureChannels),
+            telemetryRateMinHz: telemetryRateRangeHz.lowerBound,
+            telemetryRateMaxHz: telemetryRateRangeHz.upperBound,
             impedanceMinDeciohms: impedanceRangeDeciohms.lowerBound,
             impedanceMaxDeciohms: impedanceRangeDeciohms.upperBound,
-            temperatureLimitCentiCelsius: temperatureLimitCentiCelsius)
+            temperatureLimitCentiCelsius: temperatureLimitCentiCelsius
+        )
     }
 }

@@ -72,7 +72,9 @@ extension InjectedFault {
             case "stuck": return [.thermocouple(channel: try channel(1), .stuck)]
             case "ok": return [.thermocouple(channel: try channel(1), nil)]
             case "drift":
-                return [.thermocouple(channel: try channel(2), .drifting(celsiusPerSecond: try number(1, "a rate in °C/s")))]
+                return [
+                    .thermocouple(channel: try channel(2), .drifting(celsiusPerSecond: try number(1, "a rate in °C/s")))
+                ]
             default: throw ControlError("tc: unknown fault \(kind); expected open, short, drift, stuck or ok")
             }
         case "z":

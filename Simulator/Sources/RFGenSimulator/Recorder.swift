@@ -49,17 +49,26 @@ public struct Recorder: Sendable {
     public private(set) var dropped = 0
 
     mutating func record(_ command: Command) {
-        guard commands.count < SimulatorLimits.recordedEntries else { return dropped += 1 }
+        guard commands.count < SimulatorLimits.recordedEntries else {
+            dropped += 1
+            return
+        }
         commands.append(command)
     }
 
     mutating func record(_ rejected: Rejected) {
-        guard self.rejected.count < SimulatorLimits.recordedEntries else { return dropped += 1 }
+        guard self.rejected.count < SimulatorLimits.recordedEntries else {
+            dropped += 1
+            return
+        }
         self.rejected.append(rejected)
     }
 
     mutating func record(_ edge: Edge) {
-        guard edges.count < SimulatorLimits.recordedEntries else { return dropped += 1 }
+        guard edges.count < SimulatorLimits.recordedEntries else {
+            dropped += 1
+            return
+        }
         edges.append(edge)
     }
 

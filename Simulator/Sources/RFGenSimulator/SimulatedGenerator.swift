@@ -76,7 +76,9 @@ public struct SimulatedGenerator: Sendable {
         thermocouples = (0..<configuration.temperatureChannels).map { _ in
             Thermocouple(
                 initialTemperature: configuration.tissue.bodyTemperature,
-                timeConstant: configuration.thermocoupleTimeConstant, noise: configuration.thermocoupleNoise)
+                timeConstant: configuration.thermocoupleTimeConstant,
+                noise: configuration.thermocoupleNoise
+            )
         }
         random = SeededRandom(seed: configuration.seed)
         now = microseconds
@@ -252,7 +254,9 @@ public struct SimulatedGenerator: Sendable {
         }
         if let check = impedanceCheck {
             impedanceCheck = nil
-            send(.impedanceResult(ImpedanceResult(ackSequence: check.sequence, outcome: .aborted, impedanceDeciohms: 0)))
+            send(
+                .impedanceResult(ImpedanceResult(ackSequence: check.sequence, outcome: .aborted, impedanceDeciohms: 0))
+            )
         }
         rfState = .off
         recordEdge(cause: cause)
@@ -362,7 +366,16 @@ public struct SimulatedGenerator: Sendable {
             let cleared = faults.subtracting(persisting)
             faults = faults.intersection(persisting)
             if !cleared.isEmpty {
-                send(.event(Event(timestampMicroseconds: timestamp, code: .faultsCleared, faults: faults, detail: cleared.rawValue)))
+                send(
+                    .event(
+                        Event(
+                            timestampMicroseconds: timestamp,
+                            code: .faultsCleared,
+                            faults: faults,
+                            detail: cleared.rawValue
+                        )
+                    )
+                )
             }
             return persisting.isEmpty ? ack() : nak(.conditionPersists)
         case .ack, .nak, .hello, .status, .telemetry, .event, .impedanceResult:
@@ -397,17 +410,26 @@ public struct SimulatedGenerator: Sendable {
         {
             send(.impedanceResult(ImpedanceResult(ackSequence: sequence, outcome: .outOfRange, impedanceDeciohms: 0)))
         } else {
-            send(.impedanceResult(ImpedanceResult(ackSequence: sequence, outcome: .ok, impedanceDeciohms: UInt32(deciohms.rounded()))))
+            send(
+                .impedanceResult(
+                    ImpedanceResult(ackSequence: sequence, outcome: .ok, impedanceDeciohms: UInt32(deciohms.rounded()))
+                )
+            )
         }
     }
 
     private func status(answering sequence: UInt16) -> Status {
         let remaining = setPointExpiry.map { UInt16(clamping: ($0 - now) / 1000) } ?? 0
         return Status(
-            ackSequence: sequence, rfState: rfState, faults: faults,
+            ackSequence: sequence,
+            rfState: rfState,
+            faults: faults,
             setPointMilliwatts: setPointExpiry == nil ? 0 : setPointMilliwatts,
-            setPointRemainingMilliseconds: remaining, watchdogMilliseconds: UInt16(watchdogMicroseconds / 1000),
-            telemetryRateHz: telemetryRateHz, uptimeMilliseconds: UInt32(truncatingIfNeeded: (now - bootTime) / 1000))
+            setPointRemainingMilliseconds: remaining,
+            watchdogMilliseconds: UInt16(watchdogMicroseconds / 1000),
+            telemetryRateHz: telemetryRateHz,
+            uptimeMilliseconds: UInt32(truncatingIfNeeded: (now - bootTime) / 1000)
+        )
     }
 
     // MARK: - Sending
@@ -419,7 +441,9 @@ public struct SimulatedGenerator: Sendable {
         let voltage = power > 0 ? (power * ohms).squareRoot() : 0
         let measurable = current >= SimulatorLimits.minimumMeasurableCurrent
         let telemetry = Telemetry(
-            timestampMicroseconds: timestamp, rfState: rfState, faults: faults,
+            timestampMicroseconds: timestamp,
+            rfState: rfState,
+            faults: faults,
             setPointMilliwatts: setPointExpiry == nil ? 0 : setPointMilliwatts,
             powerMilliwatts: UInt32(clamping: Int64((power * 1000).rounded())),
             voltageMillivolts: UInt32(clamping: Int64((voltage * 1000).rounded())),
@@ -429,8 +453,10 @@ public struct SimulatedGenerator: Sendable {
             temperatures: temperatureSamples.map {
                 TemperatureReading(
                     centiCelsius: $0.status == .ok ? Int16(clamping: Int64(($0.celsius * 100).rounded())) : 0,
-                    status: $0.status)
-            })
+                    status: $0.status
+                )
+            }
+        )
         let frame = Frame(sequence: telemetrySequence, message: .telemetry(telemetry))
         telemetrySequence &+= 1
         transmit(FrameEncoder.encode(frame))

@@ -83,4 +83,3 @@ public struct TemperatureSample: Hashable, Sendable {
     public var celsius: Double
     public var status: TemperatureStatus
 }
-

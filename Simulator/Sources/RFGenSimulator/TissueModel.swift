@@ -36,12 +36,20 @@ public struct TissueParameters: Hashable, Sendable {
 
     /// Normal cancellous bone of a lumbar vertebral body.
     public static let normal = TissueParameters(
-        electrodeRadius: 2.0e-3, outerRadius: 20e-3, gridSpacing: 0.5e-3,
-        thermalConductivity: 0.29, thermalConductivityPerKelvin: 0.002,
+        electrodeRadius: 2.0e-3,
+        outerRadius: 20e-3,
+        gridSpacing: 0.5e-3,
+        thermalConductivity: 0.29,
+        thermalConductivityPerKelvin: 0.002,
         volumetricHeatCapacity: 3.05e6,
-        electricalConductivity: 0.087, electricalConductivityPerKelvin: 0.02,
-        perfusionRate: 0.02, bloodHeatCapacity: 3.83e6,
-        bodyTemperature: 37, leadResistance: 10, vapourResistance: 4000)
+        electricalConductivity: 0.087,
+        electricalConductivityPerKelvin: 0.02,
+        perfusionRate: 0.02,
+        bloodHeatCapacity: 3.83e6,
+        bodyTemperature: 37,
+        leadResistance: 10,
+        vapourResistance: 4000
+    )
 
     /// Sclerotic (Modic type 2-3) bone: denser, drier, less perfused; it conducts heat a little
     /// better and current worse.
@@ -161,7 +169,8 @@ public struct TissueModel: Sendable {
     private func electricalConductivity(at temperature: Double) -> Double {
         let p = parameters
         // Clamped: a linear rule taken far below body temperature would go negative.
-        return p.electricalConductivity * max(0.2, 1 + p.electricalConductivityPerKelvin * (temperature - p.bodyTemperature))
+        return p.electricalConductivity
+            * max(0.2, 1 + p.electricalConductivityPerKelvin * (temperature - p.bodyTemperature))
     }
 
     /// Spreading resistance of one electrode into the tissue, ohms.

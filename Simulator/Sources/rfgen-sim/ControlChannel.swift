@@ -1,8 +1,9 @@
+import RFGenSimulator
+import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import RFGenSimulator
-import SystemPackage
 
 /// Splits a byte stream into lines of at most `SimulatorLimits.controlLineBytes`.
 struct LineBuffer {
@@ -15,7 +16,9 @@ struct LineBuffer {
         for byte in bytes {
             if byte == UInt8(ascii: "\n") {
                 if overlong {
-                    lines.append(.failure(ControlError("line longer than \(SimulatorLimits.controlLineBytes) bytes ignored")))
+                    lines.append(
+                        .failure(ControlError("line longer than \(SimulatorLimits.controlLineBytes) bytes ignored"))
+                    )
                 } else {
                     var text = String(decoding: pending, as: UTF8.self)
                     if text.hasSuffix("\r") { text.removeLast() }
@@ -52,12 +55,18 @@ struct ControlSocket {
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
         let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard bytes.count < capacity else { throw ControlError("control socket path longer than \(capacity - 1) bytes") }
+        guard bytes.count < capacity else {
+            throw ControlError("control socket path longer than \(capacity - 1) bytes")
+        }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             raw.copyBytes(from: bytes)
             raw[bytes.count] = 0
         }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        let fd = socket(
+            AF_UNIX,
+            Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue),
+            0
+        )
         guard fd >= 0 else { throw ControlError("socket: \(Errno(rawValue: errno))") }
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
@@ -84,7 +93,9 @@ struct ControlSocket {
                 continue
             }
             if clients.count >= SimulatorLimits.controlClients {
-                _ = try? client.writeAll("error: too many control clients (limit \(SimulatorLimits.controlClients))\n".utf8)
+                _ = try? client.writeAll(
+                    "error: too many control clients (limit \(SimulatorLimits.controlClients))\n".utf8
+                )
                 try? client.close()
             } else {
                 clients.append((client, LineBuffer()))
@@ -101,7 +112,10 @@ struct ControlSocket {
             let fd = clients[index].fd
             while true {
                 let count = (try? buffer.withUnsafeMutableBytes { try fd.read(into: $0, retryOnInterrupt: true) }) ?? -1
-                if count == 0 { closed.append(index); break }
+                if count == 0 {
+                    closed.append(index)
+                    break
+                }
                 if count < 0 {
                     if errno != EAGAIN && errno != EWOULDBLOCK { closed.append(index) }
                     break

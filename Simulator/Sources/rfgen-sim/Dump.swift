@@ -1,15 +1,17 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import RFGenProtocol
 import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Reads a generator's line and prints every frame in canonical text: a probe for a device path,
 /// not a host (it sends nothing).
 struct Dump: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print the frames a generator sends, one line each, in the protocol's canonical text.")
+        abstract: "Print the frames a generator sends, one line each, in the protocol's canonical text."
+    )
 
     @Argument(help: "The device to read, e.g. the path given to `serve --link`.")
     var device: String

@@ -1,16 +1,18 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import CLinuxShims
 import RFGenProtocol
 import RFGenSimulator
 import SystemPackage
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Serves the simulated generator on a pseudo-terminal in real time.
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve the simulated generator on a pseudo-terminal.")
+        abstract: "Serve the simulated generator on a pseudo-terminal."
+    )
 
     @Option(help: "Also make a symbolic link to the device at this path (replaced if it is a link).")
     var link: String?
@@ -35,7 +37,9 @@ struct Serve: ParsableCommand {
 
     func validate() throws {
         guard TissuePreset(rawValue: tissue) != nil else {
-            throw ValidationError("--tissue must be one of \(TissuePreset.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ValidationError(
+                "--tissue must be one of \(TissuePreset.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
         }
         guard (1...4).contains(channels) else { throw ValidationError("--channels must be 1-4") }
         guard serial.utf8.count <= ProtocolLimits.maxIdentityStringBytes, !serial.isEmpty else {
@@ -50,7 +54,11 @@ struct Serve: ParsableCommand {
         configuration.serialNumber = serial
         configuration.temperatureChannels = channels
         var server = try SimulatorServer(
-            configuration: configuration, linkPath: link, controlPath: control, readStandardInput: !noStdin)
+            configuration: configuration,
+            linkPath: link,
+            controlPath: control,
+            readStandardInput: !noStdin
+        )
         try server.run()
     }
 }
@@ -73,7 +81,8 @@ struct SimulatorServer {
     /// Output dropped because no host had the device open or its buffer was full.
     var droppedBytes = 0
 
-    init(configuration: GeneratorConfiguration, linkPath: String?, controlPath: String?, readStandardInput: Bool) throws {
+    init(configuration: GeneratorConfiguration, linkPath: String?, controlPath: String?, readStandardInput: Bool) throws
+    {
         signal(SIGPIPE, SIG_IGN)
         // SIGINT and SIGTERM arrive as a readable descriptor in the poll set: the loop ends
         // between two ticks, and the link and the socket file are removed on the way out.
@@ -158,11 +167,15 @@ struct SimulatorServer {
             let wait = max(0, nextTick - now)
             if wait == 0 { nextTick = now }
             var fds: [pollfd] = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
-            if let pty = terminal, hostPresent { fds.append(pollfd(fd: pty.master.rawValue, events: Int16(POLLIN), revents: 0)) }
+            if let pty = terminal, hostPresent {
+                fds.append(pollfd(fd: pty.master.rawValue, events: Int16(POLLIN), revents: 0))
+            }
             if standardInput != nil { fds.append(pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)) }
             if let control {
                 fds.append(pollfd(fd: control.listener.rawValue, events: Int16(POLLIN), revents: 0))
-                for client in control.clients { fds.append(pollfd(fd: client.fd.rawValue, events: Int16(POLLIN), revents: 0)) }
+                for client in control.clients {
+                    fds.append(pollfd(fd: client.fd.rawValue, events: Int16(POLLIN), revents: 0))
+                }
             }
             // poll counts in milliseconds: round up, so the loop never spins ahead of its tick.
             _ = poll(&fds, nfds_t(fds.count), Int32((wait + 999) / 1000))

@@ -1,7 +1,8 @@
+import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import SystemPackage
 
 /// Thin wrappers over the terminal calls the simulator needs, in swift-system's style: typed
 /// descriptors, `Errno` on failure, nothing hidden.
