@@ -72,9 +72,14 @@ let package = Package(
             dependencies: [
                 "RFGenProtocol",
                 "RFGenSimulator",
-                "rfgen-sim",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            // Runs the built rfgen-sim as a process; the dependency makes sure it is built.
+            name: "RFGenSimCommandTests",
+            dependencies: ["RFGenProtocol", "rfgen-sim"],
             swiftSettings: strict
         ),
     ]

@@ -3,7 +3,6 @@
 
 #include <signal.h>
 #include <sys/signalfd.h>
-#include <unistd.h>
 
 int rfgen_termination_signalfd(void) {
     sigset_t mask;
@@ -12,11 +11,4 @@ int rfgen_termination_signalfd(void) {
     sigaddset(&mask, SIGTERM);
     if (pthread_sigmask(SIG_BLOCK, &mask, NULL) != 0) return -1;
     return signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-}
-
-int rfgen_signalfd_read(int fd) {
-    struct signalfd_siginfo info;
-    ssize_t n = read(fd, &info, sizeof info);
-    if (n != (ssize_t)sizeof info) return -1;
-    return (int)info.ssi_signo;
 }

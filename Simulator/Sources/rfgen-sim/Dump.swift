@@ -29,7 +29,7 @@ struct Dump: ParsableCommand {
 
     func run() throws {
         let fd = open(device, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { throw ValidationError("cannot open \(device): \(Errno(rawValue: errno))") }
+        guard fd >= 0 else { throw CommandFailure("cannot open \(device): \(Errno(rawValue: errno))") }
         let port = FileDescriptor(rawValue: fd)
         defer { try? port.close() }
         try Terminal.makeRaw(port)
@@ -46,7 +46,7 @@ struct Dump: ParsableCommand {
             var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             _ = poll(&pfd, 1, Int32(min(remaining / 1000 + 1, 1000)))
             if pfd.revents & Int16(POLLHUP | POLLERR) != 0 {
-                throw ValidationError("\(device): the device went away")
+                throw CommandFailure("\(device): the device went away")
             }
             guard pfd.revents & Int16(POLLIN) != 0 else { continue }
             let n = try buffer.withUnsafeMutableBytes { try port.read(into: $0, retryOnInterrupt: true) }

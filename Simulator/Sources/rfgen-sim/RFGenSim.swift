@@ -15,3 +15,10 @@ struct RFGenSim: ParsableCommand {
         defaultSubcommand: Serve.self
     )
 }
+
+/// A failure at run time (a device that cannot be opened, a path that must not be replaced):
+/// reported as one line, without the usage text that a `ValidationError` would add.
+struct CommandFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -87,7 +87,7 @@ struct SimulatorServer {
         // SIGINT and SIGTERM arrive as a readable descriptor in the poll set: the loop ends
         // between two ticks, and the link and the socket file are removed on the way out.
         signals = rfgen_termination_signalfd()
-        guard signals >= 0 else { throw ControlError("signalfd: \(Errno(rawValue: errno))") }
+        guard signals >= 0 else { throw CommandFailure("signalfd: \(Errno(rawValue: errno))") }
 
         start = Terminal.monotonicMicroseconds()
         generator = SimulatedGenerator(configuration: configuration, microseconds: 0)
@@ -108,12 +108,12 @@ struct SimulatorServer {
             var info = stat()
             if lstat(linkPath, &info) == 0 {
                 guard (info.st_mode & S_IFMT) == S_IFLNK else {
-                    throw ControlError("\(linkPath) exists and is not a symbolic link; refusing to replace it")
+                    throw CommandFailure("\(linkPath) exists and is not a symbolic link; refusing to replace it")
                 }
                 unlink(linkPath)
             }
             guard symlink(pty.devicePath, linkPath) == 0 else {
-                throw ControlError("symlink \(linkPath): \(Errno(rawValue: errno))")
+                throw CommandFailure("symlink \(linkPath): \(Errno(rawValue: errno))")
             }
         }
         print(pty.devicePath)

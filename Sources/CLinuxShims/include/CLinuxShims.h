@@ -7,7 +7,4 @@
 /// signalfd(2) that becomes readable when either arrives, or -1 with errno set.
 int rfgen_termination_signalfd(void);
 
-/// Reads and discards one pending signalfd record; returns the signal number, or -1 with errno set.
-int rfgen_signalfd_read(int fd);
-
 #endif
