@@ -4,6 +4,7 @@
 //
 // Modules follow the direction of dependency (see README.md, "The parts"):
 //   RFGenProtocol   the generator wire codec: bytes in, messages out; no I/O, no Foundation
+//   RFGenCore       the control core: controller, profiles (next: interlocks, state machine); pure
 //   RFGenSimulator  the simulated generator: tissue model + protocol engine on an injected clock
 //   rfgen-sim       the simulator served on a pseudo-terminal (the only I/O in Simulator/)
 //   CLinuxShims     one-line C wrappers for Linux calls Swift cannot import (_GNU_SOURCE, variadic)
@@ -23,6 +24,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "RFGenProtocol", targets: ["RFGenProtocol"]),
+        .library(name: "RFGenCore", targets: ["RFGenCore"]),
         .library(name: "RFGenSimulator", targets: ["RFGenSimulator"]),
         .executable(name: "rfgen-sim", targets: ["rfgen-sim"]),
     ],
@@ -35,6 +37,12 @@ let package = Package(
         .target(
             name: "RFGenProtocol",
             path: "Sources/RFGenProtocol",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "RFGenCore",
+            dependencies: ["RFGenProtocol"],
+            path: "Sources/RFGenCore",
             swiftSettings: strict
         ),
         .target(
@@ -74,6 +82,12 @@ let package = Package(
                 "RFGenSimulator",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            // The core is tested against the simulator library, in virtual time.
+            name: "RFGenCoreTests",
+            dependencies: ["RFGenCore", "RFGenProtocol", "RFGenSimulator"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,0 +1,82 @@
+/// What one lesion should do: the temperature, how fast to get there, how long to hold it, and the
+/// power the controller may use.
+public struct TreatmentProfile: Hashable, Sendable {
+    /// The name operators choose it by.
+    public var name: String
+    /// The tip temperature to hold, °C.
+    public var setPointCelsius: Double
+    /// How fast the set point rises from the starting reading to `setPointCelsius`, °C per second.
+    public var rampCelsiusPerSecond: Double
+    /// Time at temperature that completes the lesion, seconds. Only time within `holdBandCelsius`
+    /// of the set point counts.
+    public var holdSeconds: Double
+    /// Half-width of the band around the set point within which hold time counts, °C.
+    public var holdBandCelsius: Double
+    /// The most power the controller may ask for, watts; also capped by the generator's
+    /// `max_power_mW`.
+    public var powerLimitWatts: Double
+
+    /// Basivertebral nerve ablation: 85 °C held for 15 minutes per vertebral body
+    /// (`shared/domain.md`; the dose is widely quoted, unconfirmed in the trial methods).
+    /// Ramp 1 °C/s; hold counts within ±2 °C; at most 15 W, well above the 3-5 W bone needs at
+    /// 85 °C and below a 20 W spine generator's limit.
+    public static let bvn = TreatmentProfile(
+        name: "bvn",
+        setPointCelsius: 85,
+        rampCelsiusPerSecond: 1,
+        holdSeconds: 900,
+        holdBandCelsius: 2,
+        powerLimitWatts: 15
+    )
+
+    /// The profiles built into the daemon.
+    public static let builtIn: [TreatmentProfile] = [.bvn]
+
+    public init(
+        name: String,
+        setPointCelsius: Double,
+        rampCelsiusPerSecond: Double,
+        holdSeconds: Double,
+        holdBandCelsius: Double,
+        powerLimitWatts: Double
+    ) {
+        self.name = name
+        self.setPointCelsius = setPointCelsius
+        self.rampCelsiusPerSecond = rampCelsiusPerSecond
+        self.holdSeconds = holdSeconds
+        self.holdBandCelsius = holdBandCelsius
+        self.powerLimitWatts = powerLimitWatts
+    }
+
+    /// The ranges a profile must stay within, whoever wrote it.
+    public enum Limits {
+        /// Above body temperature, below boiling with margin.
+        public static let setPointCelsius: ClosedRange<Double> = 40...95
+        public static let rampCelsiusPerSecond: ClosedRange<Double> = 0.1...5
+        public static let holdSeconds: ClosedRange<Double> = 1...1800
+        public static let holdBandCelsius: ClosedRange<Double> = 0.5...5
+        public static let powerLimitWatts: ClosedRange<Double> = 0.1...50
+    }
+
+    /// Checks the profile against `Limits` and a generator's power limit.
+    /// - Parameter generatorMaxPowerWatts: the generator's `max_power_mW` in watts, if known.
+    /// - Returns: one message per problem; empty when the profile can be used.
+    public func problems(generatorMaxPowerWatts: Double? = nil) -> [String] {
+        var problems: [String] = []
+        func check(_ value: Double, _ range: ClosedRange<Double>, _ what: String) {
+            if !range.contains(value) {
+                problems.append("\(what) \(value) is outside \(range.lowerBound)-\(range.upperBound)")
+            }
+        }
+        if name.isEmpty || name.utf8.count > 32 { problems.append("name must be 1-32 bytes") }
+        check(setPointCelsius, Limits.setPointCelsius, "set point (°C)")
+        check(rampCelsiusPerSecond, Limits.rampCelsiusPerSecond, "ramp (°C/s)")
+        check(holdSeconds, Limits.holdSeconds, "hold (s)")
+        check(holdBandCelsius, Limits.holdBandCelsius, "hold band (°C)")
+        check(powerLimitWatts, Limits.powerLimitWatts, "power limit (W)")
+        if let generatorMaxPowerWatts, powerLimitWatts > generatorMaxPowerWatts {
+            problems.append("power limit \(powerLimitWatts) W exceeds the generator's \(generatorMaxPowerWatts) W")
+        }
+        return problems
+    }
+}
