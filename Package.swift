@@ -87,7 +87,10 @@ let package = Package(
         .testTarget(
             // The core is tested against the simulator library, in virtual time.
             name: "RFGenCoreTests",
-            dependencies: ["RFGenCore", "RFGenProtocol", "RFGenSimulator"],
+            dependencies: [
+                "RFGenCore", "RFGenProtocol", "RFGenSimulator",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
