@@ -1,0 +1,86 @@
+import RFGenProtocol
+
+/// What the link knows, handed to the core each tick. The shell fills it; the core only reads it.
+public struct LinkSnapshot: Sendable {
+    /// The port is open and the handshake succeeded.
+    public var connected: Bool
+    /// The generator's hardware power limit from HELLO, watts; nil before the handshake.
+    public var generatorMaxPowerWatts: Double?
+    /// The newest telemetry and the host time it arrived, microseconds.
+    public var telemetry: Telemetry?
+    public var telemetryReceivedAt: Int64
+    /// The newest impedance-check result and the host time it arrived, microseconds.
+    public var impedanceResult: ImpedanceResult?
+    public var impedanceResultReceivedAt: Int64
+    /// Control ticks in a row that missed their deadline (the loop counts them).
+    public var consecutiveOverruns: Int
+
+    public init(
+        connected: Bool,
+        generatorMaxPowerWatts: Double? = nil,
+        telemetry: Telemetry? = nil,
+        telemetryReceivedAt: Int64 = 0,
+        impedanceResult: ImpedanceResult? = nil,
+        impedanceResultReceivedAt: Int64 = 0,
+        consecutiveOverruns: Int = 0
+    ) {
+        self.connected = connected
+        self.generatorMaxPowerWatts = generatorMaxPowerWatts
+        self.telemetry = telemetry
+        self.telemetryReceivedAt = telemetryReceivedAt
+        self.impedanceResult = impedanceResult
+        self.impedanceResultReceivedAt = impedanceResultReceivedAt
+        self.consecutiveOverruns = consecutiveOverruns
+    }
+}
+
+/// What an operator asks for, through the API.
+public enum OperatorCommand: Hashable, Sendable {
+    /// Begin a lesion with this profile. The only way RF ever comes on.
+    case start(TreatmentProfile)
+    /// End the lesion now, RF off; not an alarm.
+    case stop
+    /// RF off at once with a high-priority alarm.
+    case emergencyStop
+    /// Acknowledge the latched alarms; accepted once their conditions have cleared.
+    case acknowledge
+}
+
+/// A command for the generator, which the link encodes, numbers and retries.
+public enum GeneratorCommand: Hashable, Sendable {
+    case setPower(milliwatts: UInt32, validityMilliseconds: UInt16)
+    case rfOn
+    case rfOff
+    case impedanceCheck(milliseconds: UInt16)
+    case clearFault
+}
+
+/// The phases of a treatment.
+public enum TreatmentPhase: String, Sendable, CaseIterable {
+    /// No treatment; RF off. The phase after start-up, reconnect and restart.
+    case idle
+    /// A low-power impedance measurement before any RF.
+    case impedanceCheck = "impedance_check"
+    /// RF on, the set point rising to the profile's temperature.
+    case ramp
+    /// RF on at temperature; hold time counts within the band.
+    case hold
+    /// The hold time is complete; RF off.
+    case done
+    /// The operator stopped the lesion; RF off.
+    case stopped
+    /// An interlock tripped; RF off; alarms latched until acknowledged with their conditions cleared.
+    case faulted
+
+    /// RF may be on only in these.
+    public var isActive: Bool { self == .impedanceCheck || self == .ramp || self == .hold }
+}
+
+/// What the core decided at one tick, in order of urgency: generator commands first.
+public enum CoreAction: Hashable, Sendable {
+    case generator(GeneratorCommand)
+    case alarm(Alarm)
+    case phaseChanged(from: TreatmentPhase, to: TreatmentPhase)
+    /// An operator command that could not be carried out, and why.
+    case refused(OperatorCommand, reason: String)
+}

@@ -1,0 +1,435 @@
+import RFGenProtocol
+
+/// The decision logic of the daemon: the treatment state machine, the temperature controller and
+/// the interlocks, stepped once per control tick.
+///
+/// Pure: `step` takes the time, what the link knows and the operator's commands, and returns what
+/// to do. It reads no clock and touches no descriptor, so the same code runs in real time in the
+/// daemon and in virtual time in tests.
+///
+/// Safety rules it keeps:
+/// - RF_ON is emitted only on the way from a successful impedance check into the ramp, and the
+///   only way into the impedance check is an operator's `start`. A new core (start-up, restart)
+///   is idle; a reconnect does not change the phase it is in, and a lost link faults an active one.
+/// - Every interlock is checked every tick while a treatment is active; a trip switches RF off in
+///   the same tick's actions, latches an alarm and ends the treatment (`faulted`).
+/// - While RF should be off and the generator reports it on or delivering power, RF_OFF goes out
+///   every tick.
+public struct TreatmentCore: Sendable {
+    /// The control tick, seconds; set points last a few ticks so that a silent host drops RF fast.
+    public let tickSeconds: Double
+    public private(set) var phase: TreatmentPhase = .idle
+    public private(set) var profile: TreatmentProfile?
+    /// Alarms latched since the last accepted acknowledgement.
+    public private(set) var alarms: [Alarm] = []
+    public private(set) var controller = TemperatureController()
+    /// The ramped set point in force, °C.
+    public private(set) var setPointCelsius = 0.0
+    /// Time within the hold band so far, seconds.
+    public private(set) var holdSeconds = 0.0
+    /// Energy delivered in this lesion, joules.
+    public private(set) var energyJoules = 0.0
+    /// Highest valid tip reading in this lesion, °C.
+    public private(set) var peakCelsius = 0.0
+
+    /// Whether the core wants RF on (ramp and hold).
+    public private(set) var rfCommanded = false
+    private var commandedMilliwatts: UInt32 = 0
+    private var lastTick: Int64?
+    private var phaseStart: Int64 = 0
+    private var treatmentStart: Int64 = 0
+    private var rfOnSentAt: Int64 = 0
+    private var startReading = 0.0
+    private var impedanceFloor: Double?
+    /// Tip readings of the last `riseWindowMicroseconds`, oldest first; bounded by the tick rate.
+    private var recentReadings: [(microseconds: Int64, celsius: Double)] = []
+    private var disagreementSince: Int64?
+    private var powerExcessSince: Int64?
+    private var powerShortSince: Int64?
+    private var stuckSince: Int64?
+    private var rfDroppedSince: Int64?
+
+    /// The most readings the rise-rate window holds (1 s at the fastest tick, 1 kHz).
+    static let maxRecentReadings = 1001
+
+    /// - Parameter tickSeconds: the control period; 0.001-0.1 s (10-1000 Hz).
+    public init(tickSeconds: Double = 0.01) {
+        precondition((0.001...0.1).contains(tickSeconds), "the control tick is 1-100 ms")
+        self.tickSeconds = tickSeconds
+    }
+
+    /// The validity given to each power set point: three ticks, at least the protocol's 10 ms.
+    var setPointValidityMilliseconds: UInt16 {
+        UInt16(max(10, min(1000, (tickSeconds * 3000).rounded(.up))))
+    }
+
+    /// One control tick.
+    /// - Parameters:
+    ///   - now: host time, microseconds, monotonic.
+    ///   - link: what the link knows now.
+    ///   - commands: operator commands received since the last tick, in order.
+    /// - Returns: what to do, generator commands first.
+    public mutating func step(now: Int64, link: LinkSnapshot, commands: [OperatorCommand] = []) -> [CoreAction] {
+        var out = Output()
+        let dt = lastTick.map { min(Double(now - $0) / 1e6, 0.1) } ?? tickSeconds
+        lastTick = now
+        let fresh: Telemetry? =
+            link.connected && now - link.telemetryReceivedAt <= InterlockLimits.staleMicroseconds ? link.telemetry : nil
+
+        for command in commands { handle(command, now: now, link: link, fresh: fresh, out: &out) }
+
+        if phase.isActive {
+            if let trip = checkInterlocks(now: now, link: link, fresh: fresh, dt: dt) {
+                self.trip(trip, now: now, out: &out)
+            }
+        }
+        if phase.isActive, let telemetry = fresh {
+            advance(now: now, telemetry: telemetry, link: link, dt: dt, out: &out)
+        }
+        checkStuckOutput(now: now, fresh: fresh, out: &out)
+        return out.actions
+    }
+
+    // MARK: - Operator commands
+
+    private mutating func handle(
+        _ command: OperatorCommand,
+        now: Int64,
+        link: LinkSnapshot,
+        fresh: Telemetry?,
+        out: inout Output
+    ) {
+        switch command {
+        case .emergencyStop:
+            trip(Alarm(.emergencyStop, at: now, "emergency stop by the operator"), now: now, out: &out)
+        case .stop:
+            guard phase.isActive else {
+                return out.refuse(command, "no treatment is running")
+            }
+            switchOff(out: &out)
+            enter(.stopped, now: now, out: &out)
+        case .acknowledge:
+            guard phase == .faulted else { return out.refuse(command, "no alarm to acknowledge") }
+            if let reason = conditionsPersisting(link: link, fresh: fresh) {
+                return out.refuse(command, reason)
+            }
+            alarms.removeAll()
+            // The generator may have latched faults of its own (watchdog, set point expired).
+            out.send(.clearFault)
+            enter(.idle, now: now, out: &out)
+        case .start(let requested):
+            if let reason = startRefusal(requested, link: link, fresh: fresh) {
+                return out.refuse(command, reason)
+            }
+            begin(requested, now: now, fresh: fresh, out: &out)
+        }
+    }
+
+    private func startRefusal(_ requested: TreatmentProfile, link: LinkSnapshot, fresh: Telemetry?) -> String? {
+        if phase.isActive { return "a treatment is running (\(phase.rawValue))" }
+        if phase == .faulted { return "alarms are latched: acknowledge them first" }
+        let problems = requested.problems(generatorMaxPowerWatts: link.generatorMaxPowerWatts)
+        if !problems.isEmpty { return "profile \(requested.name): " + problems.joined(separator: "; ") }
+        guard link.connected, link.generatorMaxPowerWatts != nil else { return "no generator connected" }
+        guard let telemetry = fresh else { return "no current telemetry from the generator" }
+        if !telemetry.faults.isEmpty { return "the generator reports faults \(telemetry.faults)" }
+        if telemetry.rfState != .off { return "the generator reports RF \(telemetry.rfState)" }
+        if let bad = telemetry.temperatures.firstIndex(where: { $0.status != .ok }) {
+            return "temperature channel \(bad) is \(telemetry.temperatures[bad].status)"
+        }
+        return nil
+    }
+
+    private func conditionsPersisting(link: LinkSnapshot, fresh: Telemetry?) -> String? {
+        guard link.connected, let telemetry = fresh else {
+            return "the generator is not connected with current telemetry"
+        }
+        if telemetry.rfState != .off || Double(telemetry.powerMilliwatts) / 1000 > InterlockLimits.stuckPowerWatts {
+            return "the generator still reports RF on or power flowing"
+        }
+        if let bad = telemetry.temperatures.firstIndex(where: { $0.status != .ok }) {
+            return "temperature channel \(bad) is still \(telemetry.temperatures[bad].status)"
+        }
+        if let hot = telemetry.temperatures.first(where: {
+            Double($0.centiCelsius) / 100 >= InterlockLimits.maxTemperatureCelsius
+        }) {
+            return "temperature still \(Double(hot.centiCelsius) / 100) °C"
+        }
+        return nil
+    }
+
+    private mutating func begin(_ requested: TreatmentProfile, now: Int64, fresh: Telemetry?, out: inout Output) {
+        profile = requested
+        var parameters = ControllerParameters.standard
+        parameters.maxPowerWatts = requested.powerLimitWatts
+        controller = TemperatureController(parameters: parameters)
+        treatmentStart = now
+        holdSeconds = 0
+        energyJoules = 0
+        startReading = fresh.map { Double($0.temperatures[0].centiCelsius) / 100 } ?? 37
+        peakCelsius = startReading
+        setPointCelsius = startReading
+        impedanceFloor = nil
+        recentReadings.removeAll(keepingCapacity: true)
+        disagreementSince = nil
+        powerExcessSince = nil
+        powerShortSince = nil
+        rfDroppedSince = nil
+        out.send(.impedanceCheck(milliseconds: InterlockLimits.impedanceCheckMilliseconds))
+        enter(.impedanceCheck, now: now, out: &out)
+    }
+
+    // MARK: - Phases
+
+    private mutating func advance(now: Int64, telemetry: Telemetry, link: LinkSnapshot, dt: Double, out: inout Output) {
+        guard let profile else { return }
+        let reading = Double(telemetry.temperatures[0].centiCelsius) / 100
+        switch phase {
+        case .impedanceCheck:
+            if let result = link.impedanceResult, link.impedanceResultReceivedAt >= phaseStart {
+                let ohms = Double(result.impedanceDeciohms) / 10
+                guard result.outcome == .ok, InterlockLimits.startImpedanceOhms.contains(ohms) else {
+                    let seen = result.outcome == .ok ? "\(ohms) Ω" : "\(result.outcome)"
+                    return trip(
+                        Alarm(
+                            .impedanceCheckFailed,
+                            at: now,
+                            "impedance check: \(seen), needed \(InterlockLimits.startImpedanceOhms) Ω"
+                        ),
+                        now: now,
+                        out: &out
+                    )
+                }
+                enter(.ramp, now: now, out: &out)
+                rfCommanded = true
+                rfOnSentAt = now
+                // A valid set point must exist before RF_ON (PROTOCOL.md 6.1): 0 W first.
+                commandedMilliwatts = 0
+                out.send(.setPower(milliwatts: 0, validityMilliseconds: setPointValidityMilliseconds))
+                out.send(.rfOn)
+                return
+            }
+            if now - phaseStart > InterlockLimits.impedanceCheckTimeoutMicroseconds {
+                trip(Alarm(.impedanceCheckFailed, at: now, "no impedance result within 2 s"), now: now, out: &out)
+            }
+        case .ramp, .hold:
+            energyJoules += Double(telemetry.powerMilliwatts) / 1000 * dt
+            setPointCelsius = min(profile.setPointCelsius, setPointCelsius + profile.rampCelsiusPerSecond * dt)
+            if phase == .ramp && reading >= profile.setPointCelsius - profile.holdBandCelsius {
+                enter(.hold, now: now, out: &out)
+            }
+            if phase == .hold && abs(reading - profile.setPointCelsius) <= profile.holdBandCelsius {
+                holdSeconds += dt
+            }
+            if holdSeconds >= profile.holdSeconds {
+                switchOff(out: &out)
+                enter(.done, now: now, out: &out)
+                return
+            }
+            let ohms = telemetry.impedanceValid ? Double(telemetry.impedanceDeciohms) / 10 : nil
+            let watts = controller.step(
+                seconds: dt,
+                setPointCelsius: setPointCelsius,
+                measuredCelsius: reading,
+                impedanceOhms: ohms
+            )
+            commandedMilliwatts = UInt32((watts * 1000).rounded())
+            out.send(.setPower(milliwatts: commandedMilliwatts, validityMilliseconds: setPointValidityMilliseconds))
+        case .idle, .done, .stopped, .faulted:
+            break
+        }
+    }
+
+    private mutating func enter(_ next: TreatmentPhase, now: Int64, out: inout Output) {
+        guard next != phase else { return }
+        out.actions.append(.phaseChanged(from: phase, to: next))
+        phase = next
+        phaseStart = now
+    }
+
+    private mutating func switchOff(out: inout Output) {
+        rfCommanded = false
+        commandedMilliwatts = 0
+        stuckSince = nil
+        out.send(.rfOff)
+    }
+
+    /// Switches RF off, latches the alarm and ends the treatment. RF_OFF goes first.
+    private mutating func trip(_ alarm: Alarm, now: Int64, out: inout Output) {
+        switchOff(out: &out)
+        alarms.append(alarm)
+        out.actions.append(.alarm(alarm))
+        enter(.faulted, now: now, out: &out)
+    }
+
+    // MARK: - Interlocks
+
+    /// The first interlock whose condition holds, if any. Checked every tick while active.
+    private mutating func checkInterlocks(now: Int64, link: LinkSnapshot, fresh: Telemetry?, dt: Double) -> Alarm? {
+        func alarm(_ interlock: Interlock, _ detail: String) -> Alarm { Alarm(interlock, at: now, detail) }
+
+        guard link.connected else { return alarm(.linkLost, "the generator link is lost") }
+        guard let t = fresh else {
+            return alarm(.staleTelemetry, "no telemetry for \((now - link.telemetryReceivedAt) / 1000) ms")
+        }
+        if link.consecutiveOverruns > InterlockLimits.maxConsecutiveOverruns {
+            return alarm(
+                .controlLoopOverrun,
+                "\(link.consecutiveOverruns) control ticks in a row missed their deadline"
+            )
+        }
+        // The specific causes first; a generator fault raised for the same reason comes after.
+        for (channel, reading) in t.temperatures.enumerated() where reading.status != .ok {
+            return alarm(.temperatureSensor, "temperature channel \(channel) is \(reading.status)")
+        }
+        let celsius = t.temperatures.map { Double($0.centiCelsius) / 100 }
+        if let hottest = celsius.max(), hottest >= InterlockLimits.maxTemperatureCelsius {
+            return alarm(
+                .overTemperature,
+                "temperature \(hottest) °C reached the \(InterlockLimits.maxTemperatureCelsius) °C cap"
+            )
+        }
+        if !t.faults.isEmpty { return alarm(.generatorFault, "the generator reports faults \(t.faults)") }
+        let tip = celsius[0]
+        peakCelsius = max(peakCelsius, tip)
+
+        // Rise rate over the window.
+        recentReadings.append((now, tip))
+        while let first = recentReadings.first,
+            now - first.microseconds > InterlockLimits.riseWindowMicroseconds
+                || recentReadings.count > Self.maxRecentReadings
+        {
+            recentReadings.removeFirst()
+        }
+        if let first = recentReadings.first, now - first.microseconds >= InterlockLimits.riseWindowMicroseconds / 2 {
+            let rate = (tip - first.celsius) / (Double(now - first.microseconds) / 1e6)
+            if rate > InterlockLimits.maxRiseCelsiusPerSecond {
+                return alarm(.temperatureRiseTooFast, "tip rising \(rate) °C/s")
+            }
+        }
+
+        if celsius.count >= 2 {
+            if abs(celsius[0] - celsius[1]) > InterlockLimits.maxChannelDifferenceCelsius {
+                let since = disagreementSince ?? now
+                disagreementSince = since
+                if now - since >= InterlockLimits.disagreementMicroseconds {
+                    return alarm(.channelDisagreement, "channels read \(celsius[0]) and \(celsius[1]) °C")
+                }
+            } else {
+                disagreementSince = nil
+            }
+        }
+
+        guard rfCommanded, let profile else { return nil }
+        if energyJoules >= InterlockLimits.noRiseEnergyJoules
+            && peakCelsius - startReading < InterlockLimits.minimumRiseCelsius
+        {
+            return alarm(
+                .noTemperatureRise,
+                "\(Int(energyJoules)) J delivered and the tip rose only \(peakCelsius - startReading) °C"
+            )
+        }
+        if energyJoules >= InterlockLimits.energyCapJoules {
+            return alarm(
+                .energyCap,
+                "\(Int(energyJoules)) J delivered, the cap is \(Int(InterlockLimits.energyCapJoules)) J"
+            )
+        }
+        if Double(now - treatmentStart) / 1e6 > profile.holdSeconds + InterlockLimits.treatmentOverrunSeconds {
+            return alarm(.treatmentTimeCap, "the lesion has run \(Int(Double(now - treatmentStart) / 1e6)) s")
+        }
+
+        if t.rfState != .on {
+            let since = rfDroppedSince ?? now
+            rfDroppedSince = since
+            if now - max(since, rfOnSentAt) >= InterlockLimits.rfDroppedMicroseconds {
+                return alarm(.rfDroppedByGenerator, "the generator reports RF \(t.rfState) while it should be on")
+            }
+        } else {
+            rfDroppedSince = nil
+        }
+
+        let delivered = Double(t.powerMilliwatts) / 1000
+        let commanded = Double(max(commandedMilliwatts, t.setPointMilliwatts)) / 1000
+        let allowed = commanded + max(InterlockLimits.powerExcessWatts, commanded * InterlockLimits.powerExcessFraction)
+        if delivered > allowed {
+            let since = powerExcessSince ?? now
+            powerExcessSince = since
+            if now - since >= InterlockLimits.powerExcessMicroseconds {
+                return alarm(.powerAboveSetPoint, "delivering \(delivered) W for a set point of \(commanded) W")
+            }
+        } else {
+            powerExcessSince = nil
+        }
+        // Falling short is checked against what the generator was asked for and reports as its
+        // set point: both must agree, so a set point still in flight does not count.
+        let reported = Double(t.setPointMilliwatts) / 1000
+        let asked = Double(commandedMilliwatts) / 1000
+        let shortfall = max(InterlockLimits.powerExcessWatts, reported * InterlockLimits.powerExcessFraction)
+        if t.rfState == .on && delivered < min(reported, asked) - shortfall {
+            let since = powerShortSince ?? now
+            powerShortSince = since
+            if now - since >= InterlockLimits.powerShortMicroseconds {
+                return alarm(.powerBelowSetPoint, "delivering \(delivered) W for a set point of \(reported) W")
+            }
+        } else {
+            powerShortSince = nil
+        }
+
+        if t.impedanceValid && t.rfState == .on {
+            let ohms = Double(t.impedanceDeciohms) / 10
+            if !InterlockLimits.impedanceOhms.contains(ohms) {
+                return alarm(.impedanceOutOfRange, "impedance \(ohms) Ω outside \(InterlockLimits.impedanceOhms) Ω")
+            }
+            let floor = min(impedanceFloor ?? ohms, ohms)
+            impedanceFloor = floor
+            if ohms >= floor * InterlockLimits.impedanceRiseRatio {
+                return alarm(.impedanceRise, "impedance rose from \(floor) to \(ohms) Ω")
+            }
+        }
+        return nil
+    }
+
+    /// With RF meant off, a generator that reports it on or delivers power has a stuck output:
+    /// keep commanding off every tick and raise the highest-priority alarm once.
+    private mutating func checkStuckOutput(now: Int64, fresh: Telemetry?, out: inout Output) {
+        guard !rfCommanded, phase != .impedanceCheck, let t = fresh else {
+            stuckSince = nil
+            return
+        }
+        let delivering = t.rfState == .on || Double(t.powerMilliwatts) / 1000 > InterlockLimits.stuckPowerWatts
+        guard delivering else {
+            stuckSince = nil
+            return
+        }
+        if !out.actions.contains(.generator(.rfOff)) { out.send(.rfOff) }
+        let since = stuckSince ?? now
+        stuckSince = since
+        if now - since >= InterlockLimits.stuckMicroseconds
+            && !alarms.contains(where: { $0.interlock == .rfOnWhileCommandedOff })
+        {
+            let alarm = Alarm(
+                .rfOnWhileCommandedOff,
+                at: now,
+                "RF \(t.rfState), \(t.powerMilliwatts) mW while commanded off"
+            )
+            alarms.append(alarm)
+            out.actions.append(.alarm(alarm))
+            enter(.faulted, now: now, out: &out)
+        }
+    }
+}
+
+/// Collects a tick's actions: generator commands ahead of everything else.
+private struct Output {
+    var actions: [CoreAction] = []
+
+    mutating func send(_ command: GeneratorCommand) {
+        let firstOther = actions.firstIndex { if case .generator = $0 { false } else { true } } ?? actions.endIndex
+        actions.insert(.generator(command), at: firstOther)
+    }
+
+    mutating func refuse(_ command: OperatorCommand, _ reason: String) {
+        actions.append(.refused(command, reason: reason))
+    }
+}

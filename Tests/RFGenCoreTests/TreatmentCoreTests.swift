@@ -1,0 +1,92 @@
+import RFGenCore
+import RFGenProtocol
+import RFGenSimulator
+import Testing
+
+struct TreatmentCoreTests {
+    @Test("Without an explicit start RF never comes on: start-up, a long idle, a reconnect")
+    func noRFWithoutStart() {
+        var h = CoreHarness()
+        h.run(seconds: 5)
+        h.generator.inject(.disconnected(true))
+        h.link.connected = false
+        h.run(seconds: 1)
+        h.generator.inject(.disconnected(false))
+        h.link.connected = true
+        h.run(seconds: 5)
+        #expect(!h.actions.contains { $0.action == .generator(.rfOn) })
+        #expect(h.generator.recorder.edges.isEmpty, "the generator's record: RF never on")
+        #expect(h.core.phase == .idle)
+    }
+
+    @Test("A bvn lesion runs idle → impedance check → ramp → hold → done and switches RF off")
+    func fullLesion() {
+        var h = CoreHarness()
+        h.tick([.start(.bvn)])
+        h.run(seconds: 1200) { $0.core.phase == .done || $0.core.phase == .faulted }
+        let phases = h.actions.compactMap { if case .phaseChanged(_, let to) = $0.action { to } else { nil } }
+        #expect(phases == [.impedanceCheck, .ramp, .hold, .done])
+        #expect(h.core.holdSeconds >= 900)
+        #expect(h.alarms.isEmpty, "\(h.alarms)")
+        h.run(seconds: 1)
+        #expect(h.generator.recorder.edges.map(\.on) == [true, false, true, false], "impedance check, then the lesion")
+        #expect(h.generator.recorder.edges.last?.cause == .command(.rfOff))
+        #expect(
+            h.rfOffAt! - h.actions.last { $0.action == .phaseChanged(from: .hold, to: .done) }!.microseconds
+                <= CoreHarness.tick
+        )
+    }
+
+    @Test("Stop ends the lesion with RF off within a tick and no alarm")
+    func stop() {
+        var h = CoreHarness()
+        h.startAndReachHold()
+        h.run(seconds: 10)
+        let stopAt = h.now
+        h.tick([.stop])
+        h.run(seconds: 0.1)
+        #expect(h.core.phase == .stopped)
+        #expect(h.alarms.isEmpty)
+        #expect(h.rfOffAt == stopAt)
+    }
+
+    @Test("Start is refused with a reason while running, while faulted, and with a bad profile")
+    func startRefusals() {
+        var h = CoreHarness()
+        var bad = TreatmentProfile.bvn
+        bad.setPointCelsius = 120
+        let refused = h.tick([.start(bad)])
+        #expect(
+            refused.contains { if case .refused(_, let reason) = $0 { reason.contains("set point") } else { false } }
+        )
+        h.tick([.start(.bvn)])
+        let again = h.tick([.start(.bvn)])
+        #expect(again.contains { if case .refused(_, let reason) = $0 { reason.contains("running") } else { false } })
+        h.tick([.emergencyStop])
+        let faulted = h.tick([.start(.bvn)])
+        #expect(
+            faulted.contains { if case .refused(_, let reason) = $0 { reason.contains("acknowledge") } else { false } }
+        )
+    }
+
+    @Test("A latched alarm needs the operator's acknowledgement and a cleared condition before idle")
+    func acknowledgement() {
+        var h = CoreHarness()
+        h.startAndReachHold()
+        h.generator.inject(.thermocouple(channel: 0, .open))
+        h.run(seconds: 0.5)
+        #expect(h.core.phase == .faulted)
+        let early = h.tick([.acknowledge])
+        #expect(
+            early.contains { if case .refused(_, let reason) = $0 { reason.contains("still open") } else { false } }
+        )
+        #expect(h.core.phase == .faulted)
+        h.generator.inject(.thermocouple(channel: 0, nil))
+        h.run(seconds: 0.1)
+        h.tick([.acknowledge])
+        #expect(h.core.phase == .idle)
+        #expect(h.core.alarms.isEmpty)
+        h.run(seconds: 0.1)
+        #expect(h.link.telemetry?.faults.isEmpty == true, "the generator's own faults were cleared too")
+    }
+}
