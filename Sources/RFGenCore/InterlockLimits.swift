@@ -40,8 +40,9 @@ public enum InterlockLimits {
     /// RF reported off by the generator while the core keeps it on, for longer than this, ends the
     /// treatment (a refused RF_ON or a generator-side fault).
     public static let rfDroppedMicroseconds: Int64 = 200_000
-    /// Energy one lesion may deliver, joules: 15 W for 20 minutes.
-    public static let energyCapJoules = 18_000.0
+    /// The most energy any profile may allow one lesion, joules: 15 W for 20 minutes. Each profile
+    /// sets its own cap below it (`TreatmentProfile.energyCapJoules`).
+    public static let energyCeilingJoules = 18_000.0
     /// A lesion may last at most its hold time plus this, seconds (ramp, time out of band).
     public static let treatmentOverrunSeconds = 600.0
     /// Consecutive control ticks that may overrun their deadline before the loop is not trusted.

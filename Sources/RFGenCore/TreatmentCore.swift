@@ -329,10 +329,10 @@ public struct TreatmentCore: Sendable {
                 "\(Int(energyJoules)) J delivered and the tip rose only \(peakCelsius - startReading) °C"
             )
         }
-        if energyJoules >= InterlockLimits.energyCapJoules {
+        if energyJoules >= profile.energyCapJoules {
             return alarm(
                 .energyCap,
-                "\(Int(energyJoules)) J delivered, the cap is \(Int(InterlockLimits.energyCapJoules)) J"
+                "\(Int(energyJoules)) J delivered, the cap is \(Int(profile.energyCapJoules)) J"
             )
         }
         if Double(now - treatmentStart) / 1e6 > profile.holdSeconds + InterlockLimits.treatmentOverrunSeconds {

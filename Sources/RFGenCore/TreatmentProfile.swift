@@ -15,18 +15,22 @@ public struct TreatmentProfile: Hashable, Sendable {
     /// The most power the controller may ask for, watts; also capped by the generator's
     /// `max_power_mW`.
     public var powerLimitWatts: Double
+    /// The most energy the lesion may deliver, joules; the `energy_cap` interlock ends it there.
+    public var energyCapJoules: Double
 
     /// Basivertebral nerve ablation: 85 °C held for 15 minutes per vertebral body
     /// (`shared/domain.md`; the dose is widely quoted, unconfirmed in the trial methods).
     /// Ramp 1 °C/s; hold counts within ±2 °C; at most 15 W, well above the 3-5 W bone needs at
-    /// 85 °C and below a 20 W spine generator's limit.
+    /// 85 °C and below a 20 W spine generator's limit; at most 12 kJ, three times what the
+    /// simulated presets need (3-4 kJ), so that only a lesion gone wrong reaches it.
     public static let bvn = TreatmentProfile(
         name: "bvn",
         setPointCelsius: 85,
         rampCelsiusPerSecond: 1,
         holdSeconds: 900,
         holdBandCelsius: 2,
-        powerLimitWatts: 15
+        powerLimitWatts: 15,
+        energyCapJoules: 12_000
     )
 
     /// The profiles built into the daemon.
@@ -38,7 +42,8 @@ public struct TreatmentProfile: Hashable, Sendable {
         rampCelsiusPerSecond: Double,
         holdSeconds: Double,
         holdBandCelsius: Double,
-        powerLimitWatts: Double
+        powerLimitWatts: Double,
+        energyCapJoules: Double
     ) {
         self.name = name
         self.setPointCelsius = setPointCelsius
@@ -46,6 +51,7 @@ public struct TreatmentProfile: Hashable, Sendable {
         self.holdSeconds = holdSeconds
         self.holdBandCelsius = holdBandCelsius
         self.powerLimitWatts = powerLimitWatts
+        self.energyCapJoules = energyCapJoules
     }
 
     /// The ranges a profile must stay within, whoever wrote it.
@@ -56,6 +62,8 @@ public struct TreatmentProfile: Hashable, Sendable {
         public static let holdSeconds: ClosedRange<Double> = 1...1800
         public static let holdBandCelsius: ClosedRange<Double> = 0.5...5
         public static let powerLimitWatts: ClosedRange<Double> = 0.1...50
+        /// Up to `InterlockLimits.energyCeilingJoules`, which no profile can raise.
+        public static let energyCapJoules: ClosedRange<Double> = 1...InterlockLimits.energyCeilingJoules
     }
 
     /// Checks the profile against `Limits` and a generator's power limit.
@@ -74,6 +82,7 @@ public struct TreatmentProfile: Hashable, Sendable {
         check(holdSeconds, Limits.holdSeconds, "hold (s)")
         check(holdBandCelsius, Limits.holdBandCelsius, "hold band (°C)")
         check(powerLimitWatts, Limits.powerLimitWatts, "power limit (W)")
+        check(energyCapJoules, Limits.energyCapJoules, "energy cap (J)")
         if let generatorMaxPowerWatts, powerLimitWatts > generatorMaxPowerWatts {
             problems.append("power limit \(powerLimitWatts) W exceeds the generator's \(generatorMaxPowerWatts) W")
         }

@@ -1,0 +1,246 @@
+import RFGenCore
+import RFGenProtocol
+import RFGenSimulator
+import Testing
+
+/// One test per interlock: its fault is driven through the simulator (or, where the simulator has
+/// no such fault, through the link snapshot), and the test checks the reaction from the
+/// generator's own record: RF off within the bound, the alarm raised, the treatment ended.
+struct InterlockTests {
+    /// Runs until the core faults (at most `seconds`) and checks the reaction.
+    static func expectTrip(
+        _ h: inout CoreHarness,
+        _ interlock: Interlock,
+        within seconds: Double,
+        since: Int64,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        h.run(seconds: seconds) { $0.core.phase == .faulted }
+        h.run(seconds: 0.05)
+        #expect(h.core.phase == .faulted, sourceLocation: sourceLocation)
+        #expect(h.alarms.first?.interlock == interlock, "\(h.alarms)", sourceLocation: sourceLocation)
+        guard let alarm = h.alarms.first else { return }
+        #expect(alarm.microseconds - since <= Int64(seconds * 1e6), sourceLocation: sourceLocation)
+        // RF off on the generator's record within one tick of the alarm.
+        let off = h.generator.recorder.edges.last
+        #expect(off?.on == false, sourceLocation: sourceLocation)
+        #expect((off?.microseconds ?? .max) - alarm.microseconds <= CoreHarness.tick, sourceLocation: sourceLocation)
+        #expect(h.core.rfCommanded == false, sourceLocation: sourceLocation)
+    }
+
+    static func oneChannel() -> GeneratorConfiguration {
+        var config = GeneratorConfiguration()
+        config.temperatureChannels = 1
+        return config
+    }
+
+    @Test("over_temperature: a reading at 95 °C ends the lesion")
+    func overTemperature() {
+        var h = CoreHarness()
+        var hot = TreatmentProfile.bvn
+        hot.setPointCelsius = 95
+        h.tick([.start(hot)])
+        Self.expectTrip(&h, .overTemperature, within: 400, since: h.now)
+    }
+
+    @Test("temperature_rise_too_fast: a reading climbing 10 °C/s ends the lesion")
+    func riseTooFast() {
+        var h = CoreHarness(configuration: Self.oneChannel())
+        h.startAndReachHold()
+        let at = h.now
+        h.generator.inject(.thermocouple(channel: 0, .drifting(celsiusPerSecond: 10)))
+        Self.expectTrip(&h, .temperatureRiseTooFast, within: 1.0, since: at)
+    }
+
+    @Test("no_temperature_rise: a thermocouple shorted before the start shows no rise despite power")
+    func noRise() {
+        var h = CoreHarness(configuration: Self.oneChannel())
+        h.generator.inject(.thermocouple(channel: 0, .shorted))
+        h.run(seconds: 0.1)
+        let at = h.now
+        h.tick([.start(.bvn)])
+        Self.expectTrip(&h, .noTemperatureRise, within: 30, since: at)
+        #expect(h.core.energyJoules >= InterlockLimits.noRiseEnergyJoules)
+    }
+
+    @Test("temperature_sensor: an open thermocouple ends the lesion")
+    func sensorOpen() {
+        var h = CoreHarness()
+        h.startAndReachHold()
+        let at = h.now
+        h.generator.inject(.thermocouple(channel: 1, .open))
+        Self.expectTrip(&h, .temperatureSensor, within: 0.05, since: at)
+    }
+
+    @Test("channel_disagreement: the channels more than 5 °C apart for a second ends the lesion")
+    func channelDisagreement() {
+        var h = CoreHarness()
+        h.startAndReachHold()
+        let at = h.now
+        h.generator.inject(.thermocouple(channel: 1, .drifting(celsiusPerSecond: -3)))
+        Self.expectTrip(&h, .channelDisagreement, within: 3.5, since: at)
+    }
+
+    @Test("impedance_out_of_range: a load above 2500 Ω ends the lesion before the generator's own trip")
+    func impedanceOutOfRange() {
+        var h = CoreHarness()
+        h.startAndReachHold()
+        let at = h.now
+        h.generator.inject(.impedance(.step(ohms: 2000)))
+        Self.expectTrip(&h, .impedanceOutOfRange, within: 0.05, since: at)
+    }
+
+    @Test("impedance_rise: a load 1.6 times its lowest ends the lesion")
+    func impedanceRise() {
+        var h = CoreHarness()
+        h.startAndReachHold()
+        let at = h.now
+        h.generator.inject(.impedance(.step(ohms: 600)))
+        Self.expectTrip(&h, .impedanceRise, within: 0.05, since: at)
+    }
+
+    @Test("power_above_setpoint: a generator delivering twice the set point is stopped within 0.1 s")
+    func powerAbove() {
+        var h = CoreHarness()
+        h.startAndReachHold()
+        let at = h.now
+        h.generator.inject(.powerMismatch(factor: 2))
+        Self.expectTrip(&h, .powerAboveSetPoint, within: 0.15, since: at)
+    }
+
+    @Test("power_below_setpoint: a generator delivering a third of the set point is stopped within 1 s")
+    func powerBelow() {
+        var h = CoreHarness()
+        h.startAndReachHold()
+        h.run(seconds: 30)
+        let at = h.now
+        h.generator.inject(.powerMismatch(factor: 0.3))
+        Self.expectTrip(&h, .powerBelowSetPoint, within: 1.1, since: at)
+    }
+
+    @Test("rf_on_while_commanded_off: a stuck output keeps RF_OFF going out and raises a high alarm")
+    func stuckOutput() {
+        var h = CoreHarness()
+        h.startAndReachHold()
+        h.generator.inject(.rfStuckOn(true))
+        h.tick([.stop])
+        let stoppedAt = h.now
+        h.run(seconds: 1)
+        #expect(h.core.phase == .faulted)
+        #expect(h.alarms.first?.interlock == .rfOnWhileCommandedOff)
+        #expect(h.alarms.first?.priority == .high)
+        #expect(h.alarms.first!.microseconds - stoppedAt <= 150_000)
+        let offs = h.actions.filter { $0.microseconds > stoppedAt && $0.action == .generator(.rfOff) }
+        #expect(offs.count >= 95, "RF_OFF every tick while power flows (\(offs.count) in 1 s)")
+        #expect(h.generator.isOutputEnabled, "the simulator's output is still stuck: the alarm is what is left")
+    }
+
+    @Test("stale_telemetry: telemetry that stops ends the lesion within 50 ms and a tick")
+    func staleTelemetry() {
+        var h = CoreHarness()
+        h.startAndReachHold()
+        let at = h.now
+        h.generator.inject(.telemetryStall(true))
+        Self.expectTrip(&h, .staleTelemetry, within: 0.07, since: at)
+    }
+
+    @Test("link_lost: a pulled cable ends the lesion; the generator's watchdog switches RF off")
+    func linkLost() {
+        var h = CoreHarness()
+        h.startAndReachHold()
+        let at = h.now
+        h.generator.inject(.disconnected(true))
+        h.link.connected = false
+        h.run(seconds: 0.5)
+        #expect(h.core.phase == .faulted)
+        #expect(h.alarms.first?.interlock == .linkLost)
+        let off = h.generator.recorder.edges.last
+        #expect(off?.on == false)
+        // The set point's validity (3 ticks) lapses before the 100 ms watchdog would.
+        #expect(off?.cause == .fault(.setPointExpired))
+        #expect(off!.microseconds - at <= 30_000 + CoreHarness.tick)
+    }
+
+    @Test("generator_fault: a fault the generator latches ends the lesion")
+    func generatorFault() {
+        var h = CoreHarness()
+        h.startAndReachHold()
+        let at = h.now
+        h.dropCommands = true  // host to generator only: the generator's watchdog trips, telemetry still flows
+        h.run(seconds: 0.5) { $0.core.phase == .faulted }
+        #expect(h.alarms.first?.interlock == .generatorFault)
+        #expect(h.alarms.first!.microseconds - at <= 130_000)
+        #expect(h.generator.recorder.edges.last?.on == false)
+    }
+
+    @Test("rf_dropped_by_generator: a generator that never switches on ends the treatment")
+    func rfDropped() {
+        var h = CoreHarness()
+        h.dropTypes = [.rfOn]
+        h.tick([.start(.bvn)])
+        h.run(seconds: 2) { $0.core.phase == .faulted }
+        #expect(h.alarms.first?.interlock == .rfDroppedByGenerator)
+        #expect(h.generator.recorder.edges.map(\.on) == [true, false], "only the impedance check had RF")
+    }
+
+    @Test("impedance_check_failed: an open probe is found before any RF")
+    func impedanceCheckFailed() {
+        var h = CoreHarness()
+        h.generator.inject(.impedance(.open))
+        h.tick([.start(.bvn)])
+        h.run(seconds: 1) { $0.core.phase == .faulted }
+        #expect(h.alarms.first?.interlock == .impedanceCheckFailed)
+        #expect(!h.actions.contains { $0.action == .generator(.rfOn) })
+    }
+
+    @Test("control_loop_overrun: more than 5 late ticks in a row end the lesion")
+    func overrun() {
+        var h = CoreHarness()
+        h.startAndReachHold()
+        let at = h.now
+        h.link.consecutiveOverruns = InterlockLimits.maxConsecutiveOverruns + 1
+        Self.expectTrip(&h, .controlLoopOverrun, within: 0.02, since: at)
+    }
+
+    @Test("emergency_stop: RF off in the same tick, high alarm, even when idle")
+    func emergencyStop() {
+        var h = CoreHarness()
+        h.startAndReachHold()
+        let at = h.now
+        h.tick([.emergencyStop])
+        Self.expectTrip(&h, .emergencyStop, within: 0.01, since: at)
+        #expect(h.rfOffAt == at)
+        var idle = CoreHarness()
+        idle.tick([.emergencyStop])
+        #expect(idle.core.phase == .faulted)
+    }
+
+    @Test("treatment_time_cap: a lesion that cannot reach its band ends at hold + 600 s")
+    func treatmentTimeCap() {
+        var config = GeneratorConfiguration()
+        config.tissue = .highPerfusion
+        var h = CoreHarness(configuration: config)
+        var weak = TreatmentProfile.bvn
+        weak.powerLimitWatts = 2.5  // not enough to reach 83 °C in perfused bone
+        weak.holdSeconds = 60
+        let at = h.now
+        h.tick([.start(weak)])
+        Self.expectTrip(&h, .treatmentTimeCap, within: 661, since: at)
+    }
+
+    @Test("energy_cap: the lesion ends when it has delivered its profile's energy")
+    func energyCap() {
+        var h = CoreHarness()
+        var capped = TreatmentProfile.bvn
+        capped.energyCapJoules = 500
+        h.tick([.start(capped)])
+        Self.expectTrip(&h, .energyCap, within: 400, since: h.now)
+        #expect(h.core.energyJoules >= 500)
+        #expect(h.core.energyJoules < 500 + 15 * 0.02, "stopped within a tick of the cap")
+    }
+
+    @Test("Every interlock has a documented priority and a test here")
+    func everyInterlockCovered() {
+        #expect(Interlock.allCases.count == 19)
+    }
+}
