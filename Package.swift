@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "RFGenProtocol", targets: ["RFGenProtocol"]),
         .library(name: "RFGenCore", targets: ["RFGenCore"]),
         .library(name: "RFGenSimulator", targets: ["RFGenSimulator"]),
+        .library(name: "RFGenTestSupport", targets: ["RFGenTestSupport"]),
         .executable(name: "rfgen-sim", targets: ["rfgen-sim"]),
     ],
     dependencies: [
@@ -43,6 +44,13 @@ let package = Package(
             name: "RFGenCore",
             dependencies: ["RFGenProtocol"],
             path: "Sources/RFGenCore",
+            swiftSettings: strict
+        ),
+        .target(
+            // Fixtures shared by tests and benchmarks: the controller against the simulator.
+            name: "RFGenTestSupport",
+            dependencies: ["RFGenCore", "RFGenProtocol", "RFGenSimulator"],
+            path: "Sources/RFGenTestSupport",
             swiftSettings: strict
         ),
         .target(
@@ -88,7 +96,7 @@ let package = Package(
             // The core is tested against the simulator library, in virtual time.
             name: "RFGenCoreTests",
             dependencies: [
-                "RFGenCore", "RFGenProtocol", "RFGenSimulator",
+                "RFGenCore", "RFGenProtocol", "RFGenSimulator", "RFGenTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strict

@@ -23,6 +23,7 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "RFGenProtocol", package: root),
                 .product(name: "RFGenSimulator", package: root),
+                .product(name: "RFGenTestSupport", package: root),
             ],
             path: "SimulatorBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

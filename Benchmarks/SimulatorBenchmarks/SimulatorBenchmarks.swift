@@ -1,6 +1,8 @@
 import Benchmark
+import RFGenCore
 import RFGenProtocol
 import RFGenSimulator
+import RFGenTestSupport
 
 /// A 15-minute lesion in virtual time: the figure behind "a test runs a 15-minute treatment in
 /// well under a second". The host side is a plain PI loop at 100 Hz through the real codec.
@@ -57,6 +59,34 @@ let benchmarks: @Sendable () -> Void = {
             var frames = 0
             decoder.feed(bytes) { _ in frames += 1 }
             blackHole(frames)
+        }
+    }
+
+    // The controller's quality on each tissue preset, as custom metrics: the figures the issue's
+    // targets are about (overshoot at most 1 °C, within ±1 °C 30 s after reaching, RMS at most 0.5 °C).
+    for preset in TissuePreset.allCases {
+        Benchmark(
+            "Controller: bvn lesion on \(preset.rawValue) bone",
+            configuration: .init(
+                metrics: [
+                    .custom("overshoot (mK)"), .custom("settling (ms)"), .custom("hold RMS error (mK)"),
+                    .custom("ramp (ms)"), .custom("hold power (mW)"),
+                ],
+                maxIterations: 1
+            )
+        ) { benchmark in
+            let profile = TreatmentProfile.bvn
+            let q = runLesion(
+                tissue: preset.parameters,
+                target: profile.setPointCelsius,
+                rampCelsiusPerSecond: profile.rampCelsiusPerSecond,
+                holdSeconds: profile.holdSeconds
+            )
+            benchmark.measurement(.custom("overshoot (mK)"), Int((q.overshoot * 1000).rounded()))
+            benchmark.measurement(.custom("settling (ms)"), Int((q.settlingSeconds * 1000).rounded()))
+            benchmark.measurement(.custom("hold RMS error (mK)"), Int((q.holdRMS * 1000).rounded()))
+            benchmark.measurement(.custom("ramp (ms)"), Int((q.rampSeconds * 1000).rounded()))
+            benchmark.measurement(.custom("hold power (mW)"), Int((q.holdPower * 1000).rounded()))
         }
     }
 }

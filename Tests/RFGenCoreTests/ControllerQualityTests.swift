@@ -1,5 +1,6 @@
 import RFGenCore
 import RFGenSimulator
+import RFGenTestSupport
 import Testing
 
 struct ControllerQualityTests {

@@ -1,23 +1,26 @@
+// The closed-loop lesion shared by the controller's tests and its benchmark: the core's
+// controller against the simulated generator, in virtual time, through the real codec.
+
 import RFGenCore
 import RFGenProtocol
 import RFGenSimulator
 
 /// What a closed-loop lesion achieved, on the controller's own tip reading.
-struct LesionQuality: CustomStringConvertible {
+public struct LesionQuality: Sendable, CustomStringConvertible {
     /// Highest reading above the set point after first reaching it, kelvin.
-    var overshoot = 0.0
+    public var overshoot = 0.0
     /// Seconds from first reaching the set point until the reading stays within ±1 °C for good.
-    var settlingSeconds = 0.0
+    public var settlingSeconds = 0.0
     /// RMS of reading minus set point during the hold, kelvin.
-    var holdRMS = 0.0
+    public var holdRMS = 0.0
     /// Seconds from RF on to first reaching the set point.
-    var rampSeconds = 0.0
+    public var rampSeconds = 0.0
     /// Mean power during the hold's last minute, watts.
-    var holdPower = 0.0
-    var lesionMillimetres = 0.0
-    var faults = FaultBits()
+    public var holdPower = 0.0
+    public var lesionMillimetres = 0.0
+    public var faults = FaultBits()
 
-    var description: String {
+    public var description: String {
         "overshoot \(overshoot) K, settled \(settlingSeconds) s, hold RMS \(holdRMS) K, ramp \(rampSeconds) s, "
             + "power \(holdPower) W, lesion \(lesionMillimetres) mm, faults \(faults)"
     }
@@ -25,7 +28,7 @@ struct LesionQuality: CustomStringConvertible {
 
 /// Runs one lesion in virtual time: the controller at 100 Hz on the simulator's telemetry through
 /// the real codec, the set point ramping from the first reading to `target`, then `holdSeconds`.
-func runLesion(
+public func runLesion(
     tissue: TissueParameters,
     seed: UInt64 = 1,
     target: Double = 85,
