@@ -5,6 +5,7 @@
 // Modules follow the direction of dependency (see README.md, "The parts"):
 //   RFGenProtocol   the generator wire codec: bytes in, messages out; no I/O, no Foundation
 //   RFGenCore       the control core: controller, profiles (next: interlocks, state machine); pure
+//   RFGenLink       the host's side of the generator link, sans-I/O: handshake, retries, keepalive, stats
 //   RFGenSimulator  the simulated generator: tissue model + protocol engine on an injected clock
 //   rfgen-sim       the simulator served on a pseudo-terminal (the only I/O in Simulator/)
 //   CLinuxShims     one-line C wrappers for Linux calls Swift cannot import (_GNU_SOURCE, variadic)
@@ -25,6 +26,7 @@ let package = Package(
     products: [
         .library(name: "RFGenProtocol", targets: ["RFGenProtocol"]),
         .library(name: "RFGenCore", targets: ["RFGenCore"]),
+        .library(name: "RFGenLink", targets: ["RFGenLink"]),
         .library(name: "RFGenSimulator", targets: ["RFGenSimulator"]),
         .library(name: "RFGenTestSupport", targets: ["RFGenTestSupport"]),
         .executable(name: "rfgen-sim", targets: ["rfgen-sim"]),
@@ -44,6 +46,12 @@ let package = Package(
             name: "RFGenCore",
             dependencies: ["RFGenProtocol"],
             path: "Sources/RFGenCore",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "RFGenLink",
+            dependencies: ["RFGenProtocol", "RFGenCore"],
+            path: "Sources/RFGenLink",
             swiftSettings: strict
         ),
         .target(
@@ -99,6 +107,11 @@ let package = Package(
                 "RFGenCore", "RFGenProtocol", "RFGenSimulator", "RFGenTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "RFGenLinkTests",
+            dependencies: ["RFGenLink", "RFGenCore", "RFGenProtocol", "RFGenSimulator"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,0 +1,302 @@
+import RFGenCore
+import RFGenProtocol
+
+/// The host's side of a generator link, sans-I/O: the handshake, command numbering, retries and
+/// timeouts, keepalives, and the statistics that explain a field problem. The shell hands it the
+/// bytes it read and the time (`receive`, `poll`), and writes what it returns (`takeOutput`); it
+/// reads no clock and touches no descriptor, so it runs against the simulator in virtual time.
+public struct LinkEngine: Sendable {
+    /// Where the link stands.
+    public enum State: Hashable, Sendable {
+        /// No port open.
+        case closed
+        /// Port open; HELLO_REQUEST, CONFIGURE and CLEAR_FAULT under way.
+        case handshaking
+        /// Handshake complete: commands flow, the core may use the snapshot.
+        case ready
+        /// The generator cannot be used (incompatible version, no answer); the reason says why.
+        case failed(String)
+    }
+
+    /// Things the shell should log or report.
+    public enum Event: Hashable, Sendable {
+        case ready(Hello)
+        case incompatible(IncompatibleVersion)
+        /// The generator announced a reset; the link handshakes again (RF stays off).
+        case generatorRebooted
+        /// A command went unanswered after every retry; the link is considered lost.
+        case commandFailed(MessageType, attempts: Int)
+        /// A command was refused.
+        case refused(MessageType, NakReason)
+    }
+
+    public let configuration: LinkConfiguration
+    public private(set) var state: State = .closed
+    public private(set) var hello: Hello?
+    public private(set) var statistics = LinkStatistics()
+
+    private var decoder = FrameDecoder(accepting: .generatorToHost)
+    private var output: [UInt8] = []
+    private var events: [Event] = []
+    private var nextSequence: UInt16 = 1
+    private var pending: [Pending] = []
+    private var lastSent: Int64 = 0
+    private var handshakeStep = 0
+    private var telemetry: Telemetry?
+    private var telemetryReceivedAt: Int64 = 0
+    private var lastTelemetrySequence: UInt16?
+    private var impedanceResult: ImpedanceResult?
+    private var impedanceResultReceivedAt: Int64 = 0
+
+    private struct Pending: Sendable {
+        var sequence: UInt16
+        var type: MessageType
+        var bytes: [UInt8]
+        var firstSent: Int64
+        var lastSent: Int64
+        var attempts: Int
+    }
+
+    public init(configuration: LinkConfiguration = LinkConfiguration()) {
+        self.configuration = configuration
+    }
+
+    /// What the core reads each tick. `connected` is true only when the handshake is complete.
+    public var snapshot: LinkSnapshot {
+        LinkSnapshot(
+            connected: state == .ready,
+            generatorMaxPowerWatts: hello.map { Double($0.maxPowerMilliwatts) / 1000 },
+            telemetry: telemetry,
+            telemetryReceivedAt: telemetryReceivedAt,
+            impedanceResult: impedanceResult,
+            impedanceResultReceivedAt: impedanceResultReceivedAt
+        )
+    }
+
+    /// The port was opened: start the handshake.
+    public mutating func opened(now: Int64) {
+        decoder.reset()
+        pending.removeAll()
+        telemetry = nil
+        lastTelemetrySequence = nil
+        beginHandshake(now: now)
+    }
+
+    /// The port went away (unplugged, read error).
+    public mutating func closed() {
+        state = .closed
+        pending.removeAll()
+        telemetry = nil
+        output.removeAll()
+    }
+
+    /// Bytes read from the port at `now`.
+    public mutating func receive(_ bytes: some Sequence<UInt8>, now: Int64) {
+        guard state != .closed else { return }
+        var frames: [FrameDecoder.Output] = []
+        decoder.feed(bytes) { frames.append($0) }
+        statistics.decoder = decoder.counters
+        for result in frames {
+            switch result {
+            case .frame(let frame): handle(frame, now: now)
+            case .error(.unsupportedVersion(let version, _, _)):
+                do throws(IncompatibleVersion) {
+                    try ProtocolVersion.current.checkCompatible(withPeer: version)
+                } catch {
+                    if state != .failed(error.description) {
+                        state = .failed(error.description)
+                        pending.removeAll()
+                        events.append(.incompatible(error))
+                    }
+                }
+            case .error:
+                break  // counted by the decoder
+            }
+        }
+    }
+
+    /// Sends a command for the core. RF_OFF is always sent; others are dropped (and counted) when
+    /// the link is not ready or `ProtocolLimits.rememberedCommands` are already in flight.
+    public mutating func send(_ command: GeneratorCommand, now: Int64) {
+        let message: Message =
+            switch command {
+            case .setPower(let mW, let ms): .setPower(SetPower(powerMilliwatts: mW, validityMilliseconds: ms))
+            case .rfOn: .rfOn
+            case .rfOff: .rfOff
+            case .impedanceCheck(let ms): .impedanceCheck(ImpedanceCheck(durationMilliseconds: ms))
+            case .clearFault: .clearFault
+            }
+        if message.type == .setPower {
+            // A newer set point supersedes one still in flight: retrying an old one is pointless.
+            pending.removeAll { $0.type == .setPower }
+        }
+        guard message.type == .rfOff || (state == .ready && pending.count < ProtocolLimits.rememberedCommands) else {
+            statistics.commandsDropped += 1
+            return
+        }
+        transmit(message, now: now)
+    }
+
+    /// Timers: retries, keepalive, handshake. Call every tick.
+    public mutating func poll(now: Int64) {
+        guard state == .ready || state == .handshaking else { return }
+        var index = 0
+        while index < pending.count {
+            if now - pending[index].lastSent >= configuration.commandTimeoutMicroseconds {
+                if pending[index].attempts > configuration.maxRetries {
+                    let failed = pending.remove(at: index)
+                    statistics.commandsFailed += 1
+                    events.append(.commandFailed(failed.type, attempts: failed.attempts))
+                    state = .failed("\(failed.type) unanswered after \(failed.attempts) attempts")
+                    return
+                }
+                pending[index].attempts += 1
+                pending[index].lastSent = now
+                statistics.retries += 1
+                output += pending[index].bytes
+                lastSent = now
+            }
+            index += 1
+        }
+        if state == .ready && now - lastSent >= configuration.keepaliveMicroseconds {
+            transmit(.keepalive, now: now)
+        }
+    }
+
+    /// Bytes to write to the port.
+    public mutating func takeOutput() -> [UInt8] {
+        defer { output.removeAll(keepingCapacity: true) }
+        return output
+    }
+
+    /// Events since the last call.
+    public mutating func takeEvents() -> [Event] {
+        defer { events.removeAll() }
+        return events
+    }
+
+    // MARK: -
+
+    private mutating func beginHandshake(now: Int64) {
+        state = .handshaking
+        handshakeStep = 0
+        transmit(.helloRequest, now: now)
+    }
+
+    private mutating func transmit(_ message: Message, now: Int64) {
+        let sequence = nextSequence
+        nextSequence &+= 1
+        let bytes = FrameEncoder.encode(Frame(sequence: sequence, message: message))
+        output += bytes
+        lastSent = now
+        statistics.commandsSent += 1
+        pending.append(
+            Pending(sequence: sequence, type: message.type, bytes: bytes, firstSent: now, lastSent: now, attempts: 1)
+        )
+    }
+
+    private mutating func handle(_ frame: Frame, now: Int64) {
+        switch frame.message {
+        case .telemetry(let t):
+            if let last = lastTelemetrySequence {
+                let gap = frame.sequence &- last &- 1
+                // A gap above half the counter is a reordering or a restart, not loss.
+                if gap < 0x8000 { statistics.telemetryLost += UInt64(gap) }
+            }
+            lastTelemetrySequence = frame.sequence
+            statistics.telemetryReceived += 1
+            telemetry = t
+            telemetryReceivedAt = now
+        case .ack(let a): complete(a.ackSequence, now: now)
+        case .nak(let n):
+            if let type = MessageType(rawValue: n.ackType) { events.append(.refused(type, n.reason)) }
+            complete(n.ackSequence, now: now)
+        case .hello(let h):
+            complete(h.ackSequence, now: now)
+            guard state == .handshaking, handshakeStep == 0 else { return }
+            do throws(IncompatibleVersion) {
+                try ProtocolVersion.current.checkCompatible(withPeer: frame.version)
+            } catch {
+                state = .failed(error.description)
+                events.append(.incompatible(error))
+                return
+            }
+            hello = h
+            handshakeStep = 1
+            transmit(
+                .configure(
+                    Configure(
+                        telemetryRateHz: configuration.telemetryRateHz,
+                        watchdogMilliseconds: configuration.watchdogMilliseconds
+                    )
+                ),
+                now: now
+            )
+            transmit(.clearFault, now: now)
+        case .status(let s): complete(s.ackSequence, now: now)
+        case .event(let e):
+            if e.code == .boot && state != .handshaking {
+                events.append(.generatorRebooted)
+                pending.removeAll()
+                lastTelemetrySequence = nil
+                beginHandshake(now: now)
+            }
+        case .impedanceResult(let r):
+            impedanceResult = r
+            impedanceResultReceivedAt = now
+        case .helloRequest, .keepalive, .configure, .setPower, .rfOn, .rfOff, .impedanceCheck, .clearFault, .getStatus:
+            break  // the decoder accepts generator messages only
+        }
+    }
+
+    private mutating func complete(_ sequence: UInt16, now: Int64) {
+        guard let index = pending.firstIndex(where: { $0.sequence == sequence }) else { return }
+        let done = pending.remove(at: index)
+        statistics.recordRoundTrip(microseconds: now - done.firstSent)
+        if state == .handshaking && handshakeStep == 1
+            && !pending.contains(where: { $0.type == .configure || $0.type == .clearFault })
+        {
+            state = .ready
+            if let hello { events.append(.ready(hello)) }
+        }
+    }
+}
+
+/// The link's settings, each bounded.
+public struct LinkConfiguration: Hashable, Sendable {
+    /// Telemetry rate asked of the generator.
+    public var telemetryRateHz: UInt16 = 100
+    /// The generator's watchdog: RF off when the host is silent this long.
+    public var watchdogMilliseconds: UInt16 = 100
+    /// A command unanswered this long is sent again, microseconds.
+    public var commandTimeoutMicroseconds: Int64 = 20_000
+    /// Retries before the link is considered lost.
+    public var maxRetries = 3
+    /// With nothing else sent for this long a KEEPALIVE goes out: a quarter of the watchdog.
+    public var keepaliveMicroseconds: Int64 = 25_000
+
+    public init() {}
+}
+
+/// Counters that explain a field problem. Totals since the link was created.
+public struct LinkStatistics: Hashable, Sendable {
+    public var decoder = DecoderCounters()
+    public var telemetryReceived: UInt64 = 0
+    /// Telemetry frames missing from the sequence.
+    public var telemetryLost: UInt64 = 0
+    public var commandsSent: UInt64 = 0
+    public var retries: UInt64 = 0
+    public var commandsFailed: UInt64 = 0
+    /// Commands not sent: link not ready or too many in flight.
+    public var commandsDropped: UInt64 = 0
+    /// Command round trips (send to reply), microseconds.
+    public private(set) var roundTripCount: UInt64 = 0
+    public private(set) var roundTripMaxMicroseconds: Int64 = 0
+    public private(set) var roundTripTotalMicroseconds: Int64 = 0
+
+    mutating func recordRoundTrip(microseconds: Int64) {
+        roundTripCount += 1
+        roundTripTotalMicroseconds += microseconds
+        roundTripMaxMicroseconds = max(roundTripMaxMicroseconds, microseconds)
+    }
+}

@@ -1,0 +1,142 @@
+import RFGenCore
+import RFGenLink
+import RFGenProtocol
+import RFGenSimulator
+import Testing
+
+/// The link engine against the simulated generator in virtual time; bytes pass through `wire`,
+/// which tests can cut or corrupt.
+struct LinkBench {
+    var generator = SimulatedGenerator()
+    var link = LinkEngine()
+    var events: [LinkEngine.Event] = []
+    /// Host-to-generator bytes are lost while this is true.
+    var dropOutgoing = false
+    var now: Int64 { generator.now }
+
+    init() {
+        generator.advance(to: 400_000)
+        _ = generator.takeOutput()
+        link.opened(now: now)
+    }
+
+    /// Moves 1 ms at a time: bytes both ways, timers.
+    mutating func run(milliseconds: Int) {
+        for _ in 0..<milliseconds {
+            let out = link.takeOutput()
+            if !dropOutgoing && !out.isEmpty { generator.receive(out, at: now) }
+            generator.advance(to: now + 1000)
+            link.receive(generator.takeOutput(), now: now)
+            link.poll(now: now)
+            events += link.takeEvents()
+        }
+    }
+}
+
+struct LinkEngineTests {
+    @Test("The handshake reads HELLO, configures the watchdog and clears the reset fault, then reports ready")
+    func handshake() {
+        var bench = LinkBench()
+        bench.run(milliseconds: 50)
+        #expect(bench.link.state == .ready)
+        #expect(bench.link.snapshot.connected)
+        #expect(bench.link.snapshot.generatorMaxPowerWatts == 20)
+        #expect(bench.events.first.map { if case .ready = $0 { true } else { false } } == true)
+        let commands = bench.generator.recorder.commands.map(\.frame.message.type)
+        #expect(Array(commands.prefix(3)) == [.helloRequest, .configure, .clearFault])
+        bench.run(milliseconds: 50)
+        #expect(bench.link.snapshot.telemetry?.faults.isEmpty == true)
+        #expect(!commands.contains(.rfOn), "connecting never switches RF on")
+    }
+
+    @Test("Keepalives hold the generator's watchdog off while the host has nothing else to say")
+    func keepalive() {
+        var bench = LinkBench()
+        bench.run(milliseconds: 50)
+        bench.link.send(.setPower(milliwatts: 1000, validityMilliseconds: 1000), now: bench.now)
+        bench.link.send(.rfOn, now: bench.now)
+        for _ in 0..<10 {
+            bench.run(milliseconds: 100)
+            bench.link.send(.setPower(milliwatts: 1000, validityMilliseconds: 1000), now: bench.now)
+        }
+        #expect(bench.generator.rfState == .on, "a second with only keepalives and slow set points: still on")
+        #expect(bench.generator.recorder.commands.contains { $0.frame.message.type == .keepalive })
+    }
+
+    @Test("A lost command is sent again with the same sequence number and answered once")
+    func retry() {
+        var bench = LinkBench()
+        bench.run(milliseconds: 50)
+        bench.dropOutgoing = true
+        bench.link.send(.clearFault, now: bench.now)
+        bench.run(milliseconds: 5)  // the first copy is lost
+        bench.dropOutgoing = false
+        bench.run(milliseconds: 40)
+        #expect(bench.link.statistics.retries >= 1)
+        let clears = bench.generator.recorder.commands.filter { $0.frame.message.type == .clearFault }
+        #expect(clears.count == 2, "the handshake's and the retried one")
+        #expect(bench.link.state == .ready)
+    }
+
+    @Test("Unanswered commands fail the link after the retries; RF_OFF still goes out")
+    func commandFailure() {
+        var bench = LinkBench()
+        bench.run(milliseconds: 50)
+        bench.generator.inject(.disconnected(true))
+        bench.link.send(.clearFault, now: bench.now)
+        bench.run(milliseconds: 200)
+        #expect(bench.link.state == .failed("CLEAR_FAULT unanswered after 4 attempts"))
+        #expect(!bench.link.snapshot.connected)
+        #expect(bench.events.contains(.commandFailed(.clearFault, attempts: 4)))
+        bench.link.send(.rfOff, now: bench.now)
+        #expect(!bench.link.takeOutput().isEmpty, "RF_OFF is written even on a failed link")
+    }
+
+    @Test("Lost telemetry is counted from sequence gaps")
+    func lostTelemetry() {
+        var bench = LinkBench()
+        bench.run(milliseconds: 50)
+        bench.generator.inject(.bitErrors(probability: 0.01))
+        bench.run(milliseconds: 2000)
+        let stats = bench.link.statistics
+        #expect(stats.telemetryLost > 0)
+        #expect(stats.decoder.errors > 0)
+        #expect(stats.telemetryReceived + stats.telemetryLost >= 195)
+    }
+
+    @Test("A generator reboot takes the link through a new handshake, and RF stays off")
+    func reboot() {
+        var bench = LinkBench()
+        bench.run(milliseconds: 50)
+        bench.link.send(.setPower(milliwatts: 2000, validityMilliseconds: 1000), now: bench.now)
+        bench.link.send(.rfOn, now: bench.now)
+        bench.run(milliseconds: 20)
+        bench.generator.inject(.reboot)
+        bench.run(milliseconds: 200)
+        #expect(!bench.link.snapshot.connected, "booting: the link is down")
+        bench.run(milliseconds: 300)
+        #expect(bench.events.contains(.generatorRebooted))
+        #expect(bench.link.state == .ready)
+        #expect(bench.generator.rfState == .off)
+        #expect(bench.generator.recorder.commands.filter { $0.frame.message.type == .rfOn }.count == 1)
+    }
+
+    @Test("A generator of another major version is refused, naming both versions")
+    func incompatible() {
+        var link = LinkEngine()
+        link.opened(now: 0)
+        _ = link.takeOutput()
+        var bytes: [UInt8] = []
+        FrameEncoder.encode(
+            versionByte: 0x21,
+            typeByte: 0x82,
+            sequence: 0,
+            payload: [UInt8](repeating: 0, count: 40),
+            into: &bytes
+        )
+        link.receive(bytes, now: 1000)
+        #expect(link.state == .failed("generator speaks protocol 2.1; this host speaks 1.x"))
+        #expect(!link.snapshot.connected)
+        #expect(link.takeEvents().count == 1)
+    }
+}
