@@ -8,6 +8,7 @@
 //   RFGenLink       the host's side of the generator link, sans-I/O: handshake, retries, keepalive, stats
 //   RFGenSimulator  the simulated generator: tissue model + protocol engine on an injected clock
 //   rfgen-sim       the simulator served on a pseudo-terminal (the only I/O in Simulator/)
+//   RFGenSystem     thin wrappers of the system calls the daemon and the simulator share (termios, clock)
 //   CLinuxShims     one-line C wrappers for Linux calls Swift cannot import (_GNU_SOURCE, variadic)
 // The simulator depends on the codec only, never on the daemon.
 
@@ -62,6 +63,12 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "RFGenSystem",
+            dependencies: [.product(name: "SystemPackage", package: "swift-system")],
+            path: "Sources/RFGenSystem",
+            swiftSettings: strict
+        ),
+        .target(
             name: "CLinuxShims",
             path: "Sources/CLinuxShims"
         ),
@@ -76,6 +83,7 @@ let package = Package(
             dependencies: [
                 "RFGenProtocol",
                 "RFGenSimulator",
+                "RFGenSystem",
                 "CLinuxShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SystemPackage", package: "swift-system"),

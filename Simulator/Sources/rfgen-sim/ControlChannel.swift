@@ -1,4 +1,5 @@
 import RFGenSimulator
+import RFGenSystem
 import SystemPackage
 
 #if canImport(Glibc)

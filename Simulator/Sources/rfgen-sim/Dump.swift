@@ -1,5 +1,6 @@
 import ArgumentParser
 import RFGenProtocol
+import RFGenSystem
 import SystemPackage
 
 #if canImport(Glibc)
@@ -39,9 +40,9 @@ struct Dump: ParsableCommand {
         var decoder = FrameDecoder(accepting: .generatorToHost)
         var frames = 0
         var buffer = [UInt8](repeating: 0, count: 4096)
-        let deadline = seconds.map { Terminal.monotonicMicroseconds() + Int64($0 * 1e6) }
+        let deadline = seconds.map { MonotonicClock.microseconds() + Int64($0 * 1e6) }
         while count.map({ frames < $0 }) ?? true {
-            let remaining = deadline.map { $0 - Terminal.monotonicMicroseconds() } ?? 1_000_000
+            let remaining = deadline.map { $0 - MonotonicClock.microseconds() } ?? 1_000_000
             if remaining <= 0 { break }
             var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             _ = poll(&pfd, 1, Int32(min(remaining / 1000 + 1, 1000)))

@@ -2,6 +2,7 @@ import ArgumentParser
 import CLinuxShims
 import RFGenProtocol
 import RFGenSimulator
+import RFGenSystem
 import SystemPackage
 
 #if canImport(Glibc)
@@ -71,7 +72,7 @@ struct SimulatorServer {
 
     var generator: SimulatedGenerator
     let linkPath: String?
-    var terminal: Terminal.PseudoTerminal?
+    var terminal: PseudoTerminals.PseudoTerminal?
     var control: ControlSocket?
     var standardInput: LineBuffer?
     let signals: Int32
@@ -89,7 +90,7 @@ struct SimulatorServer {
         signals = rfgen_termination_signalfd()
         guard signals >= 0 else { throw CommandFailure("signalfd: \(Errno(rawValue: errno))") }
 
-        start = Terminal.monotonicMicroseconds()
+        start = MonotonicClock.microseconds()
         generator = SimulatedGenerator(configuration: configuration, microseconds: 0)
         self.linkPath = linkPath
         if let controlPath { control = try ControlSocket(path: controlPath) }
@@ -102,7 +103,7 @@ struct SimulatorServer {
 
     /// Opens a fresh pseudo-terminal, links it and announces it on standard output.
     mutating func attach() throws {
-        let pty = try Terminal.openPseudoTerminal()
+        let pty = try PseudoTerminals.openPseudoTerminal()
         terminal = pty
         if let linkPath {
             var info = stat()
@@ -128,7 +129,7 @@ struct SimulatorServer {
         if let linkPath { unlink(linkPath) }
     }
 
-    var now: Int64 { Terminal.monotonicMicroseconds() - start }
+    var now: Int64 { MonotonicClock.microseconds() - start }
 
     mutating func run() throws {
         defer { shutdown() }

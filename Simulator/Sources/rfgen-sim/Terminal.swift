@@ -1,12 +1,12 @@
+import RFGenSystem
 import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Thin wrappers over the terminal calls the simulator needs, in swift-system's style: typed
-/// descriptors, `Errno` on failure, nothing hidden.
-enum Terminal {
+/// The simulator's pseudo-terminal: the generator's end of a serial line.
+enum PseudoTerminals {
     /// A pseudo-terminal pair; the master is the generator's end of the line.
     struct PseudoTerminal {
         var master: FileDescriptor
@@ -23,8 +23,8 @@ enum Terminal {
         guard openpty(&master, &device, nil, nil, nil) == 0 else { throw Errno(rawValue: errno) }
         defer { close(device) }
         do {
-            try makeRaw(FileDescriptor(rawValue: device))
-            try setNonBlocking(FileDescriptor(rawValue: master))
+            try Terminal.makeRaw(FileDescriptor(rawValue: device))
+            try Terminal.setNonBlocking(FileDescriptor(rawValue: master))
         } catch {
             close(master)
             throw error
@@ -35,33 +35,5 @@ enum Terminal {
             throw error
         }
         return PseudoTerminal(master: FileDescriptor(rawValue: master), devicePath: String(cString: name))
-    }
-
-    /// Raw mode: no echo, no line editing, no signals, 8 data bits, no parity, 115200 baud.
-    static func makeRaw(_ fd: FileDescriptor) throws(Errno) {
-        var attributes = termios()
-        guard tcgetattr(fd.rawValue, &attributes) == 0 else { throw Errno(rawValue: errno) }
-        cfmakeraw(&attributes)
-        attributes.c_cflag |= tcflag_t(CLOCAL | CREAD)
-        cfsetispeed(&attributes, speed_t(B115200))
-        cfsetospeed(&attributes, speed_t(B115200))
-        // Reads return at once with whatever is there: the caller polls.
-        withUnsafeMutableBytes(of: &attributes.c_cc) { cc in
-            cc[Int(VMIN)] = 0
-            cc[Int(VTIME)] = 0
-        }
-        guard tcsetattr(fd.rawValue, TCSANOW, &attributes) == 0 else { throw Errno(rawValue: errno) }
-    }
-
-    static func setNonBlocking(_ fd: FileDescriptor) throws(Errno) {
-        let flags = fcntl(fd.rawValue, F_GETFL)
-        guard flags >= 0, fcntl(fd.rawValue, F_SETFL, flags | O_NONBLOCK) == 0 else { throw Errno(rawValue: errno) }
-    }
-
-    /// Monotonic time in microseconds.
-    static func monotonicMicroseconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
     }
 }
