@@ -73,7 +73,7 @@ struct SimulatorServer {
     var generator: SimulatedGenerator
     let linkPath: String?
     var terminal: PseudoTerminals.PseudoTerminal?
-    var control: ControlSocket?
+    var control: LineSocketServer?
     var standardInput: LineBuffer?
     let signals: Int32
     let start: Int64
@@ -93,9 +93,15 @@ struct SimulatorServer {
         start = MonotonicClock.microseconds()
         generator = SimulatedGenerator(configuration: configuration, microseconds: 0)
         self.linkPath = linkPath
-        if let controlPath { control = try ControlSocket(path: controlPath) }
+        if let controlPath {
+            control = try LineSocketServer(
+                path: controlPath,
+                maxClients: SimulatorLimits.controlClients,
+                maxLineBytes: SimulatorLimits.controlLineBytes
+            )
+        }
         if readStandardInput {
-            standardInput = LineBuffer()
+            standardInput = LineBuffer(maxLineBytes: SimulatorLimits.controlLineBytes)
             try Terminal.setNonBlocking(.standardInput)
         }
         try attach()
@@ -209,7 +215,7 @@ struct SimulatorServer {
     }
 
     /// Carries out one control line and says how it went.
-    mutating func perform(_ line: Result<String, ControlError>) throws -> String {
+    mutating func perform(_ line: Result<String, LineSocketError>) throws -> String {
         let text: String
         switch line {
         case .failure(let error): return "error: \(error)"

@@ -1,24 +1,28 @@
-import RFGenSimulator
-import RFGenSystem
 import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Splits a byte stream into lines of at most `SimulatorLimits.controlLineBytes`.
-struct LineBuffer {
+/// Splits a byte stream into lines of at most `maxLineBytes`.
+public struct LineBuffer: Sendable {
+    public let maxLineBytes: Int
     private var pending: [UInt8] = []
     private var overlong = false
 
+    public init(maxLineBytes: Int) {
+        precondition(maxLineBytes > 0)
+        self.maxLineBytes = maxLineBytes
+    }
+
     /// Feeds bytes; returns complete lines, or an error for each line that was too long.
-    mutating func feed(_ bytes: some Sequence<UInt8>) -> [Result<String, ControlError>] {
-        var lines: [Result<String, ControlError>] = []
+    public mutating func feed(_ bytes: some Sequence<UInt8>) -> [Result<String, LineSocketError>] {
+        var lines: [Result<String, LineSocketError>] = []
         for byte in bytes {
             if byte == UInt8(ascii: "\n") {
                 if overlong {
                     lines.append(
-                        .failure(ControlError("line longer than \(SimulatorLimits.controlLineBytes) bytes ignored"))
+                        .failure(LineSocketError("line longer than \(maxLineBytes) bytes ignored"))
                     )
                 } else {
                     var text = String(decoding: pending, as: UTF8.self)
@@ -27,7 +31,7 @@ struct LineBuffer {
                 }
                 pending.removeAll(keepingCapacity: true)
                 overlong = false
-            } else if pending.count >= SimulatorLimits.controlLineBytes {
+            } else if pending.count >= maxLineBytes {
                 overlong = true
             } else {
                 pending.append(byte)
@@ -37,18 +41,23 @@ struct LineBuffer {
     }
 }
 
-/// A Unix stream socket that accepts control connections, line-based, a few clients at once.
-struct ControlSocket {
-    let listener: FileDescriptor
-    let path: String
-    var clients: [(fd: FileDescriptor, lines: LineBuffer)] = []
+/// A Unix stream socket serving line-based clients, a bounded number at once, without threads:
+/// the owner polls `listener` and the clients' descriptors.
+public struct LineSocketServer {
+    public let listener: FileDescriptor
+    public let path: String
+    public let maxClients: Int
+    public let maxLineBytes: Int
+    public private(set) var clients: [(fd: FileDescriptor, lines: LineBuffer)] = []
 
     /// Binds and listens at `path`, replacing a stale socket file but never another kind of file.
-    init(path: String) throws(ControlError) {
+    public init(path: String, maxClients: Int, maxLineBytes: Int) throws(LineSocketError) {
+        self.maxClients = maxClients
+        self.maxLineBytes = maxLineBytes
         var info = stat()
         if lstat(path, &info) == 0 {
             guard (info.st_mode & S_IFMT) == S_IFSOCK else {
-                throw ControlError("\(path) exists and is not a socket; refusing to replace it")
+                throw LineSocketError("\(path) exists and is not a socket; refusing to replace it")
             }
             unlink(path)
         }
@@ -57,7 +66,7 @@ struct ControlSocket {
         let bytes = Array(path.utf8)
         let capacity = MemoryLayout.size(ofValue: address.sun_path)
         guard bytes.count < capacity else {
-            throw ControlError("control socket path longer than \(capacity - 1) bytes")
+            throw LineSocketError("control socket path longer than \(capacity - 1) bytes")
         }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             raw.copyBytes(from: bytes)
@@ -68,23 +77,23 @@ struct ControlSocket {
             Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue),
             0
         )
-        guard fd >= 0 else { throw ControlError("socket: \(Errno(rawValue: errno))") }
+        guard fd >= 0 else { throw LineSocketError("socket: \(Errno(rawValue: errno))") }
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
             }
         }
-        guard bound == 0, listen(fd, Int32(SimulatorLimits.controlClients)) == 0 else {
+        guard bound == 0, listen(fd, Int32(maxClients)) == 0 else {
             let error = Errno(rawValue: errno)
             Glibc.close(fd)
-            throw ControlError("control socket \(path): \(error)")
+            throw LineSocketError("control socket \(path): \(error)")
         }
         listener = FileDescriptor(rawValue: fd)
         self.path = path
     }
 
     /// Accepts waiting connections; refuses those beyond the limit with an error line.
-    mutating func acceptWaiting() {
+    public mutating func acceptWaiting() {
         while true {
             let fd = accept(listener.rawValue, nil, nil)
             guard fd >= 0 else { return }
@@ -93,20 +102,20 @@ struct ControlSocket {
                 try? client.close()
                 continue
             }
-            if clients.count >= SimulatorLimits.controlClients {
+            if clients.count >= maxClients {
                 _ = try? client.writeAll(
-                    "error: too many control clients (limit \(SimulatorLimits.controlClients))\n".utf8
+                    "error: too many control clients (limit \(maxClients))\n".utf8
                 )
                 try? client.close()
             } else {
-                clients.append((client, LineBuffer()))
+                clients.append((client, LineBuffer(maxLineBytes: maxLineBytes)))
             }
         }
     }
 
     /// Reads from every client; returns each complete line with the descriptor to answer on.
-    mutating func readLines() -> [(FileDescriptor, Result<String, ControlError>)] {
-        var result: [(FileDescriptor, Result<String, ControlError>)] = []
+    public mutating func readLines() -> [(FileDescriptor, Result<String, LineSocketError>)] {
+        var result: [(FileDescriptor, Result<String, LineSocketError>)] = []
         var closed: [Int] = []
         var buffer = [UInt8](repeating: 0, count: 1024)
         for index in clients.indices {
@@ -131,9 +140,15 @@ struct ControlSocket {
         return result
     }
 
-    func close() {
+    public func close() {
         for client in clients { try? client.fd.close() }
         try? listener.close()
         unlink(path)
     }
+}
+
+/// A line-socket failure, in words.
+public struct LineSocketError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }
