@@ -7,6 +7,7 @@
 //   RFGenCore       the control core: controller, profiles (next: interlocks, state machine); pure
 //   RFGenLink       the host's side of the generator link, sans-I/O: handshake, retries, keepalive, stats
 //   RFGenSimulator  the simulated generator: tissue model + protocol engine on an injected clock
+//   RFGenDaemon     the shell: serial port, link and control threads, the API; rfgend runs it
 //   rfgen-sim       the simulator served on a pseudo-terminal (the only I/O in Simulator/)
 //   RFGenSystem     thin wrappers of the system calls the daemon and the simulator share (termios, clock)
 //   CLinuxShims     one-line C wrappers for Linux calls Swift cannot import (_GNU_SOURCE, variadic)
@@ -31,6 +32,7 @@ let package = Package(
         .library(name: "RFGenSimulator", targets: ["RFGenSimulator"]),
         .library(name: "RFGenTestSupport", targets: ["RFGenTestSupport"]),
         .executable(name: "rfgen-sim", targets: ["rfgen-sim"]),
+        .executable(name: "rfgend", targets: ["rfgend"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -53,6 +55,21 @@ let package = Package(
             name: "RFGenLink",
             dependencies: ["RFGenProtocol", "RFGenCore"],
             path: "Sources/RFGenLink",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "RFGenDaemon",
+            dependencies: [
+                "RFGenCore", "RFGenLink", "RFGenProtocol", "RFGenSystem", "CLinuxShims",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            path: "Sources/RFGenDaemon",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "rfgend",
+            dependencies: ["RFGenDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/rfgend",
             swiftSettings: strict
         ),
         .target(

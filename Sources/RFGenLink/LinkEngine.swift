@@ -294,6 +294,8 @@ public struct LinkStatistics: Hashable, Sendable {
     public private(set) var roundTripMaxMicroseconds: Int64 = 0
     public private(set) var roundTripTotalMicroseconds: Int64 = 0
 
+    public init() {}
+
     mutating func recordRoundTrip(microseconds: Int64) {
         roundTripCount += 1
         roundTripTotalMicroseconds += microseconds

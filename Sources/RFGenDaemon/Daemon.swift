@@ -1,0 +1,134 @@
+import CLinuxShims
+import Foundation
+import RFGenCore
+import RFGenLink
+import RFGenSystem
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How the daemon is set up.
+public struct DaemonConfiguration: Sendable {
+    public var device: String
+    public var baud = 115_200
+    public var socketPath: String
+    public var tickRateHz = 100
+    public var link = LinkConfiguration()
+
+    public init(device: String, socketPath: String) {
+        self.device = device
+        self.socketPath = socketPath
+    }
+}
+
+/// rfgend: the link thread, the control thread, and the API served on the main thread.
+public struct Daemon {
+    public let configuration: DaemonConfiguration
+    let shared = Shared()
+
+    public init(configuration: DaemonConfiguration) {
+        self.configuration = configuration
+    }
+
+    /// Runs until SIGINT or SIGTERM; RF is off when it returns.
+    public func run() throws {
+        signal(SIGPIPE, SIG_IGN)
+        // Block the termination signals before any thread starts, so that they all inherit the
+        // mask and only the signal descriptor sees SIGINT and SIGTERM.
+        let signals = rfgen_termination_signalfd()
+        guard signals >= 0 else { throw LineSocketError("signalfd: \(Errno(rawValue: errno))") }
+        var api = try LineSocketServer(
+            path: configuration.socketPath,
+            maxClients: DaemonLimits.apiClients,
+            maxLineBytes: DaemonLimits.apiLineBytes
+        )
+        defer { api.close() }
+
+        let log: @Sendable (String) -> Void = { message in
+            FileHandle.standardError.write(Data("rfgend: \(message)\n".utf8))
+        }
+        let link = LinkService(
+            device: configuration.device,
+            baud: configuration.baud,
+            configuration: configuration.link,
+            shared: shared,
+            log: log
+        )
+        let control = ControlLoop(tickRateHz: configuration.tickRateHz, shared: shared)
+        let linkDone = DispatchSemaphore(value: 0)
+        let controlDone = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            link.run()
+            linkDone.signal()
+        }
+        Thread.detachNewThread {
+            control.run()
+            controlDone.signal()
+        }
+        log(
+            "serving \(configuration.device) at \(configuration.tickRateHz) Hz; API on \(configuration.socketPath); RF off until an operator starts"
+        )
+
+        while true {
+            var fds = [
+                pollfd(fd: signals, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: api.listener.rawValue, events: Int16(POLLIN), revents: 0),
+            ]
+            for client in api.clients { fds.append(pollfd(fd: client.fd.rawValue, events: Int16(POLLIN), revents: 0)) }
+            _ = poll(&fds, nfds_t(fds.count), 100)
+            if fds[0].revents & Int16(POLLIN) != 0 { break }
+            api.acceptWaiting()
+            for (fd, line) in api.readLines() {
+                let reply: String
+                switch line {
+                case .failure(let error): reply = "error: \(error)"
+                case .success(let text): reply = answer(text)
+                }
+                _ = try? fd.writeAll((reply + "\n").utf8)
+            }
+        }
+        log("stopping: RF off")
+        // The control thread stops first, so no command follows; the link thread then writes RF_OFF.
+        shared.stopping.store(true, ordering: .releasing)
+        controlDone.wait()
+        linkDone.wait()
+    }
+
+    /// One API request, one line of reply (protocol/API.md).
+    func answer(_ request: String) -> String {
+        let words = request.split(separator: " ").map(String.init)
+        guard let verb = words.first else { return "error: empty request" }
+        switch verb {
+        case "status":
+            return shared.status.withLock { $0.line }
+        case "profiles":
+            return TreatmentProfile.builtIn.map(\.name).joined(separator: " ")
+        case "start":
+            let name = words.count > 1 ? words[1] : "bvn"
+            guard let profile = TreatmentProfile.builtIn.first(where: { $0.name == name }) else {
+                return
+                    "error: unknown profile \(name); built in: \(TreatmentProfile.builtIn.map(\.name).joined(separator: ", "))"
+            }
+            return submit(.start(profile))
+        case "stop": return submit(.stop)
+        case "estop": return submit(.emergencyStop)
+        case "ack": return submit(.acknowledge)
+        default:
+            return "error: unknown request \(verb); expected status, profiles, start [PROFILE], stop, estop or ack"
+        }
+    }
+
+    private func submit(_ command: OperatorCommand) -> String {
+        guard let ticket = shared.submit(command) else { return "error: busy, try again" }
+        let deadline = MonotonicClock.microseconds() + DaemonLimits.apiReplyMicroseconds
+        while MonotonicClock.microseconds() < deadline {
+            if let outcome = shared.outcome(ticket) {
+                return outcome.map { "error: \($0)" } ?? "ok"
+            }
+            MonotonicClock.sleep(untilMicroseconds: MonotonicClock.microseconds() + 1000)
+        }
+        return "error: the control loop did not take the command in time"
+    }
+}

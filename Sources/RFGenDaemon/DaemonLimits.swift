@@ -1,0 +1,18 @@
+/// Every bound of the daemon's shell, in one place.
+public enum DaemonLimits {
+    /// API clients served at once.
+    public static let apiClients = 8
+    /// The longest API request line, bytes.
+    public static let apiLineBytes = 1024
+    /// Operator commands waiting for the next tick; more are refused as busy.
+    public static let operatorQueue = 16
+    /// Generator commands waiting for the link thread; beyond this the oldest set points are
+    /// dropped (a newer one supersedes them), never an RF_OFF.
+    public static let generatorQueue = 64
+    /// How often a missing device is tried again, microseconds.
+    public static let reopenMicroseconds: Int64 = 1_000_000
+    /// How long an API request waits for the control tick to take its command, microseconds.
+    public static let apiReplyMicroseconds: Int64 = 500_000
+    /// Control tick rates the daemon accepts, Hz.
+    public static let tickRateHz: ClosedRange<Int> = 10...1000
+}

@@ -1,0 +1,131 @@
+import RFGenCore
+import RFGenLink
+import RFGenProtocol
+import RFGenSystem
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The link thread: owns the serial port, moves bytes between it and the `LinkEngine`, reopens
+/// the device when it goes away, and publishes the snapshot. It never decides anything about RF.
+final class LinkService: @unchecked Sendable {
+    // @unchecked: `engine` and `port` are touched only by the link thread after `start`.
+    private let device: String
+    private let baud: Int
+    private let shared: Shared
+    private let log: @Sendable (String) -> Void
+    private var engine: LinkEngine
+    private var port: FileDescriptor?
+    private var nextOpenAttempt: Int64 = 0
+
+    init(
+        device: String,
+        baud: Int,
+        configuration: LinkConfiguration,
+        shared: Shared,
+        log: @escaping @Sendable (String) -> Void
+    ) {
+        self.device = device
+        self.baud = baud
+        self.shared = shared
+        self.log = log
+        engine = LinkEngine(configuration: configuration)
+    }
+
+    func run() {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while !shared.stopping.load(ordering: .acquiring) {
+            let now = MonotonicClock.microseconds()
+            guard let port else {
+                if now >= nextOpenAttempt {
+                    open(now: now)
+                } else {
+                    MonotonicClock.sleep(untilMicroseconds: min(nextOpenAttempt, now + 10_000))
+                }
+                continue
+            }
+            var pfd = pollfd(fd: port.rawValue, events: Int16(POLLIN), revents: 0)
+            _ = poll(&pfd, 1, 1)
+            let time = MonotonicClock.microseconds()
+            if pfd.revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 {
+                lost("the device hung up")
+                continue
+            }
+            if pfd.revents & Int16(POLLIN) != 0 {
+                let count = (try? buffer.withUnsafeMutableBytes { try port.read(into: $0) }) ?? -1
+                if count <= 0 {
+                    lost("read failed")
+                    continue
+                }
+                engine.receive(buffer[0..<count], now: time)
+            }
+            exchange(now: time)
+        }
+        // Every exit path ends with RF off: the last thing written is RF_OFF.
+        if let port {
+            engine.send(.rfOff, now: MonotonicClock.microseconds())
+            _ = try? port.writeAll(engine.takeOutput())
+            try? port.close()
+        }
+    }
+
+    private func exchange(now: Int64) {
+        let commands = shared.link.withLock { exchange -> [GeneratorCommand] in
+            defer { exchange.outbound.removeAll(keepingCapacity: true) }
+            return exchange.outbound
+        }
+        for command in commands { engine.send(command, now: now) }
+        engine.poll(now: now)
+        let output = engine.takeOutput()
+        if let port, !output.isEmpty {
+            do { _ = try port.writeAll(output) } catch { lost("write failed: \(error)") }
+        }
+        for event in engine.takeEvents() {
+            switch event {
+            case .ready(let hello):
+                log(
+                    "generator \(hello.model) serial \(hello.serialNumber) firmware \(hello.firmwareMajor).\(hello.firmwareMinor).\(hello.firmwarePatch) ready"
+                )
+            case .incompatible(let error): log("refusing the generator: \(error)")
+            case .generatorRebooted: log("the generator reset; handshaking again (RF stays off)")
+            case .commandFailed(let type, let attempts): log("\(type) unanswered after \(attempts) attempts: link lost")
+            case .refused(let type, let reason): log("generator refused \(type): \(reason)")
+            }
+        }
+        if case .failed = engine.state { lost("link failed") }
+        publish()
+    }
+
+    private func publish() {
+        let snapshot = engine.snapshot
+        let statistics = engine.statistics
+        let state = engine.state
+        shared.link.withLock { exchange in
+            exchange.snapshot = snapshot
+            exchange.statistics = statistics
+            exchange.state = state
+        }
+    }
+
+    private func open(now: Int64) {
+        do {
+            port = try Terminal.openSerialPort(device, baud: baud)
+            engine.opened(now: now)
+            log("opened \(device)")
+        } catch {
+            nextOpenAttempt = now + DaemonLimits.reopenMicroseconds
+        }
+        publish()
+    }
+
+    private func lost(_ why: String) {
+        log("\(device): \(why); reopening")
+        try? port?.close()
+        port = nil
+        engine.closed()
+        nextOpenAttempt = MonotonicClock.microseconds() + DaemonLimits.reopenMicroseconds / 10
+        publish()
+    }
+}

@@ -1,0 +1,39 @@
+import ArgumentParser
+import RFGenDaemon
+
+/// `rfgend`: the RF generator daemon.
+@main
+struct RFGenD: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rfgend",
+        abstract: "Controls an RF lesion generator: closed-loop temperature control with safety interlocks.",
+        discussion:
+            "RF is off at start-up and after any reconnect; it goes on only by an operator's `start` on the API socket (protocol/API.md)."
+    )
+
+    @Option(help: "The generator's serial device, e.g. /dev/ttyACM0 or the path given to rfgen-sim --link.")
+    var device: String
+
+    @Option(help: "Where to serve the API (a Unix stream socket).")
+    var socket: String = "/run/rfgend/api.sock"
+
+    @Option(help: "Serial line speed.")
+    var baud: Int = 115_200
+
+    @Option(help: "Control tick rate, 10-1000 Hz.")
+    var tickRate: Int = 100
+
+    func validate() throws {
+        guard DaemonLimits.tickRateHz.contains(tickRate) else { throw ValidationError("--tick-rate must be 10-1000") }
+        guard [9600, 19200, 38400, 57600, 115_200, 230_400, 460_800, 921_600].contains(baud) else {
+            throw ValidationError("--baud must be a standard rate from 9600 to 921600")
+        }
+    }
+
+    func run() throws {
+        var configuration = DaemonConfiguration(device: device, socketPath: socket)
+        configuration.baud = baud
+        configuration.tickRateHz = tickRate
+        try Daemon(configuration: configuration).run()
+    }
+}
