@@ -140,9 +140,9 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
-            // Runs the built rfgen-sim as a process; the dependency makes sure it is built.
-            name: "RFGenSimCommandTests",
-            dependencies: ["RFGenProtocol", "rfgen-sim"],
+            // Runs the built rfgen-sim and rfgend as processes; the dependencies make sure they are built.
+            name: "RFGenCommandTests",
+            dependencies: ["RFGenProtocol", "rfgen-sim", "rfgend"],
             swiftSettings: strict
         ),
     ]

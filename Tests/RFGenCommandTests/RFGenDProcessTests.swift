@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// rfgend on rfgen-sim, both as real processes: what an operator sees through the API, and what
+/// the generator saw, through the simulator's control socket. Real time is the point here; every
+/// wait is a poll with a deadline.
+@Suite(.serialized)
+struct RFGenDProcessTests {
+    struct Pair {
+        let sim: Process
+        let daemon: Process
+        let directory: String
+        var api: String { directory + "/api.sock" }
+        var control: String { directory + "/sim.sock" }
+
+        func stop() {
+            for p in [daemon, sim] where p.isRunning { p.terminate() }
+            for p in [daemon, sim] { p.waitUntilExit() }
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+    }
+
+    static func start() throws -> Pair {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rfgend-\(UUID().uuidString)")
+            .path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let bin = URL(fileURLWithPath: RFGenSimProcessTests.executable).deletingLastPathComponent()
+        let sim = Process()
+        sim.executableURL = bin.appendingPathComponent("rfgen-sim")
+        sim.arguments = ["--link", directory + "/generator", "--control", directory + "/sim.sock", "--no-stdin"]
+        let simOut = Pipe()
+        sim.standardOutput = simOut
+        try sim.run()
+        _ = RFGenSimProcessTests.readLine(simOut.fileHandleForReading.fileDescriptor)
+        let daemon = Process()
+        daemon.executableURL = bin.appendingPathComponent("rfgend")
+        daemon.arguments = ["--device", directory + "/generator", "--socket", directory + "/api.sock"]
+        daemon.standardError = FileHandle.nullDevice
+        try daemon.run()
+        return Pair(sim: sim, daemon: daemon, directory: directory)
+    }
+
+    /// Asks until `accept` holds or 10 s pass; returns the last answer.
+    static func ask(_ socket: String, _ line: String, until accept: (String) -> Bool = { _ in true }) -> String? {
+        let deadline = Date().addingTimeInterval(10)
+        var last: String?
+        while Date() < deadline {
+            last = RFGenSimProcessTests.control(socket, line)
+            if let last, accept(last) { return last }
+            var pfd = pollfd(fd: -1, events: 0, revents: 0)
+            _ = poll(&pfd, 0, 50)  // pacing between polls of another process, not a wait for time
+        }
+        return last
+    }
+
+    @Test("rfgend connects with RF off, starts only on request, stops, and leaves RF off on SIGTERM")
+    func startStopAndTerminate() throws {
+        let pair = try Self.start()
+        defer { pair.stop() }
+        let idle = Self.ask(pair.api, "status") { $0.contains("link=ready") }
+        #expect(idle?.hasPrefix("phase=idle link=ready") == true, "\(idle ?? "no answer")")
+        #expect(Self.ask(pair.control, "status")?.contains("rf=off") == true)
+
+        #expect(Self.ask(pair.api, "start bvn") == "ok")
+        let ramp = Self.ask(pair.api, "status") { $0.contains("phase=ramp") && $0.contains("rf=on") }
+        #expect(ramp?.contains("phase=ramp") == true, "\(ramp ?? "no answer")")
+        #expect(Self.ask(pair.control, "status")?.contains("rf=on") == true)
+        #expect(Self.ask(pair.api, "start bvn")?.hasPrefix("error: a treatment is running") == true)
+
+        #expect(Self.ask(pair.api, "stop") == "ok")
+        #expect(Self.ask(pair.control, "status") { $0.contains("rf=off") }?.contains("rf=off") == true)
+        #expect(Self.ask(pair.api, "status")?.contains("phase=stopped") == true)
+
+        #expect(Self.ask(pair.api, "start") == "ok")
+        _ = Self.ask(pair.control, "status") { $0.contains("rf=on") }
+        pair.daemon.terminate()
+        pair.daemon.waitUntilExit()
+        #expect(pair.daemon.terminationStatus == 0)
+        let after = Self.ask(pair.control, "status")
+        #expect(after?.contains("rf=off") == true, "\(after ?? "")")
+        #expect(
+            after?.contains("faults=0x00000000") == true,
+            "RF off by the daemon's command, not the generator's watchdog"
+        )
+    }
+
+    @Test("A pulled cable mid-lesion ends it with a link_lost alarm; after reconnect RF stays off")
+    func hotplug() throws {
+        let pair = try Self.start()
+        defer { pair.stop() }
+        _ = Self.ask(pair.api, "status") { $0.contains("link=ready") }
+        #expect(Self.ask(pair.api, "start") == "ok")
+        _ = Self.ask(pair.control, "status") { $0.contains("rf=on") }
+        #expect(Self.ask(pair.control, "disconnect 1") == "ok")
+        let faulted = Self.ask(pair.api, "status") { $0.contains("phase=faulted") }
+        #expect(faulted?.contains("high:link_lost") == true, "\(faulted ?? "")")
+        let back = Self.ask(pair.api, "status") { $0.contains("link=ready") }
+        #expect(back?.contains("phase=faulted") == true, "still faulted until acknowledged")
+        #expect(Self.ask(pair.control, "status")?.contains("rf=off") == true)
+        #expect(Self.ask(pair.api, "ack") == "ok")
+        #expect(Self.ask(pair.api, "status")?.hasPrefix("phase=idle") == true)
+        #expect(Self.ask(pair.control, "status")?.contains("rf=off") == true, "no RF without a new start")
+    }
+}
