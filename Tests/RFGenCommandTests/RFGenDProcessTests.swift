@@ -105,4 +105,41 @@ struct RFGenDProcessTests {
         #expect(Self.ask(pair.api, "status")?.hasPrefix("phase=idle") == true)
         #expect(Self.ask(pair.control, "status")?.contains("rf=off") == true, "no RF without a new start")
     }
+
+    /// A generator's device for hardware-in-the-loop runs (README, "Hardware in the loop").
+    static let hardwareDevice = ProcessInfo.processInfo.environment["RFGEN_HIL_DEVICE"]
+
+    @Test(
+        "Hardware in the loop: rfgend on a real generator connects with RF off, starts, delivers power, stops",
+        .enabled(
+            if: hardwareDevice != nil,
+            "set RFGEN_HIL_DEVICE to a generator's serial device to run this on hardware"
+        )
+    )
+    func hardwareInTheLoop() throws {
+        let device = try #require(Self.hardwareDevice)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rfgend-hil-\(UUID().uuidString)")
+            .path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: RFGenSimProcessTests.executable).deletingLastPathComponent()
+            .appendingPathComponent("rfgend")
+        daemon.arguments = ["--device", device, "--socket", directory + "/api.sock"]
+        try daemon.run()
+        defer {
+            if daemon.isRunning { daemon.terminate() }
+            daemon.waitUntilExit()
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        let api = directory + "/api.sock"
+        let idle = Self.ask(api, "status") { $0.contains("link=ready") }
+        #expect(idle?.hasPrefix("phase=idle link=ready") == true, "\(idle ?? "no answer")")
+        #expect(idle?.contains("rf=off") == true)
+        #expect(Self.ask(api, "start bvn") == "ok")
+        let on = Self.ask(api, "status") { $0.contains("phase=ramp") && $0.contains("rf=on") }
+        #expect(on?.contains("rf=on") == true, "\(on ?? "")")
+        #expect(Self.ask(api, "stop") == "ok")
+        let off = Self.ask(api, "status") { $0.contains("rf=off") }
+        #expect(off?.contains("phase=stopped") == true && off?.contains("rf=off") == true, "\(off ?? "")")
+    }
 }

@@ -90,3 +90,37 @@ struct TreatmentCoreTests {
         #expect(h.link.telemetry?.faults.isEmpty == true, "the generator's own faults were cleared too")
     }
 }
+
+struct TreatmentCoreQualityTests {
+    @Test(
+        "The core's own bvn lesion, through the link stand-in, meets the control targets on every preset",
+        arguments: TissuePreset.allCases
+    )
+    func bvnOnPreset(_ preset: TissuePreset) {
+        var config = GeneratorConfiguration()
+        config.tissue = preset.parameters
+        var h = CoreHarness(configuration: config)
+        h.tick([.start(.bvn)])
+        var reachedAt: Int64?
+        var overshoot = 0.0
+        var lastOutside: Int64 = 0
+        var squares = 0.0
+        var samples = 0
+        while h.core.phase != .done && h.core.phase != .faulted && h.now < 1_300_000_000 {
+            h.tick()
+            guard h.core.phase == .hold || h.core.phase == .ramp, let t = h.link.telemetry else { continue }
+            let reading = Double(t.temperatures[0].centiCelsius) / 100
+            if reachedAt == nil && reading >= 85 { reachedAt = h.now }
+            guard reachedAt != nil else { continue }
+            overshoot = max(overshoot, reading - 85)
+            if abs(reading - 85) > 1 { lastOutside = h.now }
+            squares += (reading - 85) * (reading - 85)
+            samples += 1
+        }
+        #expect(h.core.phase == .done, "\(h.alarms)")
+        #expect(overshoot <= 1.0)
+        #expect(Double(max(0, lastOutside - (reachedAt ?? 0))) / 1e6 <= 30)
+        #expect((squares / Double(max(samples, 1))).squareRoot() <= 0.5)
+        #expect(h.core.holdSeconds >= 900)
+    }
+}
