@@ -38,6 +38,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         .target(
@@ -62,6 +63,7 @@ let package = Package(
             dependencies: [
                 "RFGenCore", "RFGenLink", "RFGenProtocol", "RFGenSystem", "CLinuxShims",
                 .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             path: "Sources/RFGenDaemon",
             swiftSettings: strict
@@ -81,7 +83,7 @@ let package = Package(
         ),
         .target(
             name: "RFGenSystem",
-            dependencies: [.product(name: "SystemPackage", package: "swift-system")],
+            dependencies: ["CLinuxShims", .product(name: "SystemPackage", package: "swift-system")],
             path: "Sources/RFGenSystem",
             swiftSettings: strict
         ),

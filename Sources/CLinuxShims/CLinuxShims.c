@@ -3,6 +3,10 @@
 
 #include <signal.h>
 #include <sys/signalfd.h>
+#include <sys/prctl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <errno.h>
 
 int rfgen_termination_signalfd(void) {
     sigset_t mask;
@@ -11,4 +15,13 @@ int rfgen_termination_signalfd(void) {
     sigaddset(&mask, SIGTERM);
     if (pthread_sigmask(SIG_BLOCK, &mask, NULL) != 0) return -1;
     return signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+int rfgen_set_timer_slack_ns(unsigned long nanoseconds) {
+    return prctl(PR_SET_TIMERSLACK, nanoseconds, 0, 0, 0);
+}
+
+int rfgen_set_fifo_priority(int priority) {
+    struct sched_param param = { .sched_priority = priority };
+    return pthread_setschedparam(pthread_self(), SCHED_FIFO, &param);
 }

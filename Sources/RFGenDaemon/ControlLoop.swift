@@ -1,3 +1,4 @@
+import Histogram
 import RFGenCore
 import RFGenSystem
 
@@ -8,15 +9,25 @@ final class ControlLoop: @unchecked Sendable {
     private let shared: Shared
     private let tickMicroseconds: Int64
     private var core: TreatmentCore
+    private let fifoPriority: Int32?
+    private let log: @Sendable (String) -> Void
+    /// Lateness of each wake-up, microseconds, up to 10 s.
+    private var lateness = Histogram<UInt64>(highestTrackableValue: 10_000_000)
 
-    init(tickRateHz: Int, shared: Shared) {
+    init(tickRateHz: Int, fifoPriority: Int32?, shared: Shared, log: @escaping @Sendable (String) -> Void) {
         precondition(DaemonLimits.tickRateHz.contains(tickRateHz))
         self.shared = shared
+        self.fifoPriority = fifoPriority
+        self.log = log
         tickMicroseconds = 1_000_000 / Int64(tickRateHz)
         core = TreatmentCore(tickSeconds: 1 / Double(tickRateHz))
     }
 
     func run() {
+        log(
+            "control loop at \(1_000_000 / tickMicroseconds) Hz: "
+                + RealTime.prepareCurrentThread(fifoPriority: fifoPriority)
+        )
         var deadline = MonotonicClock.microseconds() + tickMicroseconds
         var consecutiveOverruns = 0
         var overruns: UInt64 = 0
@@ -25,9 +36,10 @@ final class ControlLoop: @unchecked Sendable {
         while !shared.stopping.load(ordering: .acquiring) {
             MonotonicClock.sleep(untilMicroseconds: deadline)
             let now = MonotonicClock.microseconds()
-            let lateness = now - deadline
-            worst = max(worst, lateness)
-            if lateness > tickMicroseconds {
+            let late = now - deadline
+            worst = max(worst, late)
+            _ = lateness.record(UInt64(max(0, late)))
+            if late > tickMicroseconds {
                 overruns += 1
                 consecutiveOverruns += 1
             } else {
@@ -53,7 +65,15 @@ final class ControlLoop: @unchecked Sendable {
                 }
             }
             let core = self.core
+            // Percentiles cost a walk of the histogram: once a second is enough for the API.
+            let percentiles =
+                ticks % UInt64(max(1, 1_000_000 / tickMicroseconds)) == 1
+                ? (lateness.valueAtPercentile(50), lateness.valueAtPercentile(99)) : nil
             shared.status.withLock { status in
+                if let percentiles {
+                    status.latenessP50Microseconds = Int64(percentiles.0)
+                    status.latenessP99Microseconds = Int64(percentiles.1)
+                }
                 status.phase = core.phase
                 status.profile = core.profile?.name
                 status.setPointCelsius = core.setPointCelsius

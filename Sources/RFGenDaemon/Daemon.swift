@@ -15,6 +15,8 @@ public struct DaemonConfiguration: Sendable {
     public var baud = 115_200
     public var socketPath: String
     public var tickRateHz = 100
+    /// SCHED_FIFO priority for the control thread, or nil to stay at normal priority.
+    public var fifoPriority: Int32? = 80
     public var link = LinkConfiguration()
 
     public init(device: String, socketPath: String) {
@@ -56,7 +58,12 @@ public struct Daemon {
             shared: shared,
             log: log
         )
-        let control = ControlLoop(tickRateHz: configuration.tickRateHz, shared: shared)
+        let control = ControlLoop(
+            tickRateHz: configuration.tickRateHz,
+            fifoPriority: configuration.fifoPriority,
+            shared: shared,
+            log: log
+        )
         let linkDone = DispatchSemaphore(value: 0)
         let controlDone = DispatchSemaphore(value: 0)
         Thread.detachNewThread {

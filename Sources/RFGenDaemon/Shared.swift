@@ -71,6 +71,8 @@ public struct DaemonStatus: Sendable {
     /// Control ticks that missed their deadline, in all and the worst lateness, microseconds.
     public var overruns: UInt64 = 0
     public var worstLatenessMicroseconds: Int64 = 0
+    public var latenessP50Microseconds: Int64 = 0
+    public var latenessP99Microseconds: Int64 = 0
     public var ticks: UInt64 = 0
 
     /// One line, `name=value` pairs, for the API's `status`.
@@ -87,7 +89,9 @@ public struct DaemonStatus: Sendable {
         fields.append("setpoint_cC=\(Int((setPointCelsius * 100).rounded()))")
         fields.append("hold_s=\(Int(holdSeconds))")
         fields.append("energy_J=\(Int(energyJoules))")
-        fields.append("ticks=\(ticks) overruns=\(overruns) worst_late_us=\(worstLatenessMicroseconds)")
+        fields.append(
+            "ticks=\(ticks) overruns=\(overruns) late_p50_us=\(latenessP50Microseconds) late_p99_us=\(latenessP99Microseconds) late_max_us=\(worstLatenessMicroseconds)"
+        )
         fields.append(
             "alarms=\(alarms.isEmpty ? "none" : alarms.map { "\($0.priority):\($0.interlock.rawValue)" }.joined(separator: ","))"
         )

@@ -23,7 +23,11 @@ struct RFGenD: ParsableCommand {
     @Option(help: "Control tick rate, 10-1000 Hz.")
     var tickRate: Int = 100
 
+    @Option(help: "SCHED_FIFO priority of the control thread, 1-99; 0 for normal scheduling.")
+    var rtPriority: Int32 = 80
+
     func validate() throws {
+        guard (0...99).contains(rtPriority) else { throw ValidationError("--rt-priority must be 0-99") }
         guard DaemonLimits.tickRateHz.contains(tickRate) else { throw ValidationError("--tick-rate must be 10-1000") }
         guard [9600, 19200, 38400, 57600, 115_200, 230_400, 460_800, 921_600].contains(baud) else {
             throw ValidationError("--baud must be a standard rate from 9600 to 921600")
@@ -34,6 +38,7 @@ struct RFGenD: ParsableCommand {
         var configuration = DaemonConfiguration(device: device, socketPath: socket)
         configuration.baud = baud
         configuration.tickRateHz = tickRate
+        configuration.fifoPriority = rtPriority == 0 ? nil : rtPriority
         try Daemon(configuration: configuration).run()
     }
 }

@@ -7,4 +7,12 @@
 /// signalfd(2) that becomes readable when either arrives, or -1 with errno set.
 int rfgen_termination_signalfd(void);
 
+/// Sets the calling thread's timer slack (prctl PR_SET_TIMERSLACK, variadic in C). Returns 0 or -1
+/// with errno set. The default 50 µs slack of normal threads is most of a periodic loop's lateness.
+int rfgen_set_timer_slack_ns(unsigned long nanoseconds);
+
+/// Moves the calling thread to SCHED_FIFO at the given priority. Returns 0 or an errno value
+/// (EPERM where the system does not grant real-time scheduling).
+int rfgen_set_fifo_priority(int priority);
+
 #endif
