@@ -1,5 +1,9 @@
 import CLinuxShims
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What a periodic thread can ask of Linux to wake on time (`shared/SWIFT-NOTES.md`, "Timing"):
 /// a 1 ns timer slack instead of 50 µs, and SCHED_FIFO where the system grants it.
 public enum RealTime {
@@ -19,5 +23,28 @@ public enum RealTime {
             )
         }
         return granted.joined(separator: ", ")
+    }
+
+    /// Asks the kernel to keep CPU wake-up latency at 0 µs for the life of the process by holding
+    /// /dev/cpu_dma_latency open with 0 written (what cyclictest does). It costs idle power, which a
+    /// generator's controller can afford; without it the VM's idle exits dominate lateness.
+    /// - Returns: a line for the log.
+    public static func holdCPUWakeLatencyAtZero() -> String {
+        let fd = open("/dev/cpu_dma_latency", O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return "/dev/cpu_dma_latency not available (errno \(errno)); CPU idle states unchanged" }
+        var zero: Int32 = 0
+        guard write(fd, &zero, 4) == 4 else {
+            close(fd)
+            return "/dev/cpu_dma_latency not writable (errno \(errno)); CPU idle states unchanged"
+        }
+        // Deliberately never closed: the request lasts as long as the descriptor.
+        return "/dev/cpu_dma_latency held at 0 µs"
+    }
+
+    /// Locks the process's memory (mlockall), so that no page fault can delay a tick.
+    /// - Returns: a line for the log.
+    public static func lockMemory() -> String {
+        mlockall(Int32(MCL_CURRENT | MCL_FUTURE)) == 0
+            ? "memory locked" : "memory not locked (errno \(errno)); page faults may delay ticks"
     }
 }
