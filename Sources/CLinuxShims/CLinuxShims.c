@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <errno.h>
+#include <sys/eventfd.h>
 
 int rfgen_termination_signalfd(void) {
     sigset_t mask;
@@ -24,4 +25,8 @@ int rfgen_set_timer_slack_ns(unsigned long nanoseconds) {
 int rfgen_set_fifo_priority(int priority) {
     struct sched_param param = { .sched_priority = priority };
     return pthread_setschedparam(pthread_self(), SCHED_FIFO, &param);
+}
+
+int rfgen_eventfd(void) {
+    return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }

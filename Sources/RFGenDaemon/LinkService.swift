@@ -19,6 +19,9 @@ final class LinkService: @unchecked Sendable {
     private var engine: LinkEngine
     private var port: FileDescriptor?
     private var nextOpenAttempt: Int64 = 0
+    /// The longest the thread sleeps with nothing to do: well inside the link's 20 ms command
+    /// timeout and 25 ms keepalive interval.
+    static let pollMilliseconds: Int32 = 5
 
     init(
         device: String,
@@ -46,8 +49,18 @@ final class LinkService: @unchecked Sendable {
                 }
                 continue
             }
-            var pfd = pollfd(fd: port.rawValue, events: Int16(POLLIN), revents: 0)
-            _ = poll(&pfd, 1, 1)
+            // Wake for bytes from the generator, for commands from the control thread, or after
+            // `pollMilliseconds` for the link's timers (retries, keepalive).
+            var fds = [
+                pollfd(fd: port.rawValue, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: shared.linkWake, events: Int16(POLLIN), revents: 0),
+            ]
+            _ = poll(&fds, 2, Self.pollMilliseconds)
+            if fds[1].revents & Int16(POLLIN) != 0 {
+                var count: UInt64 = 0
+                _ = read(shared.linkWake, &count, 8)
+            }
+            let pfd = fds[0]
             let time = MonotonicClock.microseconds()
             if pfd.revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 {
                 lost("the device hung up")

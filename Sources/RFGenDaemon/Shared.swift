@@ -1,7 +1,12 @@
+import CLinuxShims
 import RFGenCore
 import RFGenLink
 import RFGenProtocol
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What the threads share, each part behind its own lock, held only to copy in or out.
 public final class Shared: Sendable {
@@ -24,8 +29,16 @@ public final class Shared: Sendable {
     let operators = Mutex(OperatorExchange())
     let status = Mutex(DaemonStatus())
     let stopping = Atomic<Bool>(false)
+    /// Written when commands are queued, so that the link thread sends them at once instead of
+    /// polling the queue.
+    let linkWake: Int32
 
-    public init() {}
+    public init() {
+        linkWake = rfgen_eventfd()
+        precondition(linkWake >= 0, "eventfd failed: the daemon cannot wake its link thread")
+    }
+
+    deinit { close(linkWake) }
 
     /// Queues an operator command; nil when the queue is full.
     func submit(_ command: OperatorCommand) -> UInt64? {
@@ -55,6 +68,8 @@ public final class Shared: Sendable {
                 exchange.outbound.remove(at: oldSetPoint)
             }
         }
+        var one: UInt64 = 1
+        _ = write(linkWake, &one, 8)
     }
 }
 

@@ -15,4 +15,8 @@ int rfgen_set_timer_slack_ns(unsigned long nanoseconds);
 /// (EPERM where the system does not grant real-time scheduling).
 int rfgen_set_fifo_priority(int priority);
 
+/// A non-blocking, close-on-exec eventfd(2) with count 0, or -1 with errno set: one thread's
+/// write of 1 wakes another thread's poll.
+int rfgen_eventfd(void);
+
 #endif
