@@ -9,6 +9,7 @@
 //   RFGenSimulator  the simulated generator: tissue model + protocol engine on an injected clock
 //   RFGenDaemon     the shell: serial port, link and control threads, the API; rfgend runs it
 //   rfgen-sim       the simulator served on a pseudo-terminal (the only I/O in Simulator/)
+//   RFGenDiscovery  finding the generator through libudev by USB vendor, product and serial; hotplug
 //   RFGenSystem     thin wrappers of the system calls the daemon and the simulator share (termios, clock)
 //   CLinuxShims     one-line C wrappers for Linux calls Swift cannot import (_GNU_SOURCE, variadic)
 // The simulator depends on the codec only, never on the daemon.
@@ -61,7 +62,7 @@ let package = Package(
         .target(
             name: "RFGenDaemon",
             dependencies: [
-                "RFGenCore", "RFGenLink", "RFGenProtocol", "RFGenSystem", "CLinuxShims",
+                "RFGenCore", "RFGenDiscovery", "RFGenLink", "RFGenProtocol", "RFGenSystem", "CLinuxShims",
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -70,7 +71,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "rfgend",
-            dependencies: ["RFGenDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "RFGenDaemon", "RFGenDiscovery", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Sources/rfgend",
             swiftSettings: strict
         ),
@@ -85,6 +88,18 @@ let package = Package(
             name: "RFGenSystem",
             dependencies: ["CLinuxShims", .product(name: "SystemPackage", package: "swift-system")],
             path: "Sources/RFGenSystem",
+            swiftSettings: strict
+        ),
+        .systemLibrary(
+            name: "CUdev",
+            path: "Sources/CUdev",
+            pkgConfig: "libudev",
+            providers: [.apt(["libudev-dev"])]
+        ),
+        .target(
+            name: "RFGenDiscovery",
+            dependencies: ["CUdev"],
+            path: "Sources/RFGenDiscovery",
             swiftSettings: strict
         ),
         .target(
@@ -134,6 +149,11 @@ let package = Package(
                 "RFGenCore", "RFGenProtocol", "RFGenSimulator", "RFGenTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "RFGenDiscoveryTests",
+            dependencies: ["RFGenDiscovery"],
             swiftSettings: strict
         ),
         .testTarget(

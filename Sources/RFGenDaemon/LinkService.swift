@@ -1,4 +1,5 @@
 import RFGenCore
+import RFGenDiscovery
 import RFGenLink
 import RFGenProtocol
 import RFGenSystem
@@ -12,7 +13,11 @@ import Glibc
 /// the device when it goes away, and publishes the snapshot. It never decides anything about RF.
 final class LinkService: @unchecked Sendable {
     // @unchecked: `engine` and `port` are touched only by the link thread after `start`.
-    private let device: String
+    private let source: DeviceSource
+    /// The device in use or last tried, for the log.
+    private var device: String
+    private var udev: Udev?
+    private var hotplug: Int32 = -1
     private let baud: Int
     private let shared: Shared
     private let log: @Sendable (String) -> Void
@@ -24,13 +29,17 @@ final class LinkService: @unchecked Sendable {
     static let pollMilliseconds: Int32 = 5
 
     init(
-        device: String,
+        source: DeviceSource,
         baud: Int,
         configuration: LinkConfiguration,
         shared: Shared,
         log: @escaping @Sendable (String) -> Void
     ) {
-        self.device = device
+        self.source = source
+        switch source {
+        case .path(let path): device = path
+        case .usb(let match): device = "\(match)"
+        }
         self.baud = baud
         self.shared = shared
         self.log = log
@@ -44,6 +53,17 @@ final class LinkService: @unchecked Sendable {
             guard let port else {
                 if now >= nextOpenAttempt {
                     open(now: now)
+                } else if hotplug >= 0 {
+                    // A generator plugged in wakes the thread at once rather than at the next try.
+                    var pfd = pollfd(fd: hotplug, events: Int16(POLLIN), revents: 0)
+                    _ = poll(&pfd, 1, Int32(min(max((nextOpenAttempt - now) / 1000, 1), 10)))
+                    if pfd.revents & Int16(POLLIN) != 0 {
+                        while let event = udev?.receiveEvent() {
+                            if event.action == "add", case .usb(let match) = source, match.matches(event.device) {
+                                nextOpenAttempt = 0
+                            }
+                        }
+                    }
                 } else {
                     MonotonicClock.sleep(untilMicroseconds: min(nextOpenAttempt, now + 10_000))
                 }
@@ -124,13 +144,36 @@ final class LinkService: @unchecked Sendable {
 
     private func open(now: Int64) {
         do {
-            port = try Terminal.openSerialPort(device, baud: baud)
+            let path = try resolve()
+            device = path
+            port = try Terminal.openSerialPort(path, baud: baud)
+            // Commands queued while there was no port belong to a treatment the core has already
+            // ended; only RF_OFF is still worth sending.
+            shared.link.withLock { $0.outbound.removeAll { $0 != .rfOff } }
             engine.opened(now: now)
-            log("opened \(device)")
+            log("opened \(path)")
         } catch {
             nextOpenAttempt = now + DaemonLimits.reopenMicroseconds
         }
         publish()
+    }
+
+    /// The device to open: the configured path, or the one USB device that matches.
+    private func resolve() throws -> String {
+        switch source {
+        case .path(let path):
+            return path
+        case .usb(let match):
+            if udev == nil {
+                let udev = try Udev()
+                self.udev = udev
+                do { hotplug = try udev.startMonitor() } catch {
+                    log("no hotplug monitor: \(error); polling once a second")
+                }
+            }
+            guard let udev else { throw DiscoveryError("udev unavailable") }
+            return try match.select(from: udev.serialDevices()).devnode
+        }
     }
 
     private func lost(_ why: String) {
@@ -141,4 +184,10 @@ final class LinkService: @unchecked Sendable {
         nextOpenAttempt = MonotonicClock.microseconds() + DaemonLimits.reopenMicroseconds / 10
         publish()
     }
+}
+
+/// Where the generator is: a fixed path, or found through udev.
+public enum DeviceSource: Sendable {
+    case path(String)
+    case usb(DeviceMatch)
 }

@@ -40,11 +40,4 @@ public enum RealTime {
         // Deliberately never closed: the request lasts as long as the descriptor.
         return "/dev/cpu_dma_latency held at 0 µs"
     }
-
-    /// Locks the process's memory (mlockall), so that no page fault can delay a tick.
-    /// - Returns: a line for the log.
-    public static func lockMemory() -> String {
-        mlockall(Int32(MCL_CURRENT | MCL_FUTURE)) == 0
-            ? "memory locked" : "memory not locked (errno \(errno)); page faults may delay ticks"
-    }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import RFGenDaemon
+import RFGenDiscovery
 
 /// `rfgend`: the RF generator daemon.
 @main
@@ -12,7 +13,16 @@ struct RFGenD: ParsableCommand {
     )
 
     @Option(help: "The generator's serial device, e.g. /dev/ttyACM0 or the path given to rfgen-sim --link.")
-    var device: String
+    var device: String?
+
+    @Option(help: "Find the generator through udev by USB vendor ID (four hex digits) instead of --device.")
+    var usbVendor: String?
+
+    @Option(help: "USB product ID for discovery.")
+    var usbProduct: String?
+
+    @Option(help: "USB serial number for discovery: needed when more than one device has these IDs.")
+    var usbSerial: String?
 
     @Option(help: "Where to serve the API (a Unix stream socket).")
     var socket: String = "/run/rfgend/api.sock"
@@ -27,6 +37,13 @@ struct RFGenD: ParsableCommand {
     var rtPriority: Int32 = 80
 
     func validate() throws {
+        switch (device, usbVendor, usbProduct) {
+        case (.some, nil, nil): break
+        case (nil, .some(let vendor), .some(let product)):
+            _ = try DeviceMatch(vendor: vendor, product: product, serial: usbSerial)
+        default:
+            throw ValidationError("give either --device PATH, or --usb-vendor and --usb-product (and --usb-serial)")
+        }
         guard (0...99).contains(rtPriority) else { throw ValidationError("--rt-priority must be 0-99") }
         guard DaemonLimits.tickRateHz.contains(tickRate) else { throw ValidationError("--tick-rate must be 10-1000") }
         guard [9600, 19200, 38400, 57600, 115_200, 230_400, 460_800, 921_600].contains(baud) else {
@@ -35,7 +52,13 @@ struct RFGenD: ParsableCommand {
     }
 
     func run() throws {
-        var configuration = DaemonConfiguration(device: device, socketPath: socket)
+        let source: DeviceSource =
+            if let device {
+                .path(device)
+            } else {
+                .usb(try DeviceMatch(vendor: usbVendor ?? "", product: usbProduct ?? "", serial: usbSerial))
+            }
+        var configuration = DaemonConfiguration(device: source, socketPath: socket)
         configuration.baud = baud
         configuration.tickRateHz = tickRate
         configuration.fifoPriority = rtPriority == 0 ? nil : rtPriority
