@@ -115,6 +115,14 @@ public struct Daemon {
         switch verb {
         case "status":
             return shared.status.withLock { $0.line }
+        case "stats":
+            let (total, second) = shared.link.withLock { ($0.statistics, $0.lastSecond) }
+            let mean = total.roundTripCount > 0 ? total.roundTripTotalMicroseconds / Int64(total.roundTripCount) : 0
+            return "last_second: \(second.map { "\($0)" } ?? "none") | total: bytes=\(total.decoder.bytes) "
+                + "frames=\(total.decoder.frames) decode_errors=\(total.decoder.errors) crc_errors=\(total.decoder.crcErrors) "
+                + "telemetry_lost=\(total.telemetryLost) commands=\(total.commandsSent) retries=\(total.retries) "
+                + "failed=\(total.commandsFailed) dropped=\(total.commandsDropped) rtt_mean_us=\(mean) "
+                + "rtt_max_us=\(total.roundTripMaxMicroseconds)"
         case "profiles":
             return TreatmentProfile.builtIn.map(\.name).joined(separator: " ")
         case "start":
@@ -128,7 +136,8 @@ public struct Daemon {
         case "estop": return submit(.emergencyStop)
         case "ack": return submit(.acknowledge)
         default:
-            return "error: unknown request \(verb); expected status, profiles, start [PROFILE], stop, estop or ack"
+            return
+                "error: unknown request \(verb); expected status, stats, profiles, start [PROFILE], stop, estop or ack"
         }
     }
 

@@ -135,7 +135,9 @@ final class LinkService: @unchecked Sendable {
         let snapshot = engine.snapshot
         let statistics = engine.statistics
         let state = engine.state
+        let lastSecond = engine.seconds.last
         shared.link.withLock { exchange in
+            exchange.lastSecond = lastSecond
             exchange.snapshot = snapshot
             exchange.statistics = statistics
             exchange.state = state

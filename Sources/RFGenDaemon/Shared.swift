@@ -14,6 +14,7 @@ public final class Shared: Sendable {
     struct LinkExchange {
         var snapshot = LinkSnapshot(connected: false)
         var statistics = LinkStatistics()
+        var lastSecond: LinkSecond?
         var state = LinkEngine.State.closed
         var outbound: [GeneratorCommand] = []
     }

@@ -34,6 +34,12 @@ public struct LinkEngine: Sendable {
     public private(set) var state: State = .closed
     public private(set) var hello: Hello?
     public private(set) var statistics = LinkStatistics()
+    /// The last `LinkConfiguration.statisticsSeconds` whole seconds, oldest first: what a field
+    /// problem looked like second by second.
+    public private(set) var seconds: [LinkSecond] = []
+    private var secondStart: Int64?
+    private var secondBase = LinkStatistics()
+    private var secondRoundTripMax: Int64 = 0
 
     private var decoder = FrameDecoder(accepting: .generatorToHost)
     private var output: [UInt8] = []
@@ -139,6 +145,7 @@ public struct LinkEngine: Sendable {
 
     /// Timers: retries, keepalive, handshake. Call every tick.
     public mutating func poll(now: Int64) {
+        closeSecondIfDue(now: now)
         guard state == .ready || state == .handshaking else { return }
         var index = 0
         while index < pending.count {
@@ -176,6 +183,34 @@ public struct LinkEngine: Sendable {
     }
 
     // MARK: -
+
+    private mutating func closeSecondIfDue(now: Int64) {
+        guard let start = secondStart else {
+            secondStart = now
+            return
+        }
+        guard now - start >= 1_000_000 else { return }
+        let total = statistics
+        let base = secondBase
+        seconds.append(
+            LinkSecond(
+                startMicroseconds: start,
+                bytes: total.decoder.bytes - base.decoder.bytes,
+                frames: total.decoder.frames - base.decoder.frames,
+                decodeErrors: total.decoder.errors - base.decoder.errors,
+                crcErrors: total.decoder.crcErrors - base.decoder.crcErrors,
+                telemetryLost: total.telemetryLost - base.telemetryLost,
+                commandsSent: total.commandsSent - base.commandsSent,
+                retries: total.retries - base.retries,
+                roundTripMaxMicroseconds: secondRoundTripMax
+            )
+        )
+        if seconds.count > configuration.statisticsSeconds { seconds.removeFirst() }
+        secondBase = total
+        secondRoundTripMax = 0
+        // Whole seconds from the first: a late poll does not shift the grid.
+        secondStart = start + (now - start) / 1_000_000 * 1_000_000
+    }
 
     private mutating func beginHandshake(now: Int64) {
         state = .handshaking
@@ -253,6 +288,7 @@ public struct LinkEngine: Sendable {
         guard let index = pending.firstIndex(where: { $0.sequence == sequence }) else { return }
         let done = pending.remove(at: index)
         statistics.recordRoundTrip(microseconds: now - done.firstSent)
+        secondRoundTripMax = max(secondRoundTripMax, now - done.firstSent)
         if state == .handshaking && handshakeStep == 1
             && !pending.contains(where: { $0.type == .configure || $0.type == .clearFault })
         {
@@ -274,6 +310,8 @@ public struct LinkConfiguration: Hashable, Sendable {
     public var maxRetries = 3
     /// With nothing else sent for this long a KEEPALIVE goes out: a quarter of the watchdog.
     public var keepaliveMicroseconds: Int64 = 25_000
+    /// Seconds of per-second statistics kept.
+    public var statisticsSeconds = 60
 
     public init() {}
 }
@@ -300,5 +338,24 @@ public struct LinkStatistics: Hashable, Sendable {
         roundTripCount += 1
         roundTripTotalMicroseconds += microseconds
         roundTripMaxMicroseconds = max(roundTripMaxMicroseconds, microseconds)
+    }
+}
+
+/// One second of the link, as differences of the totals.
+public struct LinkSecond: Hashable, Sendable, CustomStringConvertible {
+    public var startMicroseconds: Int64
+    public var bytes: UInt64
+    public var frames: UInt64
+    public var decodeErrors: UInt64
+    public var crcErrors: UInt64
+    public var telemetryLost: UInt64
+    public var commandsSent: UInt64
+    public var retries: UInt64
+    /// The slowest command round trip completed in this second, microseconds.
+    public var roundTripMaxMicroseconds: Int64
+
+    public var description: String {
+        "bytes=\(bytes) frames=\(frames) decode_errors=\(decodeErrors) crc_errors=\(crcErrors) "
+            + "telemetry_lost=\(telemetryLost) commands=\(commandsSent) retries=\(retries) rtt_max_us=\(roundTripMaxMicroseconds)"
     }
 }

@@ -65,6 +65,8 @@ struct RFGenDProcessTests {
         #expect(idle?.hasPrefix("phase=idle link=ready") == true, "\(idle ?? "no answer")")
         #expect(Self.ask(pair.control, "status")?.contains("rf=off") == true)
 
+        let stats = Self.ask(pair.api, "stats") { !$0.contains("last_second: none") }
+        #expect(stats?.contains("total: bytes=") == true && stats?.contains("frames=") == true, "\(stats ?? "")")
         #expect(Self.ask(pair.api, "start bvn") == "ok")
         let ramp = Self.ask(pair.api, "status") { $0.contains("phase=ramp") && $0.contains("rf=on") }
         #expect(ramp?.contains("phase=ramp") == true, "\(ramp ?? "no answer")")

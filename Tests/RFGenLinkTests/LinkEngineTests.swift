@@ -139,4 +139,23 @@ struct LinkEngineTests {
         #expect(!link.snapshot.connected)
         #expect(link.takeEvents().count == 1)
     }
+
+    @Test("Statistics are kept per second, bounded, and add up to the totals")
+    func perSecond() {
+        var bench = LinkBench()
+        bench.run(milliseconds: 50)
+        bench.generator.inject(.bitErrors(probability: 0.005))
+        bench.run(milliseconds: 70_000)
+        let seconds = bench.link.seconds
+        #expect(seconds.count == bench.link.configuration.statisticsSeconds)
+        // 100 telemetry frames and about 40 keepalive ACKs a second.
+        #expect(seconds.allSatisfy { (120...160).contains($0.frames + $0.decodeErrors) }, "\(seconds.map(\.frames))")
+        #expect(
+            zip(seconds, seconds.dropFirst()).allSatisfy { $1.startMicroseconds - $0.startMicroseconds == 1_000_000 }
+        )
+        #expect(seconds.reduce(0) { $0 + $1.telemetryLost } <= bench.link.statistics.telemetryLost)
+        #expect(seconds.contains { $0.crcErrors > 0 })
+        // A lost reply costs a 20 ms retry; four attempts at most.
+        #expect(seconds.allSatisfy { $0.roundTripMaxMicroseconds < 100_000 })
+    }
 }
