@@ -80,7 +80,11 @@ final class ControlLoop: @unchecked Sendable {
                 status.holdSeconds = core.holdSeconds
                 status.energyJoules = core.energyJoules
                 status.alarms = core.alarms
-                status.telemetry = snapshot.telemetry
+                // A stale reading is never shown as current: the API sees its age instead.
+                let age = now - snapshot.telemetryReceivedAt
+                let fresh = snapshot.connected && age <= InterlockLimits.staleMicroseconds
+                status.telemetry = fresh ? snapshot.telemetry : nil
+                status.telemetryAgeMicroseconds = snapshot.telemetry == nil ? nil : age
                 status.linkState = "\(linkState)"
                 status.overruns = overruns
                 status.worstLatenessMicroseconds = worst

@@ -83,7 +83,10 @@ public struct DaemonStatus: Sendable {
     public var energyJoules = 0.0
     public var alarms: [Alarm] = []
     public var linkState = "closed"
+    /// The newest telemetry while it is fresh; nil when stale or absent.
     public var telemetry: Telemetry?
+    /// Age of the newest telemetry at the last tick, microseconds; nil when none ever arrived.
+    public var telemetryAgeMicroseconds: Int64?
     /// Control ticks that missed their deadline, in all and the worst lateness, microseconds.
     public var overruns: UInt64 = 0
     public var worstLatenessMicroseconds: Int64 = 0
@@ -101,6 +104,8 @@ public struct DaemonStatus: Sendable {
             fields.append("power_mW=\(t.powerMilliwatts)")
             fields.append("impedance_dOhm=\(t.impedanceValid ? Int(t.impedanceDeciohms) : -1)")
             fields.append("faults=\(t.faults)")
+        } else {
+            fields.append("telemetry=" + (telemetryAgeMicroseconds.map { "stale age_ms=\($0 / 1000)" } ?? "none"))
         }
         fields.append("setpoint_cC=\(Int((setPointCelsius * 100).rounded()))")
         fields.append("hold_s=\(Int(holdSeconds))")
