@@ -34,6 +34,58 @@ struct InterlockTests {
         return config
     }
 
+    /// An interlock whose fault the simulator injects during a lesion held at temperature.
+    struct InjectedCase: Sendable, CustomTestStringConvertible {
+        var interlock: Interlock
+        var fault: InjectedFault
+        /// Seconds from the injection within which the alarm must come.
+        var within: Double
+        var channels = 2
+        /// Seconds to hold at temperature before the fault (the controller has settled).
+        var settle = 0.0
+        var testDescription: String { "\(interlock.rawValue) after \(fault)" }
+    }
+
+    static let injected: [InjectedCase] = [
+        // A reading climbing 10 °C/s (one channel, so that disagreement cannot answer first).
+        InjectedCase(
+            interlock: .temperatureRiseTooFast,
+            fault: .thermocouple(channel: 0, .drifting(celsiusPerSecond: 10)),
+            within: 1.0,
+            channels: 1
+        ),
+        // An open thermocouple.
+        InjectedCase(interlock: .temperatureSensor, fault: .thermocouple(channel: 1, .open), within: 0.05),
+        // The channels drifting apart at 3 °C/s: more than 5 °C for a second.
+        InjectedCase(
+            interlock: .channelDisagreement,
+            fault: .thermocouple(channel: 1, .drifting(celsiusPerSecond: -3)),
+            within: 3.5
+        ),
+        // A load above 2500 Ω: the host trips before the generator's own 3000 Ω.
+        InjectedCase(interlock: .impedanceOutOfRange, fault: .impedance(.step(ohms: 2000)), within: 0.05),
+        // A load 1.6 times its lowest in the lesion.
+        InjectedCase(interlock: .impedanceRise, fault: .impedance(.step(ohms: 600)), within: 0.05),
+        // Twice the set point delivered: stopped within 0.1 s and a tick or two.
+        InjectedCase(interlock: .powerAboveSetPoint, fault: .powerMismatch(factor: 2), within: 0.15),
+        // A third of the set point delivered: stopped within 1 s.
+        InjectedCase(interlock: .powerBelowSetPoint, fault: .powerMismatch(factor: 0.3), within: 1.1, settle: 30),
+        // Telemetry that stops: stale after 50 ms.
+        InjectedCase(interlock: .staleTelemetry, fault: .telemetryStall(true), within: 0.07),
+    ]
+
+    @Test("An interlock driven through the simulator's fault ends the lesion with RF off", arguments: injected)
+    func injectedFault(_ c: InjectedCase) {
+        var config = GeneratorConfiguration()
+        config.temperatureChannels = c.channels
+        var h = CoreHarness(configuration: config)
+        h.startAndReachHold()
+        h.run(seconds: c.settle)
+        let at = h.now
+        h.generator.inject(c.fault)
+        Self.expectTrip(&h, c.interlock, within: c.within, since: at)
+    }
+
     @Test("over_temperature: a reading at 95 °C ends the lesion")
     func overTemperature() {
         var h = CoreHarness()
@@ -41,15 +93,6 @@ struct InterlockTests {
         hot.setPointCelsius = 95
         h.tick([.start(hot)])
         Self.expectTrip(&h, .overTemperature, within: 400, since: h.now)
-    }
-
-    @Test("temperature_rise_too_fast: a reading climbing 10 °C/s ends the lesion")
-    func riseTooFast() {
-        var h = CoreHarness(configuration: Self.oneChannel())
-        h.startAndReachHold()
-        let at = h.now
-        h.generator.inject(.thermocouple(channel: 0, .drifting(celsiusPerSecond: 10)))
-        Self.expectTrip(&h, .temperatureRiseTooFast, within: 1.0, since: at)
     }
 
     @Test("no_temperature_rise: a thermocouple shorted before the start shows no rise despite power")
@@ -61,61 +104,6 @@ struct InterlockTests {
         h.tick([.start(.bvn)])
         Self.expectTrip(&h, .noTemperatureRise, within: 30, since: at)
         #expect(h.core.energyJoules >= InterlockLimits.noRiseEnergyJoules)
-    }
-
-    @Test("temperature_sensor: an open thermocouple ends the lesion")
-    func sensorOpen() {
-        var h = CoreHarness()
-        h.startAndReachHold()
-        let at = h.now
-        h.generator.inject(.thermocouple(channel: 1, .open))
-        Self.expectTrip(&h, .temperatureSensor, within: 0.05, since: at)
-    }
-
-    @Test("channel_disagreement: the channels more than 5 °C apart for a second ends the lesion")
-    func channelDisagreement() {
-        var h = CoreHarness()
-        h.startAndReachHold()
-        let at = h.now
-        h.generator.inject(.thermocouple(channel: 1, .drifting(celsiusPerSecond: -3)))
-        Self.expectTrip(&h, .channelDisagreement, within: 3.5, since: at)
-    }
-
-    @Test("impedance_out_of_range: a load above 2500 Ω ends the lesion before the generator's own trip")
-    func impedanceOutOfRange() {
-        var h = CoreHarness()
-        h.startAndReachHold()
-        let at = h.now
-        h.generator.inject(.impedance(.step(ohms: 2000)))
-        Self.expectTrip(&h, .impedanceOutOfRange, within: 0.05, since: at)
-    }
-
-    @Test("impedance_rise: a load 1.6 times its lowest ends the lesion")
-    func impedanceRise() {
-        var h = CoreHarness()
-        h.startAndReachHold()
-        let at = h.now
-        h.generator.inject(.impedance(.step(ohms: 600)))
-        Self.expectTrip(&h, .impedanceRise, within: 0.05, since: at)
-    }
-
-    @Test("power_above_setpoint: a generator delivering twice the set point is stopped within 0.1 s")
-    func powerAbove() {
-        var h = CoreHarness()
-        h.startAndReachHold()
-        let at = h.now
-        h.generator.inject(.powerMismatch(factor: 2))
-        Self.expectTrip(&h, .powerAboveSetPoint, within: 0.15, since: at)
-    }
-
-    @Test("power_below_setpoint: a generator delivering a third of the set point is stopped within 1 s")
-    func powerBelow() {
-        var h = CoreHarness()
-        h.startAndReachHold()
-        h.run(seconds: 30)
-        let at = h.now
-        h.generator.inject(.powerMismatch(factor: 0.3))
-        Self.expectTrip(&h, .powerBelowSetPoint, within: 1.1, since: at)
     }
 
     @Test("rf_on_while_commanded_off: a stuck output keeps RF_OFF going out and raises a high alarm")
@@ -133,15 +121,6 @@ struct InterlockTests {
         let offs = h.actions.filter { $0.microseconds > stoppedAt && $0.action == .generator(.rfOff) }
         #expect(offs.count >= 95, "RF_OFF every tick while power flows (\(offs.count) in 1 s)")
         #expect(h.generator.isOutputEnabled, "the simulator's output is still stuck: the alarm is what is left")
-    }
-
-    @Test("stale_telemetry: telemetry that stops ends the lesion within 50 ms and a tick")
-    func staleTelemetry() {
-        var h = CoreHarness()
-        h.startAndReachHold()
-        let at = h.now
-        h.generator.inject(.telemetryStall(true))
-        Self.expectTrip(&h, .staleTelemetry, within: 0.07, since: at)
     }
 
     @Test("link_lost: a pulled cable ends the lesion; the generator's watchdog switches RF off")
