@@ -1,5 +1,4 @@
 import CLinuxShims
-import Foundation
 import RFGenCore
 import RFGenDiscovery
 import RFGenLink
@@ -50,7 +49,7 @@ public struct Daemon {
         defer { api.close() }
 
         let log: @Sendable (String) -> Void = { message in
-            FileHandle.standardError.write(Data("rfgend: \(message)\n".utf8))
+            writeStandardError("rfgend: \(message)")
         }
         // mlockall is deliberately not called: it locks every thread's whole stack mapping and took
         // the resident size from 21 MB to 89 MB, while page faults after start-up are not what
@@ -69,16 +68,8 @@ public struct Daemon {
             shared: shared,
             log: log
         )
-        let linkDone = DispatchSemaphore(value: 0)
-        let controlDone = DispatchSemaphore(value: 0)
-        Thread.detachNewThread {
-            link.run()
-            linkDone.signal()
-        }
-        Thread.detachNewThread {
-            control.run()
-            controlDone.signal()
-        }
+        let linkThread = try OSThread { link.run() }
+        let controlThread = try OSThread { control.run() }
         log(
             "serving \(configuration.device.text) at \(configuration.tickRateHz) Hz; API on \(configuration.socketPath); RF off until an operator starts"
         )
@@ -104,8 +95,8 @@ public struct Daemon {
         log("stopping: RF off")
         // The control thread stops first, so no command follows; the link thread then writes RF_OFF.
         shared.stopping.store(true, ordering: .releasing)
-        controlDone.wait()
-        linkDone.wait()
+        controlThread.join()
+        linkThread.join()
     }
 
     /// One API request, one line of reply (protocol/API.md).

@@ -24,6 +24,7 @@ final class LinkService: @unchecked Sendable {
     private var engine: LinkEngine
     private var port: FileDescriptor?
     private var nextOpenAttempt: Int64 = 0
+    private var lastFailure: String?
     /// The longest the thread sleeps with nothing to do: well inside the link's 20 ms command
     /// timeout and 25 ms keepalive interval.
     static let pollMilliseconds: Int32 = 5
@@ -118,6 +119,7 @@ final class LinkService: @unchecked Sendable {
         for event in engine.takeEvents() {
             switch event {
             case .ready(let hello):
+                lastFailure = nil
                 log(
                     "generator \(hello.model) serial \(hello.serialNumber) firmware \(hello.firmwareMajor).\(hello.firmwareMinor).\(hello.firmwarePatch) ready"
                 )
@@ -127,7 +129,12 @@ final class LinkService: @unchecked Sendable {
             case .refused(let type, let reason): log("generator refused \(type): \(reason)")
             }
         }
-        if case .failed = engine.state { lost("link failed") }
+        if case .failed(let why) = engine.state {
+            // A generator that failed the handshake or stopped answering is tried again after the
+            // full interval, not at once: an incompatible one would otherwise be refused 10 times a
+            // second.
+            lost("link failed: \(why)", retryAfter: DaemonLimits.reopenMicroseconds)
+        }
         publish()
     }
 
@@ -153,7 +160,7 @@ final class LinkService: @unchecked Sendable {
             // ended; only RF_OFF is still worth sending.
             shared.link.withLock { $0.outbound.removeAll { $0 != .rfOff } }
             engine.opened(now: now)
-            log("opened \(path)")
+            if lastFailure == nil { log("opened \(path)") }
         } catch {
             nextOpenAttempt = now + DaemonLimits.reopenMicroseconds
         }
@@ -178,12 +185,14 @@ final class LinkService: @unchecked Sendable {
         }
     }
 
-    private func lost(_ why: String) {
-        log("\(device): \(why); reopening")
+    private func lost(_ why: String, retryAfter: Int64 = DaemonLimits.reopenMicroseconds / 10) {
+        // The same failure again is not logged again: one line per change of cause.
+        if why != lastFailure { log("\(device): \(why); reopening") }
+        lastFailure = why
         try? port?.close()
         port = nil
         engine.closed()
-        nextOpenAttempt = MonotonicClock.microseconds() + DaemonLimits.reopenMicroseconds / 10
+        nextOpenAttempt = MonotonicClock.microseconds() + retryAfter
         publish()
     }
 }

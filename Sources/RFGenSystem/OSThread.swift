@@ -1,0 +1,54 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A plain POSIX thread running one closure, joined when done: the daemon's threads without
+/// Foundation (which the daemon otherwise does not need, and which costs megabytes of memory).
+public final class OSThread: @unchecked Sendable {
+    // @unchecked: `handle` is written once before the thread runs and read only by `join`.
+    private var handle = pthread_t()
+
+    private final class Body {
+        let run: @Sendable () -> Void
+        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
+    }
+
+    /// Starts `body` on a new thread.
+    /// - Throws: the error `pthread_create` returned.
+    public init(_ body: @escaping @Sendable () -> Void) throws(OSThreadError) {
+        let box = Unmanaged.passRetained(Body(body)).toOpaque()
+        let result = pthread_create(
+            &handle,
+            nil,
+            { raw in
+                guard let raw else { return nil }
+                let body = Unmanaged<Body>.fromOpaque(raw).takeRetainedValue()
+                body.run()
+                return nil
+            },
+            box
+        )
+        guard result == 0 else {
+            Unmanaged<Body>.fromOpaque(box).release()
+            throw OSThreadError(code: result)
+        }
+    }
+
+    /// Waits for the thread to finish.
+    public func join() {
+        pthread_join(handle, nil)
+    }
+}
+
+/// pthread_create failed with this error number.
+public struct OSThreadError: Error, Hashable, Sendable {
+    public var code: Int32
+}
+
+/// Writes one line to standard error with a single write(2), so that lines from different threads
+/// do not interleave.
+public func writeStandardError(_ line: String) {
+    var bytes = Array(line.utf8)
+    bytes.append(UInt8(ascii: "\n"))
+    bytes.withUnsafeBytes { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
+}
