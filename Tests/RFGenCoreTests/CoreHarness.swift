@@ -1,83 +1,77 @@
 import RFGenCore
+import RFGenLink
 import RFGenProtocol
 import RFGenSimulator
 
-/// The core against the simulated generator in virtual time, with a minimal stand-in for the
-/// daemon's link: it encodes the core's generator commands, decodes telemetry and replies, and
-/// fills the `LinkSnapshot` the core reads. Ticks are 10 ms.
+/// The core against the simulated generator in virtual time, through the daemon's own link engine
+/// and the real codec: the same path as in rfgend, less the threads and the port. Ticks are 10 ms.
 struct CoreHarness {
     var generator: SimulatedGenerator
     var core = TreatmentCore()
-    var decoder = FrameDecoder(accepting: .generatorToHost)
-    var link = LinkSnapshot(connected: false)
-    var sequence: UInt16 = 0
+    var engine = LinkEngine()
     /// Every action the core returned, with its tick's time.
     var actions: [(microseconds: Int64, action: CoreAction)] = []
-    /// While true, commands from the host are lost on the way (a half-broken link).
+    /// While true, bytes from the host are lost on the way (a half-broken link).
     var dropCommands = false
-    /// Command types to drop (e.g. RF_ON, to play a generator that never got it).
+    /// Generator commands the core decides but that never reach the link (a generator that never
+    /// got them).
     var dropTypes: Set<MessageType> = []
+    /// What the control loop would report as consecutive overruns.
+    var consecutiveOverruns = 0
     static let tick: Int64 = 10_000
 
     var now: Int64 { generator.now }
 
+    /// What the core sees.
+    var link: LinkSnapshot {
+        var snapshot = engine.snapshot
+        snapshot.consecutiveOverruns = consecutiveOverruns
+        return snapshot
+    }
+
     init(configuration: GeneratorConfiguration = GeneratorConfiguration()) {
         generator = SimulatedGenerator(configuration: configuration)
         generator.advance(to: configuration.bootMicroseconds + 20_000)
-        collect()
-        send(.helloRequest)
-        send(.configure(Configure(telemetryRateHz: 100, watchdogMilliseconds: 100)))
-        send(.clearFault)
-        generator.advance(to: now + 20_000)
-        collect()
+        engine.opened(now: now)
+        // Handshake, CLEAR_FAULT, and the telemetry that shows the reset fault cleared.
+        for _ in 0..<30 { exchange(advancing: 1000) }
     }
 
-    mutating func send(_ message: Message) {
-        sequence &+= 1
-        guard !dropCommands, !dropTypes.contains(message.type) else { return }
-        generator.receive(FrameEncoder.encode(Frame(sequence: sequence, message: message)), at: now)
-        collect()
+    /// Moves bytes both ways and lets `microseconds` pass.
+    mutating func exchange(advancing microseconds: Int64) {
+        engine.receive(generator.takeOutput(), now: now)
+        engine.poll(now: now)
+        let out = engine.takeOutput()
+        if !dropCommands && !out.isEmpty { generator.receive(out, at: now) }
+        engine.receive(generator.takeOutput(), now: now)
+        generator.advance(to: now + microseconds)
     }
 
-    mutating func collect() {
-        let time = now
-        for case .frame(let frame) in decoder.feed(generator.takeOutput()) {
-            switch frame.message {
-            case .hello(let hello):
-                link.connected = true
-                link.generatorMaxPowerWatts = Double(hello.maxPowerMilliwatts) / 1000
-            case .telemetry(let t):
-                link.telemetry = t
-                link.telemetryReceivedAt = time
-            case .impedanceResult(let r):
-                link.impedanceResult = r
-                link.impedanceResultReceivedAt = time
-            default:
-                break
-            }
-        }
-    }
-
-    /// One control tick: the core decides, its commands go out, 10 ms pass.
+    /// One control tick: the core decides, its commands go out through the link, 10 ms pass.
     @discardableResult
     mutating func tick(_ commands: [OperatorCommand] = []) -> [CoreAction] {
-        collect()
+        engine.receive(generator.takeOutput(), now: now)
         let decided = core.step(now: now, link: link, commands: commands)
-        // Keepalives are the link's duty, not the core's: one each tick without another command.
-        if !decided.contains(where: { if case .generator = $0 { true } else { false } }) { send(.keepalive) }
         for action in decided {
             actions.append((now, action))
             guard case .generator(let command) = action else { continue }
-            switch command {
-            case .setPower(let mW, let ms): send(.setPower(SetPower(powerMilliwatts: mW, validityMilliseconds: ms)))
-            case .rfOn: send(.rfOn)
-            case .rfOff: send(.rfOff)
-            case .impedanceCheck(let ms): send(.impedanceCheck(ImpedanceCheck(durationMilliseconds: ms)))
-            case .clearFault: send(.clearFault)
-            }
+            if dropTypes.contains(command.messageType) { continue }
+            engine.send(command, now: now)
         }
-        generator.advance(to: now + Self.tick)
+        exchange(advancing: Self.tick)
         return decided
+    }
+
+    /// The cable is pulled: nothing passes, and the shell sees the port hang up.
+    mutating func pullCable() {
+        generator.inject(.disconnected(true))
+        engine.closed()
+    }
+
+    /// The cable is back: the shell reopens the port and the link handshakes again.
+    mutating func plugCable() {
+        generator.inject(.disconnected(false))
+        engine.opened(now: now)
     }
 
     /// Ticks for `seconds`, or until `until` holds.
@@ -97,4 +91,16 @@ struct CoreHarness {
 
     /// When the generator's output stage last switched off, by its own record.
     var rfOffAt: Int64? { generator.recorder.lastOffMicroseconds }
+}
+
+extension GeneratorCommand {
+    var messageType: MessageType {
+        switch self {
+        case .setPower: .setPower
+        case .rfOn: .rfOn
+        case .rfOff: .rfOff
+        case .impedanceCheck: .impedanceCheck
+        case .clearFault: .clearFault
+        }
+    }
 }

@@ -128,8 +128,7 @@ struct InterlockTests {
         var h = CoreHarness()
         h.startAndReachHold()
         let at = h.now
-        h.generator.inject(.disconnected(true))
-        h.link.connected = false
+        h.pullCable()
         h.run(seconds: 0.5)
         #expect(h.core.phase == .faulted)
         #expect(h.alarms.first?.interlock == .linkLost)
@@ -177,7 +176,7 @@ struct InterlockTests {
         var h = CoreHarness()
         h.startAndReachHold()
         let at = h.now
-        h.link.consecutiveOverruns = InterlockLimits.maxConsecutiveOverruns + 1
+        h.consecutiveOverruns = InterlockLimits.maxConsecutiveOverruns + 1
         Self.expectTrip(&h, .controlLoopOverrun, within: 0.02, since: at)
     }
 

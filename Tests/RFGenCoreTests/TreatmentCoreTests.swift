@@ -8,11 +8,9 @@ struct TreatmentCoreTests {
     func noRFWithoutStart() {
         var h = CoreHarness()
         h.run(seconds: 5)
-        h.generator.inject(.disconnected(true))
-        h.link.connected = false
+        h.pullCable()
         h.run(seconds: 1)
-        h.generator.inject(.disconnected(false))
-        h.link.connected = true
+        h.plugCable()
         h.run(seconds: 5)
         #expect(!h.actions.contains { $0.action == .generator(.rfOn) })
         #expect(h.generator.recorder.edges.isEmpty, "the generator's record: RF never on")
@@ -93,7 +91,7 @@ struct TreatmentCoreTests {
 
 struct TreatmentCoreQualityTests {
     @Test(
-        "The core's own bvn lesion, through the link stand-in, meets the control targets on every preset",
+        "The core's own bvn lesion, through the link engine, meets the control targets on every preset",
         arguments: TissuePreset.allCases
     )
     func bvnOnPreset(_ preset: TissuePreset) {
