@@ -10,6 +10,7 @@
 //   RFGenDaemon     the shell: serial port, link and control threads, the API; rfgend runs it
 //   rfgen-sim       the simulator served on a pseudo-terminal (the only I/O in Simulator/)
 //   RFGenDiscovery  finding the generator through libudev by USB vendor, product and serial; hotplug
+//   RFGenRecords    durable treatment records in SQLite (GRDB, WAL)
 //   RFGenSystem     thin wrappers of the system calls the daemon and the simulator share (termios, clock)
 //   CLinuxShims     one-line C wrappers for Linux calls Swift cannot import (_GNU_SOURCE, variadic)
 // The simulator depends on the codec only, never on the daemon.
@@ -40,6 +41,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .target(
@@ -82,6 +84,12 @@ let package = Package(
             name: "RFGenTestSupport",
             dependencies: ["RFGenCore", "RFGenProtocol", "RFGenSimulator"],
             path: "Sources/RFGenTestSupport",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "RFGenRecords",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            path: "Sources/RFGenRecords",
             swiftSettings: strict
         ),
         .target(
@@ -154,6 +162,11 @@ let package = Package(
         .testTarget(
             name: "RFGenDiscoveryTests",
             dependencies: ["RFGenDiscovery"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "RFGenRecordsTests",
+            dependencies: ["RFGenRecords"],
             swiftSettings: strict
         ),
         .testTarget(

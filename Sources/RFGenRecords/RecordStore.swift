@@ -1,0 +1,267 @@
+import GRDB
+
+/// One lesion as recorded.
+public struct LesionRecord: Hashable, Sendable, Codable {
+    public var id: Int64
+    public var profile: String
+    /// The vertebral level the operator named, e.g. "L4".
+    public var level: String
+    /// The operator's uid, from the API connection's peer credentials.
+    public var operatorUID: UInt32
+    /// Wall-clock start and end, microseconds since the Unix epoch (the store reads no clock).
+    public var startedMicroseconds: Int64
+    public var endedMicroseconds: Int64?
+    /// `running` while the lesion goes on; then `done`, `stopped`, `faulted`, or `aborted` (the
+    /// daemon stopped without ending it: found on the next start).
+    public var outcome: String
+    public var endReason: String?
+    public var holdSeconds: Double
+    public var energyJoules: Double
+    public var peakCelsius: Double
+}
+
+/// One telemetry sample of a lesion.
+public struct LesionSample: Hashable, Sendable, Codable {
+    public var microseconds: Int64
+    public var tipCentiCelsius: Int16?
+    public var powerMilliwatts: UInt32
+    public var setPointMilliwatts: UInt32
+    public var impedanceDeciohms: UInt32?
+    public var rfOn: Bool
+
+    public init(
+        microseconds: Int64,
+        tipCentiCelsius: Int16?,
+        powerMilliwatts: UInt32,
+        setPointMilliwatts: UInt32,
+        impedanceDeciohms: UInt32?,
+        rfOn: Bool
+    ) {
+        self.microseconds = microseconds
+        self.tipCentiCelsius = tipCentiCelsius
+        self.powerMilliwatts = powerMilliwatts
+        self.setPointMilliwatts = setPointMilliwatts
+        self.impedanceDeciohms = impedanceDeciohms
+        self.rfOn = rfOn
+    }
+}
+
+/// An alarm raised during a lesion.
+public struct LesionAlarm: Hashable, Sendable, Codable {
+    public var microseconds: Int64
+    public var interlock: String
+    public var priority: String
+    public var detail: String
+
+    public init(microseconds: Int64, interlock: String, priority: String, detail: String) {
+        self.microseconds = microseconds
+        self.interlock = interlock
+        self.priority = priority
+        self.detail = detail
+    }
+}
+
+/// Treatment records in SQLite (WAL, synchronous FULL): every lesion with its summary, alarms and
+/// full telemetry. The daemon's record thread owns it and commits at most once a second, so a
+/// daemon killed mid-lesion loses at most the last second; `recoverInterrupted` marks what such a
+/// crash left running as aborted.
+public final class RecordStore: Sendable {
+    private let database: DatabaseQueue
+
+    /// Opens (creating or migrating) the store.
+    /// - Parameter path: the database file, e.g. STATE_DIR/records.sqlite.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            // Each commit reaches the disk before the next second's samples are taken.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        database = try DatabaseQueue(path: path, configuration: configuration)
+        try Self.migrator.migrate(database)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.create(table: "lesion") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("profile", .text).notNull()
+                t.column("level", .text).notNull()
+                t.column("operatorUID", .integer).notNull()
+                t.column("startedMicroseconds", .integer).notNull()
+                t.column("endedMicroseconds", .integer)
+                t.column("outcome", .text).notNull()
+                t.column("endReason", .text)
+                t.column("holdSeconds", .double).notNull()
+                t.column("energyJoules", .double).notNull()
+                t.column("peakCelsius", .double).notNull()
+            }
+            try db.create(table: "sample") { t in
+                t.column("lesionID", .integer).notNull().references("lesion")
+                t.column("microseconds", .integer).notNull()
+                t.column("tipCentiCelsius", .integer)
+                t.column("powerMilliwatts", .integer).notNull()
+                t.column("setPointMilliwatts", .integer).notNull()
+                t.column("impedanceDeciohms", .integer)
+                t.column("rfOn", .boolean).notNull()
+            }
+            try db.create(index: "sampleByLesion", on: "sample", columns: ["lesionID", "microseconds"])
+            try db.create(table: "alarm") { t in
+                t.column("lesionID", .integer).notNull().references("lesion")
+                t.column("microseconds", .integer).notNull()
+                t.column("interlock", .text).notNull()
+                t.column("priority", .text).notNull()
+                t.column("detail", .text).notNull()
+            }
+        }
+        return migrator
+    }
+
+    /// Starts a lesion's record.
+    /// - Returns: its id.
+    public func begin(profile: String, level: String, operatorUID: UInt32, at microseconds: Int64) throws -> Int64 {
+        try database.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO lesion (profile, level, operatorUID, startedMicroseconds, outcome, holdSeconds,
+                    energyJoules, peakCelsius) VALUES (?, ?, ?, ?, 'running', 0, 0, 0)
+                    """,
+                arguments: [profile, level, Int64(operatorUID), microseconds]
+            )
+            return db.lastInsertedRowID
+        }
+    }
+
+    /// Appends a batch of samples and alarms and updates the running summary, in one transaction.
+    public func append(
+        lesion id: Int64,
+        samples: [LesionSample],
+        alarms: [LesionAlarm] = [],
+        holdSeconds: Double,
+        energyJoules: Double,
+        peakCelsius: Double
+    ) throws {
+        try database.write { db in
+            let insert = try db.makeStatement(
+                sql: """
+                    INSERT INTO sample (lesionID, microseconds, tipCentiCelsius, powerMilliwatts, setPointMilliwatts,
+                    impedanceDeciohms, rfOn) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """
+            )
+            for s in samples {
+                try insert.execute(arguments: [
+                    id, s.microseconds, s.tipCentiCelsius.map { Int64($0) }, Int64(s.powerMilliwatts),
+                    Int64(s.setPointMilliwatts), s.impedanceDeciohms.map { Int64($0) }, s.rfOn,
+                ])
+            }
+            for a in alarms {
+                try db.execute(
+                    sql:
+                        "INSERT INTO alarm (lesionID, microseconds, interlock, priority, detail) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [id, a.microseconds, a.interlock, a.priority, a.detail]
+                )
+            }
+            try db.execute(
+                sql: "UPDATE lesion SET holdSeconds = ?, energyJoules = ?, peakCelsius = ? WHERE id = ?",
+                arguments: [holdSeconds, energyJoules, peakCelsius, id]
+            )
+        }
+    }
+
+    /// Ends a lesion's record.
+    /// - Parameters:
+    ///   - outcome: `done`, `stopped` or `faulted`.
+    ///   - reason: in words, e.g. the alarm that ended it.
+    public func finish(lesion id: Int64, outcome: String, reason: String, at microseconds: Int64) throws {
+        try database.write { db in
+            try db.execute(
+                sql: "UPDATE lesion SET outcome = ?, endReason = ?, endedMicroseconds = ? WHERE id = ?",
+                arguments: [outcome, reason, microseconds, id]
+            )
+        }
+    }
+
+    /// Marks every lesion still `running` as `aborted`: called once when the daemon starts, since no
+    /// lesion survives a restart.
+    /// - Returns: the ids marked.
+    public func recoverInterrupted(at microseconds: Int64) throws -> [Int64] {
+        try database.write { db in
+            let ids = try Int64.fetchAll(db, sql: "SELECT id FROM lesion WHERE outcome = 'running'")
+            try db.execute(
+                sql: """
+                    UPDATE lesion SET outcome = 'aborted', endReason = 'the daemon stopped during the lesion',
+                    endedMicroseconds = COALESCE((SELECT MAX(microseconds) FROM sample WHERE lesionID = lesion.id), ?)
+                    WHERE outcome = 'running'
+                    """,
+                arguments: [microseconds]
+            )
+            return ids
+        }
+    }
+
+    /// Every lesion, newest first.
+    public func lesions() throws -> [LesionRecord] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM lesion ORDER BY id DESC").map(Self.lesion)
+        }
+    }
+
+    public func samples(lesion id: Int64) throws -> [LesionSample] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM sample WHERE lesionID = ? ORDER BY microseconds", arguments: [id])
+                .map {
+                    LesionSample(
+                        microseconds: $0["microseconds"],
+                        tipCentiCelsius: ($0["tipCentiCelsius"] as Int64?).map { Int16(truncatingIfNeeded: $0) },
+                        powerMilliwatts: UInt32($0["powerMilliwatts"] as Int64),
+                        setPointMilliwatts: UInt32($0["setPointMilliwatts"] as Int64),
+                        impedanceDeciohms: ($0["impedanceDeciohms"] as Int64?).map { UInt32(truncatingIfNeeded: $0) },
+                        rfOn: $0["rfOn"]
+                    )
+                }
+        }
+    }
+
+    public func alarms(lesion id: Int64) throws -> [LesionAlarm] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM alarm WHERE lesionID = ? ORDER BY microseconds", arguments: [id])
+                .map {
+                    LesionAlarm(
+                        microseconds: $0["microseconds"],
+                        interlock: $0["interlock"],
+                        priority: $0["priority"],
+                        detail: $0["detail"]
+                    )
+                }
+        }
+    }
+
+    /// A lesion's samples as CSV, one header line then one line a sample.
+    public func exportCSV(lesion id: Int64) throws -> String {
+        var lines = ["t_us,tip_cC,power_mW,setpoint_mW,impedance_dOhm,rf_on"]
+        for s in try samples(lesion: id) {
+            lines.append(
+                "\(s.microseconds),\(s.tipCentiCelsius.map(String.init) ?? ""),\(s.powerMilliwatts),\(s.setPointMilliwatts),"
+                    + "\(s.impedanceDeciohms.map(String.init) ?? ""),\(s.rfOn ? 1 : 0)"
+            )
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private static func lesion(_ row: Row) -> LesionRecord {
+        LesionRecord(
+            id: row["id"],
+            profile: row["profile"],
+            level: row["level"],
+            operatorUID: UInt32(row["operatorUID"] as Int64),
+            startedMicroseconds: row["startedMicroseconds"],
+            endedMicroseconds: row["endedMicroseconds"],
+            outcome: row["outcome"],
+            endReason: row["endReason"],
+            holdSeconds: row["holdSeconds"],
+            energyJoules: row["energyJoules"],
+            peakCelsius: row["peakCelsius"]
+        )
+    }
+}
