@@ -64,7 +64,8 @@ let package = Package(
         .target(
             name: "RFGenDaemon",
             dependencies: [
-                "RFGenCore", "RFGenDiscovery", "RFGenLink", "RFGenProtocol", "RFGenSystem", "CLinuxShims",
+                "RFGenCore", "RFGenDiscovery", "RFGenLink", "RFGenProtocol", "RFGenRecords", "RFGenSystem",
+                "CLinuxShims",
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],

@@ -1,5 +1,6 @@
 import Histogram
 import RFGenCore
+import RFGenRecords
 import RFGenSystem
 
 /// The control thread: wakes at absolute deadlines (no drift), hands the core the newest snapshot
@@ -14,7 +15,16 @@ final class ControlLoop: @unchecked Sendable {
     /// Lateness of each wake-up, microseconds, up to 10 s.
     private var lateness = Histogram<UInt64>(highestTrackableValue: 10_000_000)
 
-    init(tickRateHz: Int, fifoPriority: Int32?, shared: Shared, log: @escaping @Sendable (String) -> Void) {
+    private let records: RecordWriter?
+
+    init(
+        tickRateHz: Int,
+        fifoPriority: Int32?,
+        shared: Shared,
+        records: RecordWriter?,
+        log: @escaping @Sendable (String) -> Void
+    ) {
+        self.records = records
         precondition(DaemonLimits.tickRateHz.contains(tickRateHz))
         self.shared = shared
         self.fifoPriority = fifoPriority
@@ -56,6 +66,10 @@ final class ControlLoop: @unchecked Sendable {
             let actions = core.step(now: now, link: snapshot, commands: requests.map(\.command))
             shared.enqueue(actions.compactMap { if case .generator(let c) = $0 { c } else { nil } })
 
+            if let records {
+                records.post(recordEvents(actions: actions, requests: requests, snapshot: snapshot, now: now))
+            }
+
             // An operator command is refused if the core said so in this tick, done otherwise.
             var refusals: [OperatorCommand: String] = [:]
             for case .refused(let command, let reason) in actions { refusals[command] = reason }
@@ -95,5 +109,77 @@ final class ControlLoop: @unchecked Sendable {
             // Far behind (a stall): start again from now rather than firing a burst of late ticks.
             if now - deadline > 10 * tickMicroseconds { deadline = now + tickMicroseconds }
         }
+    }
+
+    /// What this tick adds to the record: a lesion's start and end, its alarms, and one sample a
+    /// tick while it runs.
+    private func recordEvents(
+        actions: [CoreAction],
+        requests: [(ticket: UInt64, command: OperatorCommand, level: String, uid: UInt32)],
+        snapshot: LinkSnapshot,
+        now: Int64
+    ) -> [RecordEvent] {
+        var events: [RecordEvent] = []
+        let wall = wallClockMicroseconds()
+        for action in actions {
+            switch action {
+            case .phaseChanged(let from, let to):
+                if to == .impedanceCheck && !from.isActive {
+                    let start = requests.last { if case .start = $0.command { true } else { false } }
+                    events.append(
+                        .began(
+                            profile: core.profile?.name ?? "",
+                            level: start?.level ?? "",
+                            operatorUID: start?.uid ?? 0,
+                            wallMicroseconds: wall
+                        )
+                    )
+                } else if from.isActive && !to.isActive {
+                    events.append(
+                        .summary(
+                            holdSeconds: core.holdSeconds,
+                            energyJoules: core.energyJoules,
+                            peakCelsius: core.peakCelsius
+                        )
+                    )
+                    let reason =
+                        core.alarms.last.map { "\($0)" } ?? (to == .done ? "hold complete" : "stopped by the operator")
+                    events.append(.ended(outcome: to.rawValue, reason: reason, wallMicroseconds: wall))
+                }
+            case .alarm(let alarm):
+                events.append(
+                    .alarm(
+                        LesionAlarm(
+                            microseconds: wall,
+                            interlock: alarm.interlock.rawValue,
+                            priority: "\(alarm.priority)",
+                            detail: alarm.detail
+                        )
+                    )
+                )
+            case .generator, .refused:
+                break
+            }
+        }
+        if core.phase.isActive, let t = snapshot.telemetry,
+            now - snapshot.telemetryReceivedAt <= InterlockLimits.staleMicroseconds
+        {
+            events.append(
+                .sample(
+                    LesionSample(
+                        microseconds: wall,
+                        tipCentiCelsius: t.temperatures.first.flatMap { $0.status == .ok ? $0.centiCelsius : nil },
+                        powerMilliwatts: t.powerMilliwatts,
+                        setPointMilliwatts: t.setPointMilliwatts,
+                        impedanceDeciohms: t.impedanceValid ? t.impedanceDeciohms : nil,
+                        rfOn: t.rfState == .on
+                    )
+                )
+            )
+            events.append(
+                .summary(holdSeconds: core.holdSeconds, energyJoules: core.energyJoules, peakCelsius: core.peakCelsius)
+            )
+        }
+        return events
     }
 }

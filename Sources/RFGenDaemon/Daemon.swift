@@ -2,6 +2,7 @@ import CLinuxShims
 import RFGenCore
 import RFGenDiscovery
 import RFGenLink
+import RFGenRecords
 import RFGenSystem
 import SystemPackage
 
@@ -15,6 +16,8 @@ public struct DaemonConfiguration: Sendable {
     public var baud = 115_200
     public var socketPath: String
     public var tickRateHz = 100
+    /// Where treatment records are kept (records.sqlite); nil keeps none.
+    public var stateDirectory: String?
     /// SCHED_FIFO priority for the control thread, or nil to stay at normal priority.
     public var fifoPriority: Int32? = 80
     public var link = LinkConfiguration()
@@ -62,14 +65,25 @@ public struct Daemon {
             shared: shared,
             log: log
         )
+        var records: RecordWriter?
+        if let directory = configuration.stateDirectory {
+            let store = try RecordStore(path: directory + "/records.sqlite")
+            for id in try store.recoverInterrupted(at: wallClockMicroseconds()) {
+                log("record \(id): the daemon stopped during this lesion; marked aborted")
+            }
+            shared.store.withLock { $0 = store }
+            records = RecordWriter(store: store, shared: shared, log: log)
+        }
         let control = ControlLoop(
             tickRateHz: configuration.tickRateHz,
             fifoPriority: configuration.fifoPriority,
             shared: shared,
+            records: records,
             log: log
         )
         let linkThread = try OSThread { link.run() }
         let controlThread = try OSThread { control.run() }
+        let recordThread = try records.map { writer in try OSThread { writer.run() } }
         log(
             "serving \(configuration.device.text) at \(configuration.tickRateHz) Hz; API on \(configuration.socketPath); RF off until an operator starts"
         )
@@ -87,7 +101,7 @@ public struct Daemon {
                 let reply: String
                 switch line {
                 case .failure(let error): reply = "error: \(error)"
-                case .success(let text): reply = answer(text)
+                case .success(let text): reply = answer(text, uid: LineSocketServer.peerUserID(fd) ?? UInt32.max)
                 }
                 _ = try? fd.writeAll((reply + "\n").utf8)
             }
@@ -97,10 +111,12 @@ public struct Daemon {
         shared.stopping.store(true, ordering: .releasing)
         controlThread.join()
         linkThread.join()
+        // Last: the record thread writes what the control thread queued before it stopped.
+        recordThread?.join()
     }
 
     /// One API request, one line of reply (protocol/API.md).
-    func answer(_ request: String) -> String {
+    func answer(_ request: String, uid: UInt32 = 0) -> String {
         let words = request.split(separator: " ").map(String.init)
         guard let verb = words.first else { return "error: empty request" }
         switch verb {
@@ -122,18 +138,37 @@ public struct Daemon {
                 return
                     "error: unknown profile \(name); built in: \(TreatmentProfile.builtIn.map(\.name).joined(separator: ", "))"
             }
-            return submit(.start(profile))
+            let level = words.count > 2 ? words[2] : ""
+            guard level.utf8.count <= 16, level.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
+                return "error: level must be up to 16 letters, digits or '-', e.g. L4"
+            }
+            return submit(.start(profile), level: level, uid: uid)
+        case "records":
+            guard let store = shared.store.withLock({ $0 }) else {
+                return "error: no records kept (start rfgend with --state-dir)"
+            }
+            do {
+                let lesions = try store.lesions().prefix(50)
+                if lesions.isEmpty { return "none" }
+                return lesions.map {
+                    "id=\($0.id) profile=\($0.profile) level=\($0.level.isEmpty ? "-" : $0.level) uid=\($0.operatorUID) "
+                        + "outcome=\($0.outcome) hold_s=\(Int($0.holdSeconds)) energy_J=\(Int($0.energyJoules)) "
+                        + "peak_cC=\(Int(($0.peakCelsius * 100).rounded()))"
+                }.joined(separator: " ; ")
+            } catch {
+                return "error: reading records failed: \(error)"
+            }
         case "stop": return submit(.stop)
         case "estop": return submit(.emergencyStop)
         case "ack": return submit(.acknowledge)
         default:
             return
-                "error: unknown request \(verb); expected status, stats, profiles, start [PROFILE], stop, estop or ack"
+                "error: unknown request \(verb); expected status, stats, records, profiles, start [PROFILE [LEVEL]], stop, estop or ack"
         }
     }
 
-    private func submit(_ command: OperatorCommand) -> String {
-        guard let ticket = shared.submit(command) else { return "error: busy, try again" }
+    private func submit(_ command: OperatorCommand, level: String = "", uid: UInt32 = 0) -> String {
+        guard let ticket = shared.submit(command, level: level, uid: uid) else { return "error: busy, try again" }
         let deadline = MonotonicClock.microseconds() + DaemonLimits.apiReplyMicroseconds
         while MonotonicClock.microseconds() < deadline {
             if let outcome = shared.outcome(ticket) {

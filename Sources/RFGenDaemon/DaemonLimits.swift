@@ -13,6 +13,9 @@ public enum DaemonLimits {
     public static let reopenMicroseconds: Int64 = 1_000_000
     /// How long an API request waits for the control tick to take its command, microseconds.
     public static let apiReplyMicroseconds: Int64 = 500_000
+    /// Record events waiting for the record thread (a second is 100-1000 samples); beyond this
+    /// samples are dropped and counted, never the tick delayed.
+    public static let recordQueue = 20_000
     /// Control tick rates the daemon accepts, Hz.
     public static let tickRateHz: ClosedRange<Int> = 10...1000
 }

@@ -2,6 +2,7 @@ import CLinuxShims
 import RFGenCore
 import RFGenLink
 import RFGenProtocol
+import RFGenRecords
 import Synchronization
 
 #if canImport(Glibc)
@@ -21,7 +22,7 @@ public final class Shared: Sendable {
 
     /// API → control thread: operator commands with a ticket each; control thread → API: outcomes.
     struct OperatorExchange {
-        var queue: [(ticket: UInt64, command: OperatorCommand)] = []
+        var queue: [(ticket: UInt64, command: OperatorCommand, level: String, uid: UInt32)] = []
         var outcomes: [UInt64: String?] = [:]
         var nextTicket: UInt64 = 1
     }
@@ -30,6 +31,8 @@ public final class Shared: Sendable {
     let operators = Mutex(OperatorExchange())
     let status = Mutex(DaemonStatus())
     let stopping = Atomic<Bool>(false)
+    /// The treatment records, when kept: the API reads them, the record thread writes them.
+    let store = Mutex<RecordStore?>(nil)
     /// Written when commands are queued, so that the link thread sends them at once instead of
     /// polling the queue.
     let linkWake: Int32
@@ -42,12 +45,12 @@ public final class Shared: Sendable {
     deinit { close(linkWake) }
 
     /// Queues an operator command; nil when the queue is full.
-    func submit(_ command: OperatorCommand) -> UInt64? {
+    func submit(_ command: OperatorCommand, level: String = "", uid: UInt32 = 0) -> UInt64? {
         operators.withLock { exchange in
             guard exchange.queue.count < DaemonLimits.operatorQueue else { return nil }
             let ticket = exchange.nextTicket
             exchange.nextTicket += 1
-            exchange.queue.append((ticket, command))
+            exchange.queue.append((ticket, command, level, uid))
             return ticket
         }
     }

@@ -27,6 +27,9 @@ struct RFGenD: ParsableCommand {
     @Option(help: "Where to serve the API (a Unix stream socket).")
     var socket: String = "/run/rfgend/api.sock"
 
+    @Option(help: "Directory for the treatment records (records.sqlite); none are kept without it.")
+    var stateDir: String?
+
     @Option(help: "Serial line speed.")
     var baud: Int = 115_200
 
@@ -61,6 +64,7 @@ struct RFGenD: ParsableCommand {
         var configuration = DaemonConfiguration(device: source, socketPath: socket)
         configuration.baud = baud
         configuration.tickRateHz = tickRate
+        configuration.stateDirectory = stateDir
         configuration.fifoPriority = rtPriority == 0 ? nil : rtPriority
         try Daemon(configuration: configuration).run()
     }

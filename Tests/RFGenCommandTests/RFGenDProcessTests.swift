@@ -12,7 +12,7 @@ import Glibc
 struct RFGenDProcessTests {
     struct Pair {
         let sim: Process
-        let daemon: Process
+        var daemon: Process
         let directory: String
         var api: String { directory + "/api.sock" }
         var control: String { directory + "/sim.sock" }
@@ -36,12 +36,21 @@ struct RFGenDProcessTests {
         sim.standardOutput = simOut
         try sim.run()
         _ = RFGenSimProcessTests.readLine(simOut.fileHandleForReading.fileDescriptor)
+        let daemon = try startDaemon(directory: directory)
+        return Pair(sim: sim, daemon: daemon, directory: directory)
+    }
+
+    /// Starts rfgend on the pair's simulator, keeping records in the same directory.
+    static func startDaemon(directory: String) throws -> Process {
         let daemon = Process()
-        daemon.executableURL = bin.appendingPathComponent("rfgend")
-        daemon.arguments = ["--device", directory + "/generator", "--socket", directory + "/api.sock"]
+        daemon.executableURL = URL(fileURLWithPath: RFGenSimProcessTests.executable).deletingLastPathComponent()
+            .appendingPathComponent("rfgend")
+        daemon.arguments = [
+            "--device", directory + "/generator", "--socket", directory + "/api.sock", "--state-dir", directory,
+        ]
         daemon.standardError = FileHandle.nullDevice
         try daemon.run()
-        return Pair(sim: sim, daemon: daemon, directory: directory)
+        return daemon
     }
 
     /// Asks until `accept` holds or 10 s pass; returns the last answer.
@@ -143,5 +152,31 @@ struct RFGenDProcessTests {
         #expect(Self.ask(api, "stop") == "ok")
         let off = Self.ask(api, "status") { $0.contains("rf=off") }
         #expect(off?.contains("phase=stopped") == true && off?.contains("rf=off") == true, "\(off ?? "")")
+    }
+
+    @Test("A daemon killed mid-lesion leaves a readable record, marked aborted when it comes back")
+    func killedMidLesion() throws {
+        var pair = try Self.start()
+        defer { pair.stop() }
+        _ = Self.ask(pair.api, "status") { $0.contains("link=ready") }
+        #expect(Self.ask(pair.api, "start bvn L4") == "ok")
+        // Long enough into the ramp for the record thread's once-a-second commit to have run.
+        _ = Self.ask(pair.api, "status") { status in
+            let energy = status.split(separator: " ").first { $0.hasPrefix("energy_J=") }.flatMap {
+                Int($0.dropFirst(9))
+            }
+            return (energy ?? 0) >= 2
+        }
+        kill(pair.daemon.processIdentifier, SIGKILL)
+        pair.daemon.waitUntilExit()
+        #expect(
+            Self.ask(pair.control, "status") { $0.contains("rf=off") }?.contains("rf=off") == true,
+            "the generator's own timeouts"
+        )
+        pair.daemon = try Self.startDaemon(directory: pair.directory)
+        let records = Self.ask(pair.api, "records") { $0.hasPrefix("id=") }
+        #expect(records?.contains("level=L4") == true, "\(records ?? "")")
+        #expect(records?.contains("outcome=aborted") == true, "\(records ?? "")")
+        #expect(Self.ask(pair.api, "status")?.hasPrefix("phase=idle") == true, "a restarted daemon is idle with RF off")
     }
 }
