@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// One lesion as recorded.
@@ -249,6 +250,23 @@ public final class RecordStore: Sendable {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// A lesion as one JSON document: its summary, its alarms and its samples.
+    public func exportJSON(lesion id: Int64) throws -> Data {
+        struct Document: Encodable {
+            var lesion: LesionRecord
+            var alarms: [LesionAlarm]
+            var samples: [LesionSample]
+        }
+        guard let lesion = try lesions().first(where: { $0.id == id }) else {
+            throw RecordError("no lesion with id \(id)")
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return try encoder.encode(
+            Document(lesion: lesion, alarms: try alarms(lesion: id), samples: try samples(lesion: id))
+        )
+    }
+
     private static func lesion(_ row: Row) -> LesionRecord {
         LesionRecord(
             id: row["id"],
@@ -264,4 +282,10 @@ public final class RecordStore: Sendable {
             peakCelsius: row["peakCelsius"]
         )
     }
+}
+
+/// A records request that cannot be served, in words.
+public struct RecordError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }

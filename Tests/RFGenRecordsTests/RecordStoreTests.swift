@@ -94,4 +94,29 @@ struct RecordStoreTests {
                 == "t_us,tip_cC,power_mW,setpoint_mW,impedance_dOhm,rf_on\n0,3700,3000,3100,6600,1\n10000,3701,3000,3100,,1\n"
         )
     }
+
+    @Test("JSON export holds the summary, alarms and samples, and decodes back to them")
+    func json() throws {
+        struct Document: Decodable {
+            var lesion: LesionRecord
+            var alarms: [LesionAlarm]
+            var samples: [LesionSample]
+        }
+        let store = try RecordStore(path: Self.temporaryPath())
+        let id = try store.begin(profile: "bvn", level: "L3", operatorUID: 7, at: 1)
+        let alarm = LesionAlarm(microseconds: 2, interlock: "emergency_stop", priority: "high", detail: "operator")
+        try store.append(
+            lesion: id,
+            samples: Self.samples(from: 0, count: 3),
+            alarms: [alarm],
+            holdSeconds: 1,
+            energyJoules: 2,
+            peakCelsius: 3
+        )
+        let document = try JSONDecoder().decode(Document.self, from: try store.exportJSON(lesion: id))
+        #expect(document.lesion.level == "L3" && document.lesion.operatorUID == 7)
+        #expect(document.alarms == [alarm])
+        #expect(document.samples == Self.samples(from: 0, count: 3))
+        #expect(throws: RecordError("no lesion with id 99")) { try store.exportJSON(lesion: 99) }
+    }
 }
