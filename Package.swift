@@ -35,6 +35,7 @@ let package = Package(
         .library(name: "RFGenTestSupport", targets: ["RFGenTestSupport"]),
         .executable(name: "rfgen-sim", targets: ["rfgen-sim"]),
         .executable(name: "rfgend", targets: ["rfgend"]),
+        .executable(name: "rfctl", targets: ["rfctl"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -78,6 +79,12 @@ let package = Package(
                 "RFGenDaemon", "RFGenDiscovery", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/rfgend",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "rfctl",
+            dependencies: ["RFGenSystem", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/rfctl",
             swiftSettings: strict
         ),
         .target(
@@ -178,7 +185,7 @@ let package = Package(
         .testTarget(
             // Runs the built rfgen-sim and rfgend as processes; the dependencies make sure they are built.
             name: "RFGenCommandTests",
-            dependencies: ["RFGenProtocol", "rfgen-sim", "rfgend"],
+            dependencies: ["RFGenProtocol", "rfgen-sim", "rfgend", "rfctl"],
             swiftSettings: strict
         ),
     ]

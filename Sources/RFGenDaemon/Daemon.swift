@@ -134,13 +134,21 @@ public struct Daemon {
             return TreatmentProfile.builtIn.map(\.name).joined(separator: " ")
         case "start":
             let name = words.count > 1 ? words[1] : "bvn"
-            guard let profile = TreatmentProfile.builtIn.first(where: { $0.name == name }) else {
+            guard var profile = TreatmentProfile.builtIn.first(where: { $0.name == name }) else {
                 return
                     "error: unknown profile \(name); built in: \(TreatmentProfile.builtIn.map(\.name).joined(separator: ", "))"
             }
             let level = words.count > 2 ? words[2] : ""
             guard level.utf8.count <= 16, level.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
                 return "error: level must be up to 16 letters, digits or '-', e.g. L4"
+            }
+            if words.count > 3 {
+                // A shorter hold for tests and demonstrations; the core checks it against the
+                // profile limits like any other value.
+                guard let hold = Double(words[3]), hold.isFinite else {
+                    return "error: hold time must be a number of seconds, got \(words[3])"
+                }
+                profile.holdSeconds = hold
             }
             return submit(.start(profile), level: level, uid: uid)
         case "records":
@@ -163,7 +171,7 @@ public struct Daemon {
         case "ack": return submit(.acknowledge)
         default:
             return
-                "error: unknown request \(verb); expected status, stats, records, profiles, start [PROFILE [LEVEL]], stop, estop or ack"
+                "error: unknown request \(verb); expected status, stats, records, profiles, start [PROFILE [LEVEL [HOLD_S]]], stop, estop or ack"
         }
     }
 

@@ -179,4 +179,46 @@ struct RFGenDProcessTests {
         #expect(records?.contains("outcome=aborted") == true, "\(records ?? "")")
         #expect(Self.ask(pair.api, "status")?.hasPrefix("phase=idle") == true, "a restarted daemon is idle with RF off")
     }
+
+    /// Runs rfctl with arguments; returns its exit status and standard output.
+    static func rfctl(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: RFGenSimProcessTests.executable).deletingLastPathComponent()
+            .appendingPathComponent("rfctl")
+        process.arguments = arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test("rfctl's stable command line: status --json, start with level and a short hold, refusals, exit codes")
+    func rfctlCommandLine() throws {
+        let pair = try Self.start()
+        defer { pair.stop() }
+        _ = Self.ask(pair.api, "status") { $0.contains("link=ready") }
+        let status = try Self.rfctl(["status", "--socket", pair.api, "--json"])
+        #expect(status.status == 0)
+        let object = try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [String: Any]
+        #expect(object?["state"] as? String == "idle")
+        #expect(object?["rf_on"] as? Bool == false)
+        #expect(object?["link"] as? String == "up")
+        #expect((object?["tip_temp_c"] as? Double).map { abs($0 - 37) < 1 } == true)
+        #expect((object?["alarms"] as? [Any])?.isEmpty == true)
+
+        #expect(try Self.rfctl(["start", "--socket", pair.api, "--level", "L4", "--hold-s", "5"]).status == 0)
+        let again = try Self.rfctl(["start", "--socket", pair.api, "--level", "L4"])
+        #expect(again.status == 1, "refused: a lesion is running")
+        #expect(try Self.rfctl(["estop", "--socket", pair.api]).status == 0)
+        let faulted = try Self.rfctl(["status", "--socket", pair.api, "--json"])
+        let alarms =
+            (try JSONSerialization.jsonObject(with: Data(faulted.output.utf8)) as? [String: Any])?["alarms"]
+            as? [[String: Any]]
+        #expect(alarms?.first?["cause"] as? String == "emergency_stop")
+        #expect(alarms?.first?["priority"] as? String == "high")
+        #expect(try Self.rfctl(["status", "--socket", pair.directory + "/nothing.sock"]).status == 3)
+    }
 }
