@@ -7,7 +7,8 @@
 //   RFGenCore       the control core: controller, profiles (next: interlocks, state machine); pure
 //   RFGenLink       the host's side of the generator link, sans-I/O: handshake, retries, keepalive, stats
 //   RFGenSimulator  the simulated generator: tissue model + protocol engine on an injected clock
-//   RFGenDaemon     the shell: serial port, link and control threads, the API; rfgend runs it
+//   RFGenAPI        the socket API's requests, replies and events (Codable values, no I/O)
+//   RFGenDaemon     the shell: serial port, link and control threads, the API on SwiftNIO; rfgend runs it
 //   rfgen-sim       the simulator served on a pseudo-terminal (the only I/O in Simulator/)
 //   RFGenDiscovery  finding the generator through libudev by USB vendor, product and serial; hotplug
 //   RFGenRecords    durable treatment records in SQLite (GRDB, WAL)
@@ -31,6 +32,7 @@ let package = Package(
         .library(name: "RFGenProtocol", targets: ["RFGenProtocol"]),
         .library(name: "RFGenCore", targets: ["RFGenCore"]),
         .library(name: "RFGenLink", targets: ["RFGenLink"]),
+        .library(name: "RFGenAPI", targets: ["RFGenAPI"]),
         .library(name: "RFGenSimulator", targets: ["RFGenSimulator"]),
         .library(name: "RFGenTestSupport", targets: ["RFGenTestSupport"]),
         .executable(name: "rfgen-sim", targets: ["rfgen-sim"]),
@@ -43,6 +45,9 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
         .target(
@@ -63,10 +68,21 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            // The socket API's requests, replies and events: Codable values, no I/O. rfgend and
+            // rfctl share it.
+            name: "RFGenAPI",
+            dependencies: [.product(name: "DequeModule", package: "swift-collections")],
+            path: "Sources/RFGenAPI",
+            swiftSettings: strict
+        ),
+        .target(
             name: "RFGenDaemon",
             dependencies: [
-                "RFGenCore", "RFGenDiscovery", "RFGenLink", "RFGenProtocol", "RFGenRecords", "RFGenSystem",
-                "CLinuxShims",
+                "RFGenAPI", "RFGenCore", "RFGenDiscovery", "RFGenLink", "RFGenProtocol", "RFGenRecords",
+                "RFGenSystem", "CLinuxShims",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -76,14 +92,17 @@ let package = Package(
         .executableTarget(
             name: "rfgend",
             dependencies: [
-                "RFGenDaemon", "RFGenDiscovery", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "RFGenAPI", "RFGenDaemon", "RFGenDiscovery", "RFGenSystem",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/rfgend",
             swiftSettings: strict
         ),
         .executableTarget(
             name: "rfctl",
-            dependencies: ["RFGenSystem", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "RFGenAPI", "RFGenSystem", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Sources/rfctl",
             swiftSettings: strict
         ),
@@ -173,6 +192,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "RFGenAPITests",
+            dependencies: ["RFGenAPI"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "RFGenRecordsTests",
             dependencies: ["RFGenRecords"],
             swiftSettings: strict
@@ -185,7 +209,7 @@ let package = Package(
         .testTarget(
             // Runs the built rfgen-sim and rfgend as processes; the dependencies make sure they are built.
             name: "RFGenCommandTests",
-            dependencies: ["RFGenProtocol", "rfgen-sim", "rfgend", "rfctl"],
+            dependencies: ["RFGenProtocol", "RFGenSystem", "rfgen-sim", "rfgend", "rfctl"],
             swiftSettings: strict
         ),
     ]

@@ -61,6 +61,8 @@ public enum Interlock: String, CaseIterable, Sendable, Hashable {
 
 /// A latched alarm: what tripped, when, and what was seen.
 public struct Alarm: Hashable, Sendable, CustomStringConvertible {
+    /// Set by the core when it latches the alarm: 1, 2, 3, … for the life of the core.
+    public internal(set) var id: UInt64 = 0
     public var interlock: Interlock
     public var priority: AlarmPriority { interlock.priority }
     /// Host time when it was raised, microseconds.

@@ -22,6 +22,8 @@ public struct TreatmentCore: Sendable {
     public private(set) var profile: TreatmentProfile?
     /// Alarms latched since the last accepted acknowledgement.
     public private(set) var alarms: [Alarm] = []
+    /// The id of the last alarm raised; 0 before the first.
+    public private(set) var lastAlarmID: UInt64 = 0
     public private(set) var controller = TemperatureController()
     /// The ramped set point in force, °C.
     public private(set) var setPointCelsius = 0.0
@@ -257,9 +259,18 @@ public struct TreatmentCore: Sendable {
     /// Switches RF off, latches the alarm and ends the treatment. RF_OFF goes first.
     private mutating func trip(_ alarm: Alarm, now: Int64, out: inout Output) {
         switchOff(out: &out)
+        latch(alarm, out: &out)
+        enter(.faulted, now: now, out: &out)
+    }
+
+    /// Latches an alarm under the next id; ids are never reused while the core lives, so an
+    /// operator acknowledging "alarm 7" cannot hit a different alarm raised since.
+    private mutating func latch(_ alarm: Alarm, out: inout Output) {
+        var alarm = alarm
+        lastAlarmID += 1
+        alarm.id = lastAlarmID
         alarms.append(alarm)
         out.actions.append(.alarm(alarm))
-        enter(.faulted, now: now, out: &out)
     }
 
     // MARK: - Interlocks
@@ -413,8 +424,7 @@ public struct TreatmentCore: Sendable {
                 at: now,
                 "RF \(t.rfState), \(t.powerMilliwatts) mW while commanded off"
             )
-            alarms.append(alarm)
-            out.actions.append(.alarm(alarm))
+            latch(alarm, out: &out)
             enter(.faulted, now: now, out: &out)
         }
     }

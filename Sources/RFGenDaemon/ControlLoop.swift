@@ -1,5 +1,7 @@
 import Histogram
+import RFGenAPI
 import RFGenCore
+import RFGenProtocol
 import RFGenRecords
 import RFGenSystem
 
@@ -63,9 +65,15 @@ final class ControlLoop: @unchecked Sendable {
                 defer { exchange.queue.removeAll(keepingCapacity: true) }
                 return exchange.queue
             }
+            let alarmsBefore = core.alarms
             let actions = core.step(now: now, link: snapshot, commands: requests.map(\.command))
             shared.enqueue(actions.compactMap { if case .generator(let c) = $0 { c } else { nil } })
 
+            let wall = wallClockMicroseconds()
+            let age = now - snapshot.telemetryReceivedAt
+            // A stale reading is never shown as current: the API sees its age instead.
+            let fresh = snapshot.connected && age <= InterlockLimits.staleMicroseconds ? snapshot.telemetry : nil
+            track(actions: actions, requests: requests, now: now)
             if let records {
                 records.post(recordEvents(actions: actions, requests: requests, snapshot: snapshot, now: now))
             }
@@ -78,31 +86,54 @@ final class ControlLoop: @unchecked Sendable {
                     for request in requests { exchange.outcomes[request.ticket] = refusals[request.command] }
                 }
             }
+            let linkUp = linkState == .ready
+            publish(
+                actions: actions,
+                requests: requests,
+                refusals: refusals,
+                alarmsBefore: alarmsBefore,
+                linkText: "\(linkState)",
+                linkUp: linkUp,
+                wall: wall
+            )
+            publishTelemetry(
+                fresh: fresh,
+                snapshot: snapshot,
+                age: age,
+                linkUp: linkUp,
+                late: late,
+                now: now,
+                wall: wall
+            )
+
             let core = self.core
             // Percentiles cost a walk of the histogram: once a second is enough for the API.
             let percentiles =
                 ticks % UInt64(max(1, 1_000_000 / tickMicroseconds)) == 1
                 ? (lateness.valueAtPercentile(50), lateness.valueAtPercentile(99)) : nil
+            let (level, elapsed) = (self.level, elapsedSeconds(now: now))
             shared.status.withLock { status in
                 if let percentiles {
                     status.latenessP50Microseconds = Int64(percentiles.0)
                     status.latenessP99Microseconds = Int64(percentiles.1)
                 }
                 status.phase = core.phase
-                status.profile = core.profile?.name
+                status.profile = core.profile
+                status.level = level
                 status.setPointCelsius = core.setPointCelsius
                 status.holdSeconds = core.holdSeconds
+                status.elapsedSeconds = elapsed
                 status.energyJoules = core.energyJoules
+                status.peakCelsius = core.peakCelsius
                 status.alarms = core.alarms
-                // A stale reading is never shown as current: the API sees its age instead.
-                let age = now - snapshot.telemetryReceivedAt
-                let fresh = snapshot.connected && age <= InterlockLimits.staleMicroseconds
-                status.telemetry = fresh ? snapshot.telemetry : nil
+                status.telemetry = fresh
                 status.telemetryAgeMicroseconds = snapshot.telemetry == nil ? nil : age
                 status.linkState = "\(linkState)"
+                status.linkUp = linkUp
                 status.overruns = overruns
                 status.worstLatenessMicroseconds = worst
                 status.ticks = ticks
+                status.tickRateHz = Int(1_000_000 / tickMicroseconds)
             }
 
             deadline += tickMicroseconds
@@ -111,11 +142,134 @@ final class ControlLoop: @unchecked Sendable {
         }
     }
 
+    // The lesion as the API shows it: when it began, at which level, and when it ended.
+    private var lesionStartedAt: Int64?
+    private var lesionEndedAt: Int64?
+    private var level: String?
+    private var lastLinkText = ""
+
+    private func elapsedSeconds(now: Int64) -> Double {
+        guard let start = lesionStartedAt else { return 0 }
+        return Double((lesionEndedAt ?? now) - start) / 1_000_000
+    }
+
+    /// Notes a lesion's start (and the level its start request named) and end.
+    private func track(actions: [CoreAction], requests: [OperatorRequest], now: Int64) {
+        for case .phaseChanged(let from, let to) in actions {
+            if to == .impedanceCheck && !from.isActive {
+                lesionStartedAt = now
+                lesionEndedAt = nil
+                level = requests.last { if case .start = $0.command { true } else { false } }?.level
+            } else if from.isActive && !to.isActive {
+                lesionEndedAt = now
+            }
+        }
+    }
+
+    /// The tick's events for the API: commands and their outcomes, phase changes, alarms, link changes.
+    private func publish(
+        actions: [CoreAction],
+        requests: [OperatorRequest],
+        refusals: [OperatorCommand: String],
+        alarmsBefore: [Alarm],
+        linkText: String,
+        linkUp: Bool,
+        wall: Int64
+    ) {
+        let bus = shared.bus
+        if linkText != lastLinkText {
+            lastLinkText = linkText
+            bus.publish(.link(LinkChange(link: linkUp ? "up" : "down", linkState: linkText)), wallUs: wall)
+        }
+        for request in requests {
+            let refusal = refusals[request.command]
+            bus.publish(
+                .command(
+                    CommandOutcome(
+                        command: request.command.name,
+                        uid: request.uid,
+                        client: request.client,
+                        accepted: refusal == nil,
+                        reason: refusal
+                    )
+                ),
+                wallUs: wall
+            )
+            if case .acknowledge = request.command, refusal == nil, !alarmsBefore.isEmpty {
+                bus.publish(
+                    .alarmsAcknowledged(Acknowledged(ids: alarmsBefore.map(\.id), uid: request.uid)),
+                    wallUs: wall
+                )
+            }
+        }
+        for action in actions {
+            switch action {
+            case .phaseChanged(let from, let to):
+                bus.publish(
+                    .phaseChanged(
+                        PhaseChange(from: from.rawValue, to: to.rawValue, profile: core.profile?.name, level: level)
+                    ),
+                    wallUs: wall
+                )
+            case .alarm(let alarm):
+                bus.publish(.alarmRaised(alarm.info(wallUs: wall)), wallUs: wall)
+            case .generator, .refused:
+                break
+            }
+        }
+    }
+
+    /// One telemetry event a tick: the full rate the API's subscribers get.
+    private func publishTelemetry(
+        fresh: Telemetry?,
+        snapshot: LinkSnapshot,
+        age: Int64,
+        linkUp: Bool,
+        late: Int64,
+        now: Int64,
+        wall: Int64
+    ) {
+        var temperatures: [Double?] = []
+        for reading in fresh?.temperatures ?? [] {
+            temperatures.append(reading.status == .ok ? Double(reading.centiCelsius) / 100 : nil)
+        }
+        let hold = core.holdSeconds
+        let remaining: Double? = core.profile.map { max(0, $0.holdSeconds - hold) }
+        let powerW: Double? = fresh.map { Double($0.powerMilliwatts) / 1000 }
+        let setpointW: Double? = fresh.map { Double($0.setPointMilliwatts) / 1000 }
+        let impedanceOhm: Double? = fresh.flatMap { $0.impedanceValid ? Double($0.impedanceDeciohms) / 10 : nil }
+        let ageMs: Double? = snapshot.telemetry == nil ? nil : Double(age) / 1000
+        let tip: Double? = temperatures.first ?? nil
+        shared.bus.publish(
+            .telemetry(
+                TelemetryData(
+                    state: core.phase.rawValue,
+                    rfOn: fresh?.rfState == .on,
+                    link: linkUp ? "up" : "down",
+                    tipTempC: tip,
+                    temperaturesC: temperatures,
+                    powerW: powerW,
+                    setpointW: setpointW,
+                    impedanceOhm: impedanceOhm,
+                    ageMs: ageMs,
+                    setpointC: core.setPointCelsius,
+                    elapsedS: elapsedSeconds(now: now),
+                    holdS: core.holdSeconds,
+                    remainingS: remaining,
+                    energyJ: core.energyJoules,
+                    alarms: core.alarms.map(\.id),
+                    lateUs: late
+                )
+            ),
+            wallUs: wall
+        )
+    }
+
     /// What this tick adds to the record: a lesion's start and end, its alarms, and one sample a
     /// tick while it runs.
     private func recordEvents(
         actions: [CoreAction],
-        requests: [(ticket: UInt64, command: OperatorCommand, level: String, uid: UInt32)],
+        requests: [OperatorRequest],
         snapshot: LinkSnapshot,
         now: Int64
     ) -> [RecordEvent] {
@@ -181,5 +335,30 @@ final class ControlLoop: @unchecked Sendable {
             )
         }
         return events
+    }
+}
+
+extension OperatorCommand {
+    /// The API's name for it.
+    var name: String {
+        switch self {
+        case .start: "start"
+        case .stop: "stop"
+        case .emergencyStop: "estop"
+        case .acknowledge: "ack"
+        }
+    }
+}
+
+extension Alarm {
+    func info(wallUs: Int64) -> AlarmInfo {
+        AlarmInfo(
+            id: id,
+            priority: "\(priority)",
+            cause: interlock.rawValue,
+            detail: detail,
+            latched: true,
+            raisedUs: wallUs
+        )
     }
 }

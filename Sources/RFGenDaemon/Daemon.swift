@@ -1,4 +1,5 @@
 import CLinuxShims
+import RFGenAPI
 import RFGenCore
 import RFGenDiscovery
 import RFGenLink
@@ -21,6 +22,10 @@ public struct DaemonConfiguration: Sendable {
     /// SCHED_FIFO priority for the control thread, or nil to stay at normal priority.
     public var fifoPriority: Int32? = 80
     public var link = LinkConfiguration()
+    /// Who may do what over the API.
+    public var roles = RolePolicy(operatorGroups: [])
+    /// The API socket file's group; nil leaves the daemon's own.
+    public var socketGroup: UInt32?
 
     public init(device: DeviceSource, socketPath: String) {
         self.device = device
@@ -28,10 +33,15 @@ public struct DaemonConfiguration: Sendable {
     }
 }
 
-/// rfgend: the link thread, the control thread, and the API served on the main thread.
+/// The daemon's version, in the API banner.
+public enum DaemonVersion {
+    public static let current = "0.4.0"
+}
+
+/// rfgend: the link thread, the control thread, the record thread, and the API's event loop;
+/// the main thread waits for SIGINT or SIGTERM.
 public struct Daemon {
     public let configuration: DaemonConfiguration
-    let shared = Shared()
 
     public init(configuration: DaemonConfiguration) {
         self.configuration = configuration
@@ -40,16 +50,12 @@ public struct Daemon {
     /// Runs until SIGINT or SIGTERM; RF is off when it returns.
     public func run() throws {
         signal(SIGPIPE, SIG_IGN)
+        // Files and the socket are for the daemon's user and group only (the socket is 0660).
+        umask(0o007)
         // Block the termination signals before any thread starts, so that they all inherit the
         // mask and only the signal descriptor sees SIGINT and SIGTERM.
         let signals = rfgen_termination_signalfd()
         guard signals >= 0 else { throw LineSocketError("signalfd: \(Errno(rawValue: errno))") }
-        var api = try LineSocketServer(
-            path: configuration.socketPath,
-            maxClients: DaemonLimits.apiClients,
-            maxLineBytes: DaemonLimits.apiLineBytes
-        )
-        defer { api.close() }
 
         let log: @Sendable (String) -> Void = { message in
             writeStandardError("rfgend: \(message)")
@@ -58,6 +64,65 @@ public struct Daemon {
         // the resident size from 21 MB to 89 MB, while page faults after start-up are not what
         // limits the tick's lateness here (scripts/latency measured no difference).
         log(RealTime.holdCPUWakeLatencyAtZero())
+
+        // Records, and the event numbering that goes on across restarts.
+        var store: RecordStore?
+        var lastSeq: UInt64 = 0
+        var previousShutdown = "none"
+        var unknownAfterSeq: UInt64?
+        if let directory = configuration.stateDirectory {
+            let opened = try RecordStore(path: directory + "/records.sqlite")
+            for id in try opened.recoverInterrupted(at: wallClockMicroseconds()) {
+                log("record \(id): the daemon stopped during this lesion; marked aborted")
+            }
+            if let saved = try opened.sequence() {
+                if saved.clean {
+                    lastSeq = saved.seq
+                    previousShutdown = "clean"
+                } else {
+                    // Up to a second of numbers may have been issued after the checkpoint: skip
+                    // well past them so that no number is ever used twice.
+                    lastSeq = saved.seq + DaemonLimits.sequenceSkipAfterCrash
+                    previousShutdown = "unclean"
+                    unknownAfterSeq = saved.seq
+                    log("the previous daemon did not stop cleanly; event numbers go on from \(lastSeq + 1)")
+                }
+            } else {
+                previousShutdown = "first"
+            }
+            try opened.saveSequence(lastSeq, clean: false)
+            store = opened
+        }
+        let shared = Shared(lastSeq: lastSeq)
+        shared.store.withLock { $0 = store }
+        let instance = Self.newInstanceID()
+        let firstSeq = shared.bus.publish(
+            .daemonStarted(
+                DaemonStarted(
+                    instance: instance,
+                    version: DaemonVersion.current,
+                    previousShutdown: previousShutdown,
+                    unknownAfterSeq: unknownAfterSeq
+                )
+            ),
+            wallUs: wallClockMicroseconds()
+        )
+        let api = try APIServer(
+            configuration: APIConfiguration(
+                socketPath: configuration.socketPath,
+                roles: configuration.roles,
+                socketGroup: configuration.socketGroup
+            ),
+            identity: APIHub.Identity(
+                version: DaemonVersion.current,
+                instance: instance,
+                firstSeq: firstSeq,
+                unknownAfterSeq: unknownAfterSeq
+            ),
+            shared: shared,
+            log: log
+        )
+
         let link = LinkService(
             source: configuration.device,
             baud: configuration.baud,
@@ -65,15 +130,7 @@ public struct Daemon {
             shared: shared,
             log: log
         )
-        var records: RecordWriter?
-        if let directory = configuration.stateDirectory {
-            let store = try RecordStore(path: directory + "/records.sqlite")
-            for id in try store.recoverInterrupted(at: wallClockMicroseconds()) {
-                log("record \(id): the daemon stopped during this lesion; marked aborted")
-            }
-            shared.store.withLock { $0 = store }
-            records = RecordWriter(store: store, shared: shared, log: log)
-        }
+        let records = store.map { RecordWriter(store: $0, shared: shared, log: log) }
         let control = ControlLoop(
             tickRateHz: configuration.tickRateHz,
             fifoPriority: configuration.fifoPriority,
@@ -88,103 +145,37 @@ public struct Daemon {
             "serving \(configuration.device.text) at \(configuration.tickRateHz) Hz; API on \(configuration.socketPath); RF off until an operator starts"
         )
 
-        while true {
-            var fds = [
-                pollfd(fd: signals, events: Int16(POLLIN), revents: 0),
-                pollfd(fd: api.listener.rawValue, events: Int16(POLLIN), revents: 0),
-            ]
-            for client in api.clients { fds.append(pollfd(fd: client.fd.rawValue, events: Int16(POLLIN), revents: 0)) }
-            _ = poll(&fds, nfds_t(fds.count), 100)
-            if fds[0].revents & Int16(POLLIN) != 0 { break }
-            api.acceptWaiting()
-            for (fd, line) in api.readLines() {
-                let reply: String
-                switch line {
-                case .failure(let error): reply = "error: \(error)"
-                case .success(let text): reply = answer(text, uid: LineSocketServer.peerUserID(fd) ?? UInt32.max)
-                }
-                _ = try? fd.writeAll((reply + "\n").utf8)
-            }
-        }
+        var fds = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
+        while poll(&fds, 1, -1) < 0 && errno == EINTR {}
         log("stopping: RF off")
         // The control thread stops first, so no command follows; the link thread then writes RF_OFF.
         shared.stopping.store(true, ordering: .releasing)
         controlThread.join()
         linkThread.join()
+        // The last event; subscribers get it before their connections close, so that a capture
+        // knows the numbering ended here and goes on after a restart without a hole.
+        let final = shared.bus.publish(
+            .daemonStopping(DaemonStopping(lastSeq: shared.bus.lastSeq + 1)),
+            wallUs: wallClockMicroseconds()
+        )
+        api.shutdown()
         // Last: the record thread writes what the control thread queued before it stopped.
         recordThread?.join()
-    }
-
-    /// One API request, one line of reply (protocol/API.md).
-    func answer(_ request: String, uid: UInt32 = 0) -> String {
-        let words = request.split(separator: " ").map(String.init)
-        guard let verb = words.first else { return "error: empty request" }
-        switch verb {
-        case "status":
-            return shared.status.withLock { $0.line }
-        case "stats":
-            let (total, second) = shared.link.withLock { ($0.statistics, $0.lastSecond) }
-            let mean = total.roundTripCount > 0 ? total.roundTripTotalMicroseconds / Int64(total.roundTripCount) : 0
-            return "last_second: \(second.map { "\($0)" } ?? "none") | total: bytes=\(total.decoder.bytes) "
-                + "frames=\(total.decoder.frames) decode_errors=\(total.decoder.errors) crc_errors=\(total.decoder.crcErrors) "
-                + "telemetry_lost=\(total.telemetryLost) commands=\(total.commandsSent) retries=\(total.retries) "
-                + "failed=\(total.commandsFailed) dropped=\(total.commandsDropped) rtt_mean_us=\(mean) "
-                + "rtt_max_us=\(total.roundTripMaxMicroseconds)"
-        case "profiles":
-            return TreatmentProfile.builtIn.map(\.name).joined(separator: " ")
-        case "start":
-            let name = words.count > 1 ? words[1] : "bvn"
-            guard var profile = TreatmentProfile.builtIn.first(where: { $0.name == name }) else {
-                return
-                    "error: unknown profile \(name); built in: \(TreatmentProfile.builtIn.map(\.name).joined(separator: ", "))"
-            }
-            let level = words.count > 2 ? words[2] : ""
-            guard level.utf8.count <= 16, level.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
-                return "error: level must be up to 16 letters, digits or '-', e.g. L4"
-            }
-            if words.count > 3 {
-                // A shorter hold for tests and demonstrations; the core checks it against the
-                // profile limits like any other value.
-                guard let hold = Double(words[3]), hold.isFinite else {
-                    return "error: hold time must be a number of seconds, got \(words[3])"
-                }
-                profile.holdSeconds = hold
-            }
-            return submit(.start(profile), level: level, uid: uid)
-        case "records":
-            guard let store = shared.store.withLock({ $0 }) else {
-                return "error: no records kept (start rfgend with --state-dir)"
-            }
+        if let store {
             do {
-                let lesions = try store.lesions().prefix(50)
-                if lesions.isEmpty { return "none" }
-                return lesions.map {
-                    "id=\($0.id) profile=\($0.profile) level=\($0.level.isEmpty ? "-" : $0.level) uid=\($0.operatorUID) "
-                        + "outcome=\($0.outcome) hold_s=\(Int($0.holdSeconds)) energy_J=\(Int($0.energyJoules)) "
-                        + "peak_cC=\(Int(($0.peakCelsius * 100).rounded()))"
-                }.joined(separator: " ; ")
+                try store.saveSequence(final, clean: true)
             } catch {
-                return "error: reading records failed: \(error)"
+                log("could not save the event numbering: \(error); the next start skips ahead")
             }
-        case "stop": return submit(.stop)
-        case "estop": return submit(.emergencyStop)
-        case "ack": return submit(.acknowledge)
-        default:
-            return
-                "error: unknown request \(verb); expected status, stats, records, profiles, start [PROFILE [LEVEL [HOLD_S]]], stop, estop or ack"
         }
     }
 
-    private func submit(_ command: OperatorCommand, level: String = "", uid: UInt32 = 0) -> String {
-        guard let ticket = shared.submit(command, level: level, uid: uid) else { return "error: busy, try again" }
-        let deadline = MonotonicClock.microseconds() + DaemonLimits.apiReplyMicroseconds
-        while MonotonicClock.microseconds() < deadline {
-            if let outcome = shared.outcome(ticket) {
-                return outcome.map { "error: \($0)" } ?? "ok"
-            }
-            MonotonicClock.sleep(untilMicroseconds: MonotonicClock.microseconds() + 1000)
-        }
-        return "error: the control loop did not take the command in time"
+    /// 16 hex digits from the system's random source: tells one daemon run from another.
+    static func newInstanceID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let value = generator.next() as UInt64
+        let hex = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 }
 

@@ -1,9 +1,5 @@
 /// Every bound of the daemon's shell, in one place.
 public enum DaemonLimits {
-    /// API clients served at once.
-    public static let apiClients = 8
-    /// The longest API request line, bytes.
-    public static let apiLineBytes = 1024
     /// Operator commands waiting for the next tick; more are refused as busy.
     public static let operatorQueue = 16
     /// Generator commands waiting for the link thread; beyond this the oldest set points are
@@ -16,6 +12,15 @@ public enum DaemonLimits {
     /// Record events waiting for the record thread (a second is 100-1000 samples); beyond this
     /// samples are dropped and counted, never the tick delayed.
     public static let recordQueue = 20_000
+    /// Events waiting for the API's event loop to take them (it drains every `apiPumpMicroseconds`);
+    /// beyond this they are numbered but lost, and subscribers are told of the gap.
+    public static let eventHandoff = 8192
+    /// How often the API's event loop takes new events, answers finished commands and feeds
+    /// subscribers, microseconds.
+    public static let apiPumpMicroseconds: Int64 = 5_000
+    /// Sequence numbers skipped after a daemon that died without a clean stop: more than it can
+    /// have issued since its last checkpoint (one a second), so no number is ever reused.
+    public static let sequenceSkipAfterCrash: UInt64 = 1_000_000
     /// Control tick rates the daemon accepts, Hz.
     public static let tickRateHz: ClosedRange<Int> = 10...1000
 }

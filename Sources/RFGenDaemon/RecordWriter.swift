@@ -96,6 +96,8 @@ final class RecordWriter: @unchecked Sendable {
                 }
             }
             try write(&samples, &alarms, summary)
+            // The API's numbering, so that after a crash the next daemon numbers on past it.
+            try store.saveSequence(shared.bus.lastSeq, clean: false)
         } catch {
             log("records: writing failed: \(error)")
         }

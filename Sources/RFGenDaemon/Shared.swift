@@ -9,6 +9,15 @@ import Synchronization
 import Glibc
 #endif
 
+/// An operator command on its way to the control tick, with who sent it.
+struct OperatorRequest: Sendable {
+    var ticket: UInt64
+    var command: OperatorCommand
+    var level: String
+    var uid: UInt32
+    var client: UInt64
+}
+
 /// What the threads share, each part behind its own lock, held only to copy in or out.
 public final class Shared: Sendable {
     /// Link thread → control thread: the newest snapshot. Control thread → link thread: commands.
@@ -22,7 +31,7 @@ public final class Shared: Sendable {
 
     /// API → control thread: operator commands with a ticket each; control thread → API: outcomes.
     struct OperatorExchange {
-        var queue: [(ticket: UInt64, command: OperatorCommand, level: String, uid: UInt32)] = []
+        var queue: [OperatorRequest] = []
         var outcomes: [UInt64: String?] = [:]
         var nextTicket: UInt64 = 1
     }
@@ -31,13 +40,17 @@ public final class Shared: Sendable {
     let operators = Mutex(OperatorExchange())
     let status = Mutex(DaemonStatus())
     let stopping = Atomic<Bool>(false)
+    /// Telemetry and events for the API, numbered.
+    let bus: EventBus
     /// The treatment records, when kept: the API reads them, the record thread writes them.
     let store = Mutex<RecordStore?>(nil)
     /// Written when commands are queued, so that the link thread sends them at once instead of
     /// polling the queue.
     let linkWake: Int32
 
-    public init() {
+    /// - Parameter lastSeq: the last event number issued before this daemon started.
+    init(lastSeq: UInt64 = 0) {
+        bus = EventBus(lastSeq: lastSeq)
         linkWake = rfgen_eventfd()
         precondition(linkWake >= 0, "eventfd failed: the daemon cannot wake its link thread")
     }
@@ -45,12 +58,14 @@ public final class Shared: Sendable {
     deinit { close(linkWake) }
 
     /// Queues an operator command; nil when the queue is full.
-    func submit(_ command: OperatorCommand, level: String = "", uid: UInt32 = 0) -> UInt64? {
+    func submit(_ command: OperatorCommand, level: String = "", uid: UInt32 = 0, client: UInt64 = 0) -> UInt64? {
         operators.withLock { exchange in
             guard exchange.queue.count < DaemonLimits.operatorQueue else { return nil }
             let ticket = exchange.nextTicket
             exchange.nextTicket += 1
-            exchange.queue.append((ticket, command, level, uid))
+            exchange.queue.append(
+                OperatorRequest(ticket: ticket, command: command, level: level, uid: uid, client: client)
+            )
             return ticket
         }
     }
@@ -77,15 +92,19 @@ public final class Shared: Sendable {
     }
 }
 
-/// What the daemon reports to the API.
+/// What the daemon reports to the API, written by the control thread once a tick.
 public struct DaemonStatus: Sendable {
     public var phase = TreatmentPhase.idle
-    public var profile: String?
+    public var profile: TreatmentProfile?
+    public var level: String?
     public var setPointCelsius = 0.0
     public var holdSeconds = 0.0
+    public var elapsedSeconds = 0.0
     public var energyJoules = 0.0
+    public var peakCelsius = 0.0
     public var alarms: [Alarm] = []
     public var linkState = "closed"
+    public var linkUp = false
     /// The newest telemetry while it is fresh; nil when stale or absent.
     public var telemetry: Telemetry?
     /// Age of the newest telemetry at the last tick, microseconds; nil when none ever arrived.
@@ -96,29 +115,5 @@ public struct DaemonStatus: Sendable {
     public var latenessP50Microseconds: Int64 = 0
     public var latenessP99Microseconds: Int64 = 0
     public var ticks: UInt64 = 0
-
-    /// One line, `name=value` pairs, for the API's `status`.
-    public var line: String {
-        var fields: [String] = ["phase=\(phase.rawValue)", "link=\(linkState)"]
-        if let profile { fields.append("profile=\(profile)") }
-        if let t = telemetry {
-            fields.append("rf=\(t.rfState)")
-            fields.append("tip_cC=\(t.temperatures.first?.centiCelsius ?? 0)")
-            fields.append("power_mW=\(t.powerMilliwatts)")
-            fields.append("impedance_dOhm=\(t.impedanceValid ? Int(t.impedanceDeciohms) : -1)")
-            fields.append("faults=\(t.faults)")
-        } else {
-            fields.append("telemetry=" + (telemetryAgeMicroseconds.map { "stale age_ms=\($0 / 1000)" } ?? "none"))
-        }
-        fields.append("setpoint_cC=\(Int((setPointCelsius * 100).rounded()))")
-        fields.append("hold_s=\(Int(holdSeconds))")
-        fields.append("energy_J=\(Int(energyJoules))")
-        fields.append(
-            "ticks=\(ticks) overruns=\(overruns) late_p50_us=\(latenessP50Microseconds) late_p99_us=\(latenessP99Microseconds) late_max_us=\(worstLatenessMicroseconds)"
-        )
-        fields.append(
-            "alarms=\(alarms.isEmpty ? "none" : alarms.map { "\($0.priority):\($0.interlock.rawValue)" }.joined(separator: ","))"
-        )
-        return fields.joined(separator: " ")
-    }
+    public var tickRateHz = 0
 }

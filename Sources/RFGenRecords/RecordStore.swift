@@ -116,6 +116,13 @@ public final class RecordStore: Sendable {
                 t.column("detail", .text).notNull()
             }
         }
+        migrator.registerMigration("v2: event sequence") { db in
+            try db.create(table: "sequence") { t in
+                t.primaryKey("id", .integer)
+                t.column("seq", .integer).notNull()
+                t.column("clean", .boolean).notNull()
+            }
+        }
         return migrator
     }
 
@@ -205,6 +212,50 @@ public final class RecordStore: Sendable {
     public func lesions() throws -> [LesionRecord] {
         try database.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM lesion ORDER BY id DESC").map(Self.lesion)
+        }
+    }
+
+    /// A page of lesions, newest first: at most `limit`, with ids below `beforeID` when given.
+    public func lesions(limit: Int, beforeID: Int64?) throws -> [LesionRecord] {
+        try database.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM lesion WHERE id < ? ORDER BY id DESC LIMIT ?",
+                arguments: [beforeID ?? Int64.max, limit]
+            ).map(Self.lesion)
+        }
+    }
+
+    public func lesion(id: Int64) throws -> LesionRecord? {
+        try database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM lesion WHERE id = ?", arguments: [id]).map(Self.lesion)
+        }
+    }
+
+    public func sampleCount(lesion id: Int64) throws -> Int {
+        try database.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sample WHERE lesionID = ?", arguments: [id]) ?? 0
+        }
+    }
+
+    /// The API's event numbering as last saved: the number, and whether the daemon that saved it
+    /// stopped cleanly (then it is exactly the last number issued; otherwise a checkpoint that
+    /// up to a second of events may have passed).
+    public func sequence() throws -> (seq: UInt64, clean: Bool)? {
+        try database.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT seq, clean FROM sequence WHERE id = 1") else {
+                return nil
+            }
+            return (UInt64(bitPattern: row["seq"] as Int64), row["clean"] as Bool)
+        }
+    }
+
+    public func saveSequence(_ seq: UInt64, clean: Bool) throws {
+        try database.write { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO sequence (id, seq, clean) VALUES (1, ?, ?)",
+                arguments: [Int64(bitPattern: seq), clean]
+            )
         }
     }
 

@@ -4,21 +4,90 @@ import SystemPackage
 import Glibc
 #endif
 
-/// One request, one reply line, over a Unix stream socket: the client side of `LineSocketServer`.
+/// A client connection to a line-based Unix stream socket: send a line, read lines with a timeout.
+/// rfctl's transport to rfgend and the tests' to rfgen-sim.
+public final class LineConnection {
+    public let path: String
+    private var fd: FileDescriptor
+    private var closed = false
+    private var pending: [UInt8] = []
+    private var buffer = [UInt8](repeating: 0, count: 65_536)
+    /// The longest line `readLine` accepts: a record export is one line.
+    public var maxLineBytes = 256 * 1024 * 1024
+
+    public init(path: String) throws(LineSocketError) {
+        self.path = path
+        fd = try LineSocketClient.connect(path: path)
+    }
+
+    deinit { close() }
+
+    /// Closes the connection now; later calls fail.
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        try? fd.close()
+    }
+
+    /// Sends one line. MSG_NOSIGNAL: a peer that has gone is an error to report, not a SIGPIPE
+    /// that kills the caller.
+    public func send(_ line: String) throws(LineSocketError) {
+        let bytes = Array((line + "\n").utf8)
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes[sent...].withUnsafeBytes {
+                Glibc.send(fd.rawValue, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw LineSocketError("writing to \(path) failed: \(Errno(rawValue: errno))")
+            }
+            sent += n
+        }
+    }
+
+    /// The next line without its newline; nil when nothing arrived within the timeout.
+    /// - Throws: when the peer closed the connection or the line is too long.
+    public func readLine(timeoutMilliseconds: Int32) throws(LineSocketError) -> [UInt8]? {
+        var scanned = 0
+        while true {
+            if let end = pending[scanned...].firstIndex(of: UInt8(ascii: "\n")) {
+                let line = Array(pending[..<end])
+                pending.removeFirst(end + 1)
+                return line
+            }
+            scanned = pending.count
+            guard pending.count <= maxLineBytes else { throw LineSocketError("a line from \(path) is too long") }
+            var pfd = pollfd(fd: fd.rawValue, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&pfd, 1, timeoutMilliseconds)
+            if ready < 0 && errno == EINTR { continue }
+            guard ready > 0 else { return nil }
+            let n = read(fd.rawValue, &buffer, buffer.count)
+            guard n > 0 else { throw LineSocketError("\(path) closed the connection") }
+            pending += buffer[0..<n]
+        }
+    }
+}
+
+/// One request, one reply line, over a Unix stream socket.
 public enum LineSocketClient {
     /// Connects, sends `line`, and returns the reply without its newline.
-    /// - Parameters:
-    ///   - path: the server's socket.
-    ///   - line: the request, without newline.
-    ///   - timeoutMilliseconds: how long to wait for the reply.
     /// - Throws: `LineSocketError` saying what failed (connect, write, no reply in time, closed).
     public static func request(
         path: String,
         _ line: String,
         timeoutMilliseconds: Int32 = 5000
-    ) throws(LineSocketError)
-        -> String
-    {
+    ) throws(LineSocketError) -> String {
+        let connection = try LineConnection(path: path)
+        try connection.send(line)
+        guard let reply = try connection.readLine(timeoutMilliseconds: timeoutMilliseconds) else {
+            throw LineSocketError("no reply from \(path) in time")
+        }
+        return String(decoding: reply, as: UTF8.self)
+    }
+
+    /// A connected stream socket to `path`.
+    public static func connect(path: String) throws(LineSocketError) -> FileDescriptor {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
@@ -30,28 +99,16 @@ public enum LineSocketClient {
         }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw LineSocketError("socket: \(Errno(rawValue: errno))") }
-        defer { close(fd) }
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
             }
         }
-        guard connected == 0 else { throw LineSocketError("cannot connect to \(path): \(Errno(rawValue: errno))") }
-        let request = Array((line + "\n").utf8)
-        guard (try? FileDescriptor(rawValue: fd).writeAll(request)) != nil else {
-            throw LineSocketError("writing to \(path) failed")
+        guard connected == 0 else {
+            let error = Errno(rawValue: errno)
+            Glibc.close(fd)
+            throw LineSocketError("cannot connect to \(path): \(error)")
         }
-        var reply: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard poll(&pfd, 1, timeoutMilliseconds) > 0 else { throw LineSocketError("no reply from \(path) in time") }
-            let n = read(fd, &buffer, buffer.count)
-            guard n > 0 else { throw LineSocketError("\(path) closed the connection without a reply") }
-            reply += buffer[0..<n]
-            if let end = reply.firstIndex(of: UInt8(ascii: "\n")) {
-                return String(decoding: reply[..<end], as: UTF8.self)
-            }
-        }
+        return FileDescriptor(rawValue: fd)
     }
 }

@@ -140,16 +140,6 @@ public struct LineSocketServer {
         return result
     }
 
-    /// The user id of the process at the other end of a client connection (SO_PEERCRED), the
-    /// basis for records and, later, roles.
-    public static func peerUserID(_ client: FileDescriptor) -> UInt32? {
-        // struct ucred is declared only under _GNU_SOURCE: read it as its layout (pid, uid, gid).
-        var credentials: (pid: Int32, uid: UInt32, gid: UInt32) = (0, 0, 0)
-        var length = socklen_t(MemoryLayout.size(ofValue: credentials))
-        guard getsockopt(client.rawValue, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0 else { return nil }
-        return credentials.uid
-    }
-
     public func close() {
         for client in clients { try? client.fd.close() }
         try? listener.close()

@@ -1,136 +1,295 @@
 import ArgumentParser
 import Foundation
-import RFGenSystem
+import RFGenAPI
 
 /// `rfctl`: the operator's and the test rig's command line to rfgend.
 @main
 struct RFCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rfctl",
-        abstract: "Talk to rfgend: status, start, stop, emergency stop, acknowledge, records.",
+        abstract: "Talk to rfgend: status, start, stop, emergency stop, acknowledge, watch, records, capture.",
         discussion: """
             Exit status: 0 done; 1 the daemon refused (the reason is printed); 3 the daemon could not \
-            be reached; 64 bad usage.
+            be reached or went away; 64 bad usage. --json prints what the API returned, one JSON \
+            value (watch and capture: one per line). Shell completions: \
+            rfctl --generate-completion-script bash|zsh|fish.
             """,
-        subcommands: [Status.self, Start.self, Stop.self, EStop.self, Ack.self, Records.self]
+        subcommands: [
+            Status.self, Start.self, Stop.self, EStop.self, Ack.self, Watch.self, Records.self, Capture.self,
+            Clients.self,
+        ]
     )
 
-    struct Connection: ParsableArguments {
-        @Option(help: "rfgend's API socket.")
-        var socket: String = "/run/rfgend/api.sock"
+    @Option(help: "rfgend's API socket (may also follow the subcommand).")
+    var socket: String = RFCtl.defaultSocket
 
-        /// Sends one request; the daemon's `error: …` replies become exit status 1.
-        func ask(_ request: String) throws -> String {
-            let reply: String
-            do {
-                reply = try LineSocketClient.request(path: socket, request)
-            } catch {
-                FileHandle.standardError.write(Data("rfctl: \(error)\n".utf8))
-                throw ExitCode(3)
-            }
-            if reply.hasPrefix("error: ") {
-                FileHandle.standardError.write(Data("rfctl: \(reply.dropFirst(7))\n".utf8))
-                throw ExitCode(1)
-            }
-            return reply
+    /// A signal mask inherited from the parent (some test runners and supervisors block
+    /// SIGTERM in the thread that spawns) would make `capture` and `watch` deaf to a stop:
+    /// start with none blocked.
+    static func main() {
+        var none = sigset_t()
+        sigemptyset(&none)
+        sigprocmask(SIG_SETMASK, &none, nil)
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
         }
     }
 
-    struct Status: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show the daemon's state.")
-        @OptionGroup var connection: Connection
-        @Flag(help: "Print one JSON object (the stable form for scripts; see README).")
-        var json = false
+    static let defaultSocket = "/run/rfgend/api.sock"
+}
 
-        func run() throws {
-            let line = try connection.ask("status")
-            print(json ? StatusJSON(line: line).text : line)
+/// What every subcommand takes: the socket (after the subcommand too, for the stable form
+/// `rfctl SUBCOMMAND --socket PATH`) and --json.
+struct Common: ParsableArguments {
+    @Option(name: .customLong("socket"), help: "rfgend's API socket.")
+    var socketAfter: String?
+
+    @Flag(help: "Print JSON: the API's own objects.")
+    var json = false
+}
+
+protocol APICommand: ParsableCommand {
+    var root: RFCtl { get }
+    var common: Common { get }
+    /// The work, on a connection; throws `APIConnection.Failure`.
+    func run(on api: APIConnection) throws(APIConnection.Failure)
+}
+
+extension APICommand {
+    var socket: String { common.socketAfter ?? root.socket }
+
+    func run() throws {
+        do {
+            try run(on: try APIConnection(path: socket))
+        } catch {
+            fail(error)
         }
     }
 
-    struct Start: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Start a lesion: the only way RF comes on.")
-        @OptionGroup var connection: Connection
-        @Option(help: "Treatment profile.") var profile: String = "bvn"
-        @Option(help: "Vertebral level, e.g. L4.") var level: String
-        @Option(help: "Shorter hold time in seconds, for tests and demonstrations (the profile's limits apply).")
-        var holdS: Int?
-
-        func run() throws {
-            print(try connection.ask("start \(profile) \(level)" + (holdS.map { " \($0)" } ?? "")))
+    func fail(_ failure: APIConnection.Failure) -> Never {
+        FileHandle.standardError.write(Data("rfctl: \(failure)\n".utf8))
+        switch failure {
+        case .refused: Foundation.exit(1)
+        case .unreachable: Foundation.exit(3)
         }
     }
 
-    struct Stop: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "End the lesion, RF off.")
-        @OptionGroup var connection: Connection
-        func run() throws { print(try connection.ask("stop")) }
-    }
-
-    struct EStop: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "estop",
-            abstract: "Emergency stop: RF off, high alarm."
-        )
-        @OptionGroup var connection: Connection
-        func run() throws { print(try connection.ask("estop")) }
-    }
-
-    struct Ack: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Acknowledge the latched alarms once their conditions cleared."
-        )
-        @OptionGroup var connection: Connection
-        @Argument(help: "The alarm's id from status (all latched alarms are acknowledged together for now).")
-        var id: Int?
-        func run() throws { print(try connection.ask("ack")) }
-    }
-
-    struct Records: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the treatment records, newest first.")
-        @OptionGroup var connection: Connection
-        func run() throws {
-            for record in try connection.ask("records").split(separator: " ; ") { print(record) }
+    /// Prints a value as one line of JSON, or the human text.
+    func output<Value: Encodable>(_ value: Value, human: () -> String) {
+        if common.json {
+            let encoder = APIJSON.encoder()
+            print(String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self))
+        } else {
+            print(human())
         }
     }
 }
 
-/// The status line as the stable JSON object of the README: `state`, `rf_on`, `link`,
-/// `tip_temp_c`, `power_w`, `impedance_ohm`, `alarms`.
-struct StatusJSON {
-    let text: String
+struct Status: APICommand {
+    static let configuration = CommandConfiguration(abstract: "Show the daemon's state.")
+    @ParentCommand var root: RFCtl
+    @OptionGroup var common: Common
 
-    init(line: String) {
-        var fields: [String: String] = [:]
-        for pair in line.split(separator: " ") {
-            guard let equals = pair.firstIndex(of: "=") else { continue }
-            fields[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+    func run(on api: APIConnection) throws(APIConnection.Failure) {
+        let status = try api.call("status", as: StatusResult.self)
+        output(status) { Text.status(status) }
+    }
+}
+
+struct Start: APICommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Start a lesion: the only way RF comes on.",
+        discussion: "Takes the control lease for the request; refused while another console holds it."
+    )
+    @ParentCommand var root: RFCtl
+    @OptionGroup var common: Common
+    @Option(help: "Treatment profile.") var profile: String = "bvn"
+    @Option(help: "Vertebral level, e.g. L4.") var level: String
+    @Option(help: "Shorter hold time in seconds, for tests and demonstrations (the profile's limits apply).")
+    var holdS: Double?
+
+    func run(on api: APIConnection) throws(APIConnection.Failure) {
+        _ = try api.call("lease.acquire", as: LeaseInfo.self)
+        let result = try api.call(
+            "start",
+            StartParams(profile: profile, level: level, holdS: holdS),
+            as: Empty.self
+        )
+        output(result) { "started \(profile) at \(level)" }
+    }
+}
+
+struct Stop: APICommand {
+    static let configuration = CommandConfiguration(abstract: "End the lesion, RF off. Needs no lease.")
+    @ParentCommand var root: RFCtl
+    @OptionGroup var common: Common
+
+    func run(on api: APIConnection) throws(APIConnection.Failure) {
+        output(try api.call("stop", as: Empty.self)) { "stopped" }
+    }
+}
+
+struct EStop: APICommand {
+    static let configuration = CommandConfiguration(
+        commandName: "estop",
+        abstract: "Emergency stop: RF off, high-priority alarm. Needs no lease."
+    )
+    @ParentCommand var root: RFCtl
+    @OptionGroup var common: Common
+
+    func run(on api: APIConnection) throws(APIConnection.Failure) {
+        output(try api.call("estop", as: Empty.self)) { "emergency stop: RF off" }
+    }
+}
+
+struct Ack: APICommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Acknowledge the latched alarms once their conditions have cleared."
+    )
+    @ParentCommand var root: RFCtl
+    @OptionGroup var common: Common
+    @Argument(help: "A latched alarm's id from status; all latched alarms are acknowledged together.")
+    var id: UInt64?
+
+    func run(on api: APIConnection) throws(APIConnection.Failure) {
+        output(try api.call("ack", AckParams(id: id), as: Empty.self)) { "acknowledged" }
+    }
+}
+
+struct Clients: APICommand {
+    static let configuration = CommandConfiguration(abstract: "List the API's clients and their last requests.")
+    @ParentCommand var root: RFCtl
+    @OptionGroup var common: Common
+
+    func run(on api: APIConnection) throws(APIConnection.Failure) {
+        let clients = try api.call("clients", as: [ClientInfo].self)
+        output(clients) {
+            clients.map {
+                "client \($0.client) uid \($0.uid) pid \($0.pid) \($0.role.rawValue)"
+                    + ($0.holdsLease ? " lease" : "")
+                    + ($0.subscribed.isEmpty ? "" : " subscribed \($0.subscribed.joined(separator: ","))")
+                    + ($0.missed > 0 ? " missed \($0.missed)" : "")
+            }.joined(separator: "\n")
         }
-        func number(_ key: String, scale: Double) -> Any {
-            guard let raw = fields[key], let value = Double(raw), value >= 0 || key == "tip_cC" else { return NSNull() }
-            return value / scale
+    }
+}
+
+struct Records: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Treatment records: list, show, export.",
+        subcommands: [List.self, Show.self, Export.self],
+        defaultSubcommand: List.self
+    )
+
+    struct List: APICommand {
+        static let configuration = CommandConfiguration(abstract: "List the records, newest first.")
+        @ParentCommand var root: RFCtl
+        @OptionGroup var common: Common
+        @Option(help: "At most this many.") var limit: Int = APILimits.recordsPerPage
+        @Option(help: "Only records with a smaller id (the next page).") var before: Int64?
+
+        func run(on api: APIConnection) throws(APIConnection.Failure) {
+            let records = try api.call(
+                "records.list",
+                RecordsListParams(limit: limit, beforeId: before),
+                as: [RecordSummary].self
+            )
+            output(records) { records.isEmpty ? "no records" : records.map(Text.record).joined(separator: "\n") }
         }
-        var alarms: [[String: Any]] = []
-        if let list = fields["alarms"], list != "none" {
-            for (index, entry) in list.split(separator: ",").enumerated() {
-                let parts = entry.split(separator: ":")
-                alarms.append([
-                    "id": index + 1, "priority": parts.first.map(String.init) ?? "",
-                    "cause": parts.last.map(String.init) ?? "",
-                    "latched": true,
-                ])
+    }
+
+    struct Show: APICommand {
+        static let configuration = CommandConfiguration(abstract: "One record: summary and alarms.")
+        @ParentCommand var root: RFCtl
+        @OptionGroup var common: Common
+        @Argument(help: "The record's id.") var id: Int64
+
+        func run(on api: APIConnection) throws(APIConnection.Failure) {
+            let detail = try api.call("records.show", RecordParams(id: id), as: RecordDetail.self)
+            output(detail) {
+                ([Text.record(detail.record), "samples: \(detail.samples)"]
+                    + detail.alarms.map { "alarm \($0.priority) \($0.cause): \($0.detail) at \(Text.time($0.wallUs))" })
+                    .joined(separator: "\n")
             }
         }
-        let object: [String: Any] = [
-            "state": fields["phase"] ?? "unknown",
-            "rf_on": fields["rf"] == "on",
-            "link": fields["link"] == "ready" ? "up" : "down",
-            "tip_temp_c": fields["tip_cC"] == nil ? NSNull() : number("tip_cC", scale: 100),
-            "power_w": fields["power_mW"] == nil ? NSNull() : number("power_mW", scale: 1000),
-            "impedance_ohm": fields["impedance_dOhm"] == nil ? NSNull() : number("impedance_dOhm", scale: 10),
-            "alarms": alarms,
+    }
+
+    struct Export: APICommand {
+        static let configuration = CommandConfiguration(abstract: "One record with every sample, as CSV or JSON.")
+        @ParentCommand var root: RFCtl
+        @OptionGroup var common: Common
+        @Argument(help: "The record's id.") var id: Int64
+        @Option(help: "csv or json.") var format: String = "csv"
+        @Option(name: .shortAndLong, help: "Write to this file instead of standard output.") var output: String?
+
+        func validate() throws {
+            guard format == "csv" || format == "json" else { throw ValidationError("--format must be csv or json") }
+        }
+
+        func run(on api: APIConnection) throws(APIConnection.Failure) {
+            let export = try api.call(
+                "records.export",
+                RecordParams(id: id, format: format),
+                as: RecordExport.self,
+                timeoutMilliseconds: 60_000
+            )
+            let text = export.content.hasSuffix("\n") ? export.content : export.content + "\n"
+            if let output {
+                do {
+                    try Data(text.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+                } catch {
+                    FileHandle.standardError.write(Data("rfctl: cannot write \(output): \(error)\n".utf8))
+                    Foundation.exit(1)
+                }
+            } else {
+                FileHandle.standardOutput.write(Data(text.utf8))
+            }
+        }
+    }
+}
+
+/// Human-readable forms.
+enum Text {
+    static func number(_ value: Double?, _ unit: String, digits: Int = 1) -> String {
+        guard let value else { return "--" }
+        return String(format: "%.\(digits)f", value) + " " + unit
+    }
+
+    static func time(_ wallUs: Int64) -> String {
+        let date = Date(timeIntervalSince1970: Double(wallUs) / 1_000_000)
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: date)
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        let s = max(0, Int(seconds.rounded()))
+        return String(format: "%d:%02d", s / 60, s % 60)
+    }
+
+    static func status(_ s: StatusResult) -> String {
+        var lines = [
+            "state \(s.state)  rf \(s.rfOn ? "ON" : "off")  link \(s.link) (\(s.linkState))"
+                + (s.profile.map { "  profile \($0.name)" } ?? "") + (s.level.map { " \($0)" } ?? ""),
+            "tip \(number(s.tipTempC, "°C"))  power \(number(s.powerW, "W", digits: 2))  impedance \(number(s.impedanceOhm, "Ω"))"
+                + (s.telemetryAgeMs.map { "  (reading \(Int($0)) ms old)" } ?? "  (no reading)"),
+            "set point \(number(s.setpointC, "°C"))  elapsed \(duration(s.elapsedS))  at temperature \(duration(s.holdS))"
+                + (s.remainingS.map { "  remaining \(duration($0))" } ?? "")
+                + "  energy \(number(s.energyJ, "J", digits: 0))",
+            "loop \(s.loop.tickHz) Hz  late p50 \(s.loop.lateP50Us) µs  p99 \(s.loop.lateP99Us) µs  max \(s.loop.lateMaxUs) µs  overruns \(s.loop.overruns)",
+            "link frames \(s.linkStats.frames)  crc errors \(s.linkStats.crcErrors)  lost \(s.linkStats.telemetryLost)  retries \(s.linkStats.retries)",
         ]
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        text = String(decoding: data, as: UTF8.self)
+        if s.lease.held { lines.append("control lease: client \(s.lease.client ?? 0) (uid \(s.lease.uid ?? 0))") }
+        lines += s.alarms.map { "ALARM \($0.id) \($0.priority.uppercased()) \($0.cause): \($0.detail)" }
+        return lines.joined(separator: "\n")
+    }
+
+    static func record(_ r: RecordSummary) -> String {
+        "\(r.id)  \(time(r.startedUs))  \(r.profile) \(r.level.isEmpty ? "-" : r.level)  uid \(r.operatorUid)  \(r.outcome)"
+            + "  at temperature \(duration(r.holdS))  \(Int(r.energyJ)) J  peak \(number(r.peakC, "°C"))"
+            + (r.endReason.map { "  (\($0))" } ?? "")
     }
 }

@@ -1,6 +1,12 @@
 import ArgumentParser
+import RFGenAPI
 import RFGenDaemon
 import RFGenDiscovery
+import RFGenSystem
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `rfgend`: the RF generator daemon.
 @main
@@ -29,6 +35,23 @@ struct RFGenD: ParsableCommand {
 
     @Option(help: "Directory for the treatment records (records.sqlite); none are kept without it.")
     var stateDir: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "A group (name or number) whose members are API operators: start, stop, acknowledge. Repeatable.",
+            discussion: "Root and the daemon's own user are always operators."
+        )
+    )
+    var operatorGroup: [String] = []
+
+    @Option(
+        help:
+            "A group whose members are API observers (read and subscribe). Repeatable; without any, every peer the socket's mode lets in is an observer."
+    )
+    var observerGroup: [String] = []
+
+    @Option(help: "Give the API socket to this group (mode 0660), so that its members can connect.")
+    var socketGroup: String?
 
     @Option(help: "Serial line speed.")
     var baud: Int = 115_200
@@ -66,6 +89,17 @@ struct RFGenD: ParsableCommand {
         configuration.tickRateHz = tickRate
         configuration.stateDirectory = stateDir
         configuration.fifoPriority = rtPriority == 0 ? nil : rtPriority
+        configuration.roles = RolePolicy(
+            operatorGroups: Set(try operatorGroup.map(Self.group)),
+            observerGroups: Set(try observerGroup.map(Self.group)),
+            operatorUsers: [0, getuid()]
+        )
+        configuration.socketGroup = try socketGroup.map(Self.group)
         try Daemon(configuration: configuration).run()
+    }
+
+    static func group(_ name: String) throws -> UInt32 {
+        guard let id = Accounts.groupID(name) else { throw ValidationError("no group \(name)") }
+        return id
     }
 }

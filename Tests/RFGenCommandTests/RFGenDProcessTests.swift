@@ -24,7 +24,7 @@ struct RFGenDProcessTests {
         }
     }
 
-    static func start() throws -> Pair {
+    static func start(daemonArguments: [String] = []) throws -> Pair {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rfgend-\(UUID().uuidString)")
             .path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -36,18 +36,19 @@ struct RFGenDProcessTests {
         sim.standardOutput = simOut
         try sim.run()
         _ = RFGenSimProcessTests.readLine(simOut.fileHandleForReading.fileDescriptor)
-        let daemon = try startDaemon(directory: directory)
+        let daemon = try startDaemon(directory: directory, arguments: daemonArguments)
         return Pair(sim: sim, daemon: daemon, directory: directory)
     }
 
     /// Starts rfgend on the pair's simulator, keeping records in the same directory.
-    static func startDaemon(directory: String) throws -> Process {
+    static func startDaemon(directory: String, arguments: [String] = []) throws -> Process {
         let daemon = Process()
         daemon.executableURL = URL(fileURLWithPath: RFGenSimProcessTests.executable).deletingLastPathComponent()
             .appendingPathComponent("rfgend")
-        daemon.arguments = [
-            "--device", directory + "/generator", "--socket", directory + "/api.sock", "--state-dir", directory,
-        ]
+        daemon.arguments =
+            [
+                "--device", directory + "/generator", "--socket", directory + "/api.sock", "--state-dir", directory,
+            ] + arguments
         daemon.standardError = FileHandle.nullDevice
         try daemon.run()
         return daemon
@@ -70,25 +71,24 @@ struct RFGenDProcessTests {
     func startStopAndTerminate() throws {
         let pair = try Self.start()
         defer { pair.stop() }
-        let idle = Self.ask(pair.api, "status") {
-            $0.contains("link=ready") && $0.contains(" rf=off") && $0.contains("faults=0x00000000")
-        }
-        #expect(idle?.hasPrefix("phase=idle link=ready") == true, "\(idle ?? "no answer")")
+        let idle = Self.status(pair.api, until: Self.ready)
+        #expect(idle?["state"] as? String == "idle", "\(idle ?? [:])")
         #expect(Self.ask(pair.control, "status")?.contains("rf=off") == true)
+        let stats = Self.status(pair.api) { ($0["link_stats"] as? [String: Any])?["last_second"] is [String: Any] }
+        #expect(((stats?["link_stats"] as? [String: Any])?["frames"] as? Int ?? 0) > 0, "\(stats ?? [:])")
 
-        let stats = Self.ask(pair.api, "stats") { !$0.contains("last_second: none") }
-        #expect(stats?.contains("total: bytes=") == true && stats?.contains("frames=") == true, "\(stats ?? "")")
-        #expect(Self.ask(pair.api, "start bvn") { $0 == "ok" } == "ok")
-        let ramp = Self.ask(pair.api, "status") { $0.contains("phase=ramp") && $0.contains("rf=on") }
-        #expect(ramp?.contains("phase=ramp") == true, "\(ramp ?? "no answer")")
+        #expect(Self.ok(Self.start(pair.api)))
+        let ramp = Self.status(pair.api) { $0["state"] as? String == "ramp" && $0["rf_on"] as? Bool == true }
+        #expect(ramp != nil)
         #expect(Self.ask(pair.control, "status")?.contains("rf=on") == true)
-        #expect(Self.ask(pair.api, "start bvn")?.hasPrefix("error: a treatment is running") == true)
+        let again = Self.start(pair.api)
+        #expect(APITestClient.errorCode(again ?? [:]) == "refused", "\(again ?? [:])")
 
-        #expect(Self.ask(pair.api, "stop") { $0 == "ok" } == "ok")
+        #expect(Self.ok(Self.call(pair.api, "stop", until: Self.ok)))
         #expect(Self.ask(pair.control, "status") { $0.contains("rf=off") }?.contains("rf=off") == true)
-        #expect(Self.ask(pair.api, "status")?.contains("phase=stopped") == true)
+        #expect(Self.status(pair.api)?["state"] as? String == "stopped")
 
-        #expect(Self.ask(pair.api, "start") { $0 == "ok" } == "ok")
+        #expect(Self.ok(Self.start(pair.api)))
         _ = Self.ask(pair.control, "status") { $0.contains("rf=on") }
         pair.daemon.terminate()
         pair.daemon.waitUntilExit()
@@ -105,21 +105,21 @@ struct RFGenDProcessTests {
     func hotplug() throws {
         let pair = try Self.start()
         defer { pair.stop() }
-        _ = Self.ask(pair.api, "status") {
-            $0.contains("link=ready") && $0.contains(" rf=off") && $0.contains("faults=0x00000000")
-        }
-        #expect(Self.ask(pair.api, "start") { $0 == "ok" } == "ok")
+        _ = Self.status(pair.api, until: Self.ready)
+        #expect(Self.ok(Self.start(pair.api)))
         _ = Self.ask(pair.control, "status") { $0.contains("rf=on") }
         #expect(Self.ask(pair.control, "disconnect 1") == "ok")
-        let faulted = Self.ask(pair.api, "status") { $0.contains("phase=faulted") }
-        #expect(faulted?.contains("high:link_lost") == true, "\(faulted ?? "")")
-        let back = Self.ask(pair.api, "status") {
-            $0.contains("link=ready") && $0.contains(" rf=off") && $0.contains("faults=0x00000000")
-        }
-        #expect(back?.contains("phase=faulted") == true, "still faulted until acknowledged")
+        let faulted = Self.status(pair.api) { $0["state"] as? String == "faulted" }
+        let alarm = (faulted?["alarms"] as? [[String: Any]])?.first
+        #expect(
+            alarm?["cause"] as? String == "link_lost" && alarm?["priority"] as? String == "high",
+            "\(faulted ?? [:])"
+        )
+        let back = Self.status(pair.api, until: Self.ready)
+        #expect(back?["state"] as? String == "faulted", "still faulted until acknowledged")
         #expect(Self.ask(pair.control, "status")?.contains("rf=off") == true)
-        #expect(Self.ask(pair.api, "ack") { $0 == "ok" } == "ok")
-        #expect(Self.ask(pair.api, "status")?.hasPrefix("phase=idle") == true)
+        #expect(Self.ok(Self.call(pair.api, "ack", until: Self.ok)))
+        #expect(Self.status(pair.api)?["state"] as? String == "idle")
         #expect(Self.ask(pair.control, "status")?.contains("rf=off") == true, "no RF without a new start")
     }
 
@@ -149,34 +149,24 @@ struct RFGenDProcessTests {
             try? FileManager.default.removeItem(atPath: directory)
         }
         let api = directory + "/api.sock"
-        let idle = Self.ask(api, "status") {
-            $0.contains("link=ready") && $0.contains(" rf=off") && $0.contains("faults=0x00000000")
-        }
-        #expect(idle?.hasPrefix("phase=idle link=ready") == true, "\(idle ?? "no answer")")
-        #expect(idle?.contains("rf=off") == true)
-        #expect(Self.ask(api, "start bvn") { $0 == "ok" } == "ok")
-        let on = Self.ask(api, "status") { $0.contains("phase=ramp") && $0.contains("rf=on") }
-        #expect(on?.contains("rf=on") == true, "\(on ?? "")")
-        #expect(Self.ask(api, "stop") { $0 == "ok" } == "ok")
-        let off = Self.ask(api, "status") { $0.contains("rf=off") }
-        #expect(off?.contains("phase=stopped") == true && off?.contains("rf=off") == true, "\(off ?? "")")
+        let idle = Self.status(api, until: Self.ready)
+        #expect(idle?["state"] as? String == "idle" && idle?["rf_on"] as? Bool == false, "\(idle ?? [:])")
+        #expect(Self.ok(Self.start(api, ["level": "L4", "hold_s": 5])))
+        let on = Self.status(api) { $0["state"] as? String == "ramp" && $0["rf_on"] as? Bool == true }
+        #expect(on != nil)
+        #expect(Self.ok(Self.call(api, "stop", until: Self.ok)))
+        let off = Self.status(api) { $0["rf_on"] as? Bool == false }
+        #expect(off?["state"] as? String == "stopped", "\(off ?? [:])")
     }
 
     @Test("A daemon killed mid-lesion leaves a readable record, marked aborted when it comes back")
     func killedMidLesion() throws {
         var pair = try Self.start()
         defer { pair.stop() }
-        _ = Self.ask(pair.api, "status") {
-            $0.contains("link=ready") && $0.contains(" rf=off") && $0.contains("faults=0x00000000")
-        }
-        #expect(Self.ask(pair.api, "start bvn L4") { $0 == "ok" } == "ok")
+        _ = Self.status(pair.api, until: Self.ready)
+        #expect(Self.ok(Self.start(pair.api)))
         // Long enough into the ramp for the record thread's once-a-second commit to have run.
-        _ = Self.ask(pair.api, "status") { status in
-            let energy = status.split(separator: " ").first { $0.hasPrefix("energy_J=") }.flatMap {
-                Int($0.dropFirst(9))
-            }
-            return (energy ?? 0) >= 2
-        }
+        _ = Self.status(pair.api) { ($0["energy_j"] as? Double ?? 0) >= 2 }
         kill(pair.daemon.processIdentifier, SIGKILL)
         pair.daemon.waitUntilExit()
         #expect(
@@ -184,11 +174,20 @@ struct RFGenDProcessTests {
             "the generator's own timeouts"
         )
         pair.daemon = try Self.startDaemon(directory: pair.directory)
-        let records = Self.ask(pair.api, "records") { $0.hasPrefix("id=") }
-        #expect(records?.contains("level=L4") == true, "\(records ?? "")")
-        #expect(records?.contains("outcome=aborted") == true, "\(records ?? "")")
-        #expect(Self.ask(pair.api, "status")?.hasPrefix("phase=idle") == true, "a restarted daemon is idle with RF off")
+        let list = Self.call(pair.api, "records.list") { (APITestClient.resultArray($0)?.isEmpty == false) }
+        let record = APITestClient.resultArray(list ?? [:])?.first
+        #expect(record?["level"] as? String == "L4", "\(list ?? [:])")
+        #expect(record?["outcome"] as? String == "aborted", "\(list ?? [:])")
+        let id = try #require(record?["id"] as? Int)
+        let shown = APITestClient.result(Self.call(pair.api, "records.show", ["id": id]) ?? [:])
+        #expect((shown?["samples"] as? Int ?? 0) > 0, "the samples up to the last commit were kept")
+        let csv = APITestClient.result(Self.call(pair.api, "records.export", ["id": id, "format": "csv"]) ?? [:])
+        #expect((csv?["content"] as? String)?.hasPrefix("t_us,tip_cC") == true)
+        #expect(Self.status(pair.api)?["state"] as? String == "idle", "a restarted daemon is idle with RF off")
     }
+
+    static let rfctlPath = URL(fileURLWithPath: RFGenSimProcessTests.executable).deletingLastPathComponent()
+        .appendingPathComponent("rfctl").path
 
     /// Runs rfctl with arguments; returns its exit status and standard output.
     static func rfctl(_ arguments: [String]) throws -> (status: Int32, output: String) {
@@ -209,10 +208,9 @@ struct RFGenDProcessTests {
     func rfctlCommandLine() throws {
         let pair = try Self.start()
         defer { pair.stop() }
-        _ = Self.ask(pair.api, "status") {
-            $0.contains("link=ready") && $0.contains(" rf=off") && $0.contains("faults=0x00000000")
-        }
-        let status = try Self.rfctl(["status", "--socket", pair.api, "--json"])
+        _ = Self.status(pair.api, until: Self.ready)
+        // The stable form, socket before the subcommand; the socket after it works too.
+        let status = try Self.rfctl(["--socket", pair.api, "status", "--json"])
         #expect(status.status == 0)
         let object = try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [String: Any]
         #expect(object?["state"] as? String == "idle")
@@ -237,5 +235,23 @@ struct RFGenDProcessTests {
         #expect(alarms?.first?["cause"] as? String == "emergency_stop")
         #expect(alarms?.first?["priority"] as? String == "high")
         #expect(try Self.rfctl(["status", "--socket", pair.directory + "/nothing.sock"]).status == 3)
+        let completion = try Self.rfctl(["--generate-completion-script", "bash"])
+        #expect(completion.status == 0 && completion.output.contains("capture"), "bash completion covers the commands")
+        #expect(try Self.rfctl(["ack", "999", "--socket", pair.api]).status == 1, "no such alarm")
+        // The record thread commits once a second: wait for the lesion's record to be there.
+        _ = Self.call(pair.api, "records.list") { APITestClient.resultArray($0)?.isEmpty == false }
+        let records = try Self.rfctl(["--socket", pair.api, "records", "list", "--json"])
+        #expect(records.status == 0)
+        let list = try JSONSerialization.jsonObject(with: Data(records.output.utf8)) as? [[String: Any]]
+        #expect(list?.first?["level"] as? String == "L4", "\(records.output)")
+        let id = try #require(list?.first?["id"] as? Int)
+        let export = try Self.rfctl(["--socket", pair.api, "records", "export", "\(id)", "--format", "json"])
+        let document = try JSONSerialization.jsonObject(with: Data(export.output.utf8)) as? [String: Any]
+        #expect(document?["samples"] is [Any], "\(export.output.prefix(200))")
+        #expect(try Self.rfctl(["--socket", pair.api, "records", "show", "99999"]).status == 1, "no such record")
+        #expect(
+            try Self.rfctl(["--socket", pair.api, "start", "--level", "L 4"]).status == 1,
+            "a bad level is refused"
+        )
     }
 }

@@ -1,0 +1,194 @@
+/// `start`: a lesion with a profile at a vertebral level.
+public struct StartParams: Codable, Hashable, Sendable {
+    /// Default `bvn`.
+    public var profile: String?
+    /// The vertebral level, e.g. `L4`: 1 to 16 letters, digits or '-'.
+    public var level: String
+    /// A shorter hold for tests and demonstrations; the profile's limits still apply.
+    public var holdS: Double?
+
+    public init(profile: String? = nil, level: String, holdS: Double? = nil) {
+        self.profile = profile
+        self.level = level
+        self.holdS = holdS
+    }
+
+    /// A level a record can carry: the API's own check, before the core sees the command.
+    public static func levelProblem(_ level: String) -> String? {
+        let valid =
+            level.utf8.count <= 16 && !level.isEmpty
+            && level.unicodeScalars.allSatisfy {
+                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-")
+            }
+        return valid ? nil : "level must be 1 to 16 letters, digits or '-', e.g. L4; got \"\(level)\""
+    }
+}
+
+public struct AckParams: Codable, Hashable, Sendable {
+    /// A latched alarm's id; the acknowledgement covers every latched alarm, as the core
+    /// acknowledges them together. Without it, all of them.
+    public var id: UInt64?
+
+    public init(id: UInt64? = nil) { self.id = id }
+}
+
+public struct SubscribeParams: Codable, Hashable, Sendable {
+    /// Default: all three.
+    public var streams: [Stream]?
+    /// Resume here: events from this number on, from the replay buffer, before the live ones.
+    /// Without it, live events from the next one on.
+    public var fromSeq: UInt64?
+
+    public init(streams: [Stream]? = nil, fromSeq: UInt64? = nil) {
+        self.streams = streams
+        self.fromSeq = fromSeq
+    }
+}
+
+public struct SubscribeResult: Codable, Hashable, Sendable {
+    public var streams: [Stream]
+    /// The first sequence number this client will be sent (a gap marker first if some are lost).
+    public var nextSeq: UInt64
+    /// The oldest sequence number still in the replay buffer.
+    public var oldestSeq: UInt64
+    public var latestSeq: UInt64
+
+    public init(streams: [Stream], nextSeq: UInt64, oldestSeq: UInt64, latestSeq: UInt64) {
+        self.streams = streams
+        self.nextSeq = nextSeq
+        self.oldestSeq = oldestSeq
+        self.latestSeq = latestSeq
+    }
+}
+
+public struct RecordsListParams: Codable, Hashable, Sendable {
+    /// At most this many, newest first; default and maximum `APILimits.recordsPerPage`.
+    public var limit: Int?
+    /// Only records with a smaller id: the next page.
+    public var beforeId: Int64?
+
+    public init(limit: Int? = nil, beforeId: Int64? = nil) {
+        self.limit = limit
+        self.beforeId = beforeId
+    }
+}
+
+public struct RecordParams: Codable, Hashable, Sendable {
+    public var id: Int64
+    /// For `records.export`: `csv` or `json`.
+    public var format: String?
+
+    public init(id: Int64, format: String? = nil) {
+        self.id = id
+        self.format = format
+    }
+}
+
+/// A lesion's record, without its samples.
+public struct RecordSummary: Codable, Hashable, Sendable {
+    public var id: Int64
+    public var profile: String
+    public var level: String
+    public var operatorUid: UInt32
+    public var startedUs: Int64
+    public var endedUs: Int64?
+    /// `running`, `done`, `stopped`, `faulted`, `aborted`.
+    public var outcome: String
+    public var endReason: String?
+    public var holdS: Double
+    public var energyJ: Double
+    public var peakC: Double
+
+    public init(
+        id: Int64,
+        profile: String,
+        level: String,
+        operatorUid: UInt32,
+        startedUs: Int64,
+        endedUs: Int64?,
+        outcome: String,
+        endReason: String?,
+        holdS: Double,
+        energyJ: Double,
+        peakC: Double
+    ) {
+        self.id = id
+        self.profile = profile
+        self.level = level
+        self.operatorUid = operatorUid
+        self.startedUs = startedUs
+        self.endedUs = endedUs
+        self.outcome = outcome
+        self.endReason = endReason
+        self.holdS = holdS
+        self.energyJ = energyJ
+        self.peakC = peakC
+    }
+}
+
+public struct RecordAlarm: Codable, Hashable, Sendable {
+    public var wallUs: Int64
+    public var cause: String
+    public var priority: String
+    public var detail: String
+
+    public init(wallUs: Int64, cause: String, priority: String, detail: String) {
+        self.wallUs = wallUs
+        self.cause = cause
+        self.priority = priority
+        self.detail = detail
+    }
+}
+
+/// `records.show`: the summary, the alarms, and how many samples (`records.export` has them).
+public struct RecordDetail: Codable, Hashable, Sendable {
+    public var record: RecordSummary
+    public var alarms: [RecordAlarm]
+    public var samples: Int
+
+    public init(record: RecordSummary, alarms: [RecordAlarm], samples: Int) {
+        self.record = record
+        self.alarms = alarms
+        self.samples = samples
+    }
+}
+
+/// `records.export`: the whole record as one CSV or JSON document.
+public struct RecordExport: Codable, Hashable, Sendable {
+    public var id: Int64
+    public var format: String
+    public var content: String
+
+    public init(id: Int64, format: String, content: String) {
+        self.id = id
+        self.format = format
+        self.content = content
+    }
+}
+
+/// Every bound of the socket API, in one place.
+public enum APILimits {
+    /// Clients connected at once; the next is told `too_many_clients` and closed.
+    public static let clients = 128
+    /// The longest request line, bytes; a longer one is answered `line_too_long` and the
+    /// connection closed (no way to find the next request's start in a line that never ends).
+    public static let requestLineBytes = 4096
+    /// Requests a second, on average; a burst of `requestBurst` is allowed.
+    public static let requestsPerSecond = 50
+    public static let requestBurst = 100
+    /// Rate-limited requests after which the client is disconnected as a flood; the count starts
+    /// again only once the client has slowed down enough for its burst allowance to refill.
+    public static let floodDisconnect = 500
+    /// Events kept for `from_seq` (2 minutes at 100 Hz).
+    public static let replayEvents = 12_000
+    /// Bytes queued to one client before it counts as slow: events are then skipped (and a gap
+    /// marker sent when it catches up), never queued further.
+    public static let clientHighWaterBytes = 256 * 1024
+    public static let clientLowWaterBytes = 64 * 1024
+    /// A client that has read nothing for this long while events wait is disconnected, ms.
+    public static let stalledClientMilliseconds: Int64 = 10_000
+    /// Requests kept per client for the log and `clients`.
+    public static let requestHistory = 16
+    /// Records a page of `records.list`.
+    public static let recordsPerPage = 100
+}

@@ -1,0 +1,828 @@
+import NIOCore
+import NIOExtras
+import NIOPosix
+import RFGenAPI
+import RFGenCore
+import RFGenRecords
+import RFGenSystem
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The API's state: clients, the control lease, the replay buffer, commands waiting for the
+/// tick. Confined to one event loop: every method runs on it (asserted), so nothing here locks.
+final class APIHub: @unchecked Sendable {
+    /// Who this daemon is, for the banner.
+    struct Identity: Sendable {
+        var version: String
+        /// Random, new on every start.
+        var instance: String
+        /// The first sequence number this daemon issued, and, after a daemon that died, the last
+        /// number known to have been issued before it.
+        var firstSeq: UInt64
+        var unknownAfterSeq: UInt64?
+    }
+
+    /// One connection. @unchecked: touched only on the hub's event loop, like the hub.
+    final class Client: @unchecked Sendable {
+        let id: UInt64
+        let channel: any Channel
+        let uid: UInt32
+        let gid: UInt32
+        let pid: Int32
+        let role: Role?
+        var streams: Set<RFGenAPI.Stream> = []
+        /// The next sequence number to send; nil when not subscribed.
+        var cursor: UInt64?
+        var missed: UInt64 = 0
+        /// Since when events have waited for a client that reads nothing.
+        var blockedSince: NIODeadline?
+        var history: [String] = []
+        var tokens = Double(APILimits.requestBurst)
+        var refilled: NIODeadline
+        var limitedInARow = 0
+        var closing = false
+
+        init(id: UInt64, channel: any Channel, uid: UInt32, gid: UInt32, pid: Int32, role: Role?, now: NIODeadline) {
+            self.id = id
+            self.channel = channel
+            self.uid = uid
+            self.gid = gid
+            self.pid = pid
+            self.role = role
+            refilled = now
+        }
+
+        var name: String { "client \(id) (uid \(uid), pid \(pid))" }
+    }
+
+    private struct Waiting {
+        var client: Client
+        var id: RequestID?
+        var ticket: UInt64
+        var deadline: NIODeadline
+    }
+
+    private let loop: any EventLoop
+    private let pool: NIOThreadPool
+    private let shared: Shared
+    private let roles: RolePolicy
+    private let identity: Identity
+    private let log: @Sendable (String) -> Void
+    private let encoder = APIJSON.encoder()
+    private let decoder = APIJSON.decoder()
+    private var clients: [UInt64: Client] = [:]
+    private var nextClient: UInt64 = 1
+    private var leaseHolder: Client?
+    private var replay: ReplayBuffer<ByteBuffer>
+    private var drained: [Event] = []
+    private var waiting: [Waiting] = []
+    private var pumpTask: RepeatedTask?
+    private var shuttingDown = false
+
+    init(
+        loop: any EventLoop,
+        pool: NIOThreadPool,
+        shared: Shared,
+        roles: RolePolicy,
+        identity: Identity,
+        log: @escaping @Sendable (String) -> Void
+    ) {
+        self.loop = loop
+        self.pool = pool
+        self.shared = shared
+        self.roles = roles
+        self.identity = identity
+        self.log = log
+        replay = ReplayBuffer(capacity: APILimits.replayEvents, latestSeq: identity.firstSeq - 1)
+    }
+
+    func startPumping() {
+        loop.assertInEventLoop()
+        let interval = TimeAmount.microseconds(DaemonLimits.apiPumpMicroseconds)
+        pumpTask = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] _ in pump() }
+    }
+
+    // MARK: - Connections
+
+    func connect(channel: any Channel, pid: Int32, uid: UInt32, gid: UInt32) -> Client {
+        loop.assertInEventLoop()
+        let groups = Set([gid] + Accounts.supplementaryGroups(pid: pid))
+        let client = Client(
+            id: nextClient,
+            channel: channel,
+            uid: uid,
+            gid: gid,
+            pid: pid,
+            role: roles.role(uid: uid, groups: groups),
+            now: .now()
+        )
+        nextClient += 1
+        let refusal: APIError? =
+            if shuttingDown {
+                APIError(.shuttingDown, "rfgend is stopping")
+            } else if clients.count >= APILimits.clients {
+                APIError(.tooManyClients, "\(APILimits.clients) clients are connected; try again later")
+            } else if client.role == nil {
+                APIError(
+                    .noRole,
+                    "uid \(uid) is in no operator or observer group of this daemon (its groups: \(groups.sorted().map(String.init).joined(separator: ", ")))"
+                )
+            } else {
+                nil
+            }
+        if let refusal {
+            log("\(client.name) refused: \(refusal.message)")
+            send(Reply<Empty>(id: nil, .failure(refusal)), to: client, type: "reply")
+            close(client)
+            return client
+        }
+        clients[client.id] = client
+        let banner = Banner(
+            daemon: identity.version,
+            instance: identity.instance,
+            role: client.role ?? .observer,
+            client: client.id,
+            uid: uid,
+            pid: pid,
+            seq: shared.bus.lastSeq,
+            limits: .init(
+                requestLineBytes: APILimits.requestLineBytes,
+                requestsPerSecond: APILimits.requestsPerSecond,
+                replayEvents: APILimits.replayEvents
+            )
+        )
+        send(banner, to: client, type: "banner")
+        return client
+    }
+
+    func disconnected(_ client: Client) {
+        loop.assertInEventLoop()
+        guard clients.removeValue(forKey: client.id) != nil else { return }
+        waiting.removeAll { $0.client === client }
+        if leaseHolder === client {
+            leaseHolder = nil
+            log("\(client.name) disconnected holding the control lease; the lease is free")
+            publishLease()
+        }
+    }
+
+    func failed(_ client: Client, _ error: any Error) {
+        loop.assertInEventLoop()
+        guard !client.closing else { return }
+        if error is ByteToMessageDecoderError.PayloadTooLargeError {
+            complain(client, "sent a line longer than \(APILimits.requestLineBytes) bytes; closing")
+            send(
+                Reply<Empty>(
+                    id: nil,
+                    .failure(
+                        APIError(
+                            .lineTooLong,
+                            "requests are at most \(APILimits.requestLineBytes) bytes a line; closing the connection"
+                        )
+                    )
+                ),
+                to: client,
+                type: "reply"
+            )
+            close(client)
+        } else if !(error is NIOExtrasErrors.LeftOverBytesError) {
+            // A reset or a broken pipe: the client went away; nothing to answer.
+            log("\(client.name): connection error \(error)")
+        }
+    }
+
+    func writabilityChanged(_ client: Client) {
+        loop.assertInEventLoop()
+        if client.channel.isWritable {
+            client.blockedSince = nil
+            // Reading was paused while the client was not taking its replies (see `reply`).
+            client.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+            deliver(to: client)
+        }
+    }
+
+    /// Logs a client's misbehaviour with its last requests, which say what it was doing.
+    private func complain(_ client: Client, _ what: String) {
+        let recent = client.history.suffix(4).joined(separator: " | ")
+        log(
+            "\(client.name), \(client.role?.rawValue ?? "no role"): \(what); last requests: \(recent.isEmpty ? "none" : recent)"
+        )
+    }
+
+    private func close(_ client: Client) {
+        guard !client.closing else { return }
+        client.closing = true
+        // The error reply goes out first; then the connection closes.
+        client.channel.writeAndFlush(ByteBuffer()).whenComplete { _ in client.channel.close(promise: nil) }
+    }
+
+    // MARK: - Requests
+
+    func request(from client: Client, line: ByteBuffer) {
+        loop.assertInEventLoop()
+        guard !client.closing else { return }
+        let bytes = Array(line.readableBytesView)
+        remember(bytes, for: client)
+
+        // Token bucket: steady requestsPerSecond, bursts of requestBurst.
+        let now = NIODeadline.now()
+        let elapsed = Double((now - client.refilled).nanoseconds) / 1e9
+        client.tokens = min(
+            Double(APILimits.requestBurst),
+            client.tokens + elapsed * Double(APILimits.requestsPerSecond)
+        )
+        client.refilled = now
+        guard client.tokens >= 1 else {
+            client.limitedInARow += 1
+            if client.limitedInARow >= APILimits.floodDisconnect {
+                complain(client, "\(client.limitedInARow) requests over the rate limit in a row; disconnecting")
+                close(client)
+            } else {
+                reply(
+                    to: client,
+                    id: nil,
+                    Result<Empty, APIError>.failure(
+                        APIError(.rateLimited, "more than \(APILimits.requestsPerSecond) requests a second; slow down")
+                    )
+                )
+            }
+            return
+        }
+        // A flood is forgiven only once the client has let its bucket fill up again: a few
+        // tokens trickling in mid-flood do not reset the count.
+        if client.tokens >= Double(APILimits.requestBurst) { client.limitedInARow = 0 }
+        client.tokens -= 1
+
+        let head: RequestHead
+        do {
+            head = try APIJSON.head(bytes, decoder: decoder)
+        } catch {
+            complain(client, "malformed request: \(error.message)")
+            return reply(to: client, id: nil, Result<Empty, APIError>.failure(error))
+        }
+        guard let method = RFGenAPI.Method(rawValue: head.method) else {
+            return reply(
+                to: client,
+                id: head.id,
+                Result<Empty, APIError>.failure(
+                    APIError(
+                        .unknownMethod,
+                        "unknown method \"\(head.method)\"; methods: \(RFGenAPI.Method.allCases.map(\.rawValue).joined(separator: ", "))"
+                    )
+                )
+            )
+        }
+        let role = client.role ?? .observer
+        guard role >= method.requiredRole else {
+            return reply(
+                to: client,
+                id: head.id,
+                Result<Empty, APIError>.failure(
+                    APIError(
+                        .notPermitted,
+                        "\(method.rawValue) needs the operator role; uid \(client.uid) is an observer (observers read and subscribe)"
+                    )
+                )
+            )
+        }
+        do {
+            try dispatch(method, id: head.id, line: bytes, client: client)
+        } catch {
+            reply(to: client, id: head.id, Result<Empty, APIError>.failure(error))
+        }
+    }
+
+    private func remember(_ line: [UInt8], for client: Client) {
+        var text = String(decoding: line.prefix(200), as: UTF8.self)
+        if line.count > 200 { text += "…" }
+        client.history.append(text)
+        if client.history.count > APILimits.requestHistory { client.history.removeFirst() }
+    }
+
+    private func dispatch(_ method: RFGenAPI.Method, id: RequestID?, line: [UInt8], client: Client) throws(APIError) {
+        switch method {
+        case .ping:
+            reply(to: client, id: id, Result<Empty, APIError>.success(Empty()))
+        case .status:
+            reply(to: client, id: id, Result<StatusResult, APIError>.success(status(for: client)))
+        case .profiles:
+            reply(to: client, id: id, Result<[ProfileInfo], APIError>.success(TreatmentProfile.builtIn.map(\.info)))
+        case .clients:
+            let list = clients.values.sorted { $0.id < $1.id }.map { info($0) }
+            reply(to: client, id: id, Result<[ClientInfo], APIError>.success(list))
+        case .subscribe:
+            let params = try APIJSON.params(SubscribeParams.self, line, decoder: decoder) ?? SubscribeParams()
+            subscribe(client, id: id, params)
+        case .unsubscribe:
+            client.cursor = nil
+            client.streams = []
+            reply(to: client, id: id, Result<Empty, APIError>.success(Empty()))
+        case .leaseAcquire:
+            if let holder = leaseHolder, holder !== client {
+                throw APIError(
+                    .leaseHeld,
+                    "the control lease is held by client \(holder.id) (uid \(holder.uid), pid \(holder.pid))"
+                )
+            }
+            if leaseHolder == nil {
+                leaseHolder = client
+                publishLease()
+            }
+            reply(to: client, id: id, Result<LeaseInfo, APIError>.success(lease(for: client)))
+        case .leaseRelease:
+            if leaseHolder === client {
+                leaseHolder = nil
+                publishLease()
+            }
+            reply(to: client, id: id, Result<LeaseInfo, APIError>.success(lease(for: client)))
+        case .start:
+            guard let params = try APIJSON.params(StartParams.self, line, decoder: decoder) else {
+                throw APIError(
+                    .invalidParams,
+                    "start needs params {\"level\": \"L4\"} (and optionally profile, hold_s)"
+                )
+            }
+            guard leaseHolder === client else {
+                if let holder = leaseHolder {
+                    throw APIError(
+                        .leaseHeld,
+                        "start needs the control lease, held by client \(holder.id) (uid \(holder.uid), pid \(holder.pid))"
+                    )
+                }
+                throw APIError(.leaseRequired, "start needs the control lease: call lease.acquire first")
+            }
+            let name = params.profile ?? "bvn"
+            guard var profile = TreatmentProfile.builtIn.first(where: { $0.name == name }) else {
+                throw APIError(
+                    .invalidParams,
+                    "unknown profile \"\(name)\"; built in: \(TreatmentProfile.builtIn.map(\.name).joined(separator: ", "))"
+                )
+            }
+            if let problem = StartParams.levelProblem(params.level) { throw APIError(.invalidParams, problem) }
+            if let hold = params.holdS {
+                // The core checks it against the profile's limits like any other value.
+                guard hold.isFinite else { throw APIError(.invalidParams, "hold_s must be a finite number of seconds") }
+                profile.holdSeconds = hold
+            }
+            try submit(.start(profile), level: params.level, id: id, client: client)
+        case .stop:
+            try submit(.stop, id: id, client: client)
+        case .estop:
+            try submit(.emergencyStop, id: id, client: client)
+        case .ack:
+            let params = try APIJSON.params(AckParams.self, line, decoder: decoder) ?? AckParams()
+            if let alarm = params.id {
+                let latched = shared.status.withLock { $0.alarms.map(\.id) }
+                guard latched.contains(alarm) else {
+                    throw APIError(
+                        .notFound,
+                        "no latched alarm \(alarm); latched: \(latched.isEmpty ? "none" : latched.map(String.init).joined(separator: ", "))"
+                    )
+                }
+            }
+            try submit(.acknowledge, id: id, client: client)
+        case .recordsList:
+            let params = try APIJSON.params(RecordsListParams.self, line, decoder: decoder) ?? RecordsListParams()
+            let limit = min(max(params.limit ?? APILimits.recordsPerPage, 1), APILimits.recordsPerPage)
+            try readRecords(client: client, id: id) { store in
+                try store.lesions(limit: limit, beforeID: params.beforeId).map(\.summary)
+            }
+        case .recordsShow:
+            guard let params = try APIJSON.params(RecordParams.self, line, decoder: decoder) else {
+                throw APIError(.invalidParams, "records.show needs params {\"id\": N}")
+            }
+            try readRecords(client: client, id: id) { store in
+                guard let record = try store.lesion(id: params.id) else {
+                    throw APIError(.notFound, "no record \(params.id)")
+                }
+                return RecordDetail(
+                    record: record.summary,
+                    alarms: try store.alarms(lesion: params.id).map {
+                        RecordAlarm(
+                            wallUs: $0.microseconds,
+                            cause: $0.interlock,
+                            priority: $0.priority,
+                            detail: $0.detail
+                        )
+                    },
+                    samples: try store.sampleCount(lesion: params.id)
+                )
+            }
+        case .recordsExport:
+            guard let params = try APIJSON.params(RecordParams.self, line, decoder: decoder) else {
+                throw APIError(
+                    .invalidParams,
+                    "records.export needs params {\"id\": N, \"format\": \"csv\" or \"json\"}"
+                )
+            }
+            let format = params.format ?? "json"
+            guard format == "csv" || format == "json" else {
+                throw APIError(.invalidParams, "format must be csv or json, got \"\(format)\"")
+            }
+            try readRecords(client: client, id: id) { store in
+                guard try store.lesion(id: params.id) != nil else {
+                    throw APIError(.notFound, "no record \(params.id)")
+                }
+                let content =
+                    format == "csv"
+                    ? try store.exportCSV(lesion: params.id)
+                    : String(decoding: try store.exportJSON(lesion: params.id), as: UTF8.self)
+                return RecordExport(id: params.id, format: format, content: content)
+            }
+        }
+    }
+
+    /// Queues an operator command for the next tick; the reply goes out when the tick has taken it.
+    private func submit(
+        _ command: OperatorCommand,
+        level: String = "",
+        id: RequestID?,
+        client: Client
+    ) throws(APIError) {
+        guard !shuttingDown else { throw APIError(.shuttingDown, "rfgend is stopping; RF is off") }
+        guard let ticket = shared.submit(command, level: level, uid: client.uid, client: client.id) else {
+            throw APIError(.busy, "\(DaemonLimits.operatorQueue) commands are waiting for the control loop; try again")
+        }
+        waiting.append(
+            Waiting(
+                client: client,
+                id: id,
+                ticket: ticket,
+                deadline: .now() + .microseconds(DaemonLimits.apiReplyMicroseconds)
+            )
+        )
+    }
+
+    /// Reads the records on the thread pool (SQLite may wait for the record thread's commit).
+    private func readRecords<Result: Encodable & Sendable>(
+        client: Client,
+        id: RequestID?,
+        _ read: @escaping @Sendable (RecordStore) throws -> Result
+    ) throws(APIError) {
+        guard let store = shared.store.withLock({ $0 }) else {
+            throw APIError(.noRecords, "this daemon keeps no records (start rfgend with --state-dir)")
+        }
+        pool.runIfActive(eventLoop: loop) { try read(store) }.whenComplete { [self] result in
+            switch result {
+            case .success(let value):
+                reply(to: client, id: id, Swift.Result<Result, APIError>.success(value))
+            case .failure(let error as APIError):
+                reply(to: client, id: id, Swift.Result<Result, APIError>.failure(error))
+            case .failure(let error):
+                log("records: reading failed for \(client.name): \(error)")
+                reply(
+                    to: client,
+                    id: id,
+                    Swift.Result<Result, APIError>.failure(APIError(.internal, "reading the records failed: \(error)"))
+                )
+            }
+        }
+    }
+
+    private func subscribe(_ client: Client, id: RequestID?, _ params: SubscribeParams) {
+        let streams = Set(params.streams ?? RFGenAPI.Stream.allCases)
+        let latest = shared.bus.lastSeq
+        var gaps: [Gap] = []
+        var cursor = latest + 1
+        if let from = params.fromSeq {
+            cursor = min(from, latest + 1)
+            // Numbers before this daemon's first: lost with the previous daemon, or never issued
+            // by it (after an unclean stop, numbering skips ahead).
+            if cursor < identity.firstSeq {
+                let lostEnd = min(identity.unknownAfterSeq ?? (identity.firstSeq - 1), identity.firstSeq - 1)
+                if cursor <= lostEnd {
+                    gaps.append(Gap(fromSeq: cursor, toSeq: lostEnd, reason: "replay_exhausted"))
+                }
+                if identity.unknownAfterSeq != nil, max(cursor, lostEnd + 1) <= identity.firstSeq - 1 {
+                    gaps.append(
+                        Gap(fromSeq: max(cursor, lostEnd + 1), toSeq: identity.firstSeq - 1, reason: "daemon_crashed")
+                    )
+                }
+                cursor = identity.firstSeq
+            }
+        }
+        client.streams = streams
+        reply(
+            to: client,
+            id: id,
+            Result<SubscribeResult, APIError>.success(
+                SubscribeResult(
+                    streams: RFGenAPI.Stream.allCases.filter(streams.contains),
+                    nextSeq: cursor,
+                    oldestSeq: replay.oldestSeq,
+                    latestSeq: latest
+                )
+            )
+        )
+        for gap in gaps {
+            client.missed += gap.toSeq - gap.fromSeq + 1
+            send(gap, to: client, type: "gap")
+        }
+        // Numbers below the buffer that the client asked for are gone: say so before the rest.
+        if cursor < replay.oldestSeq, cursor <= replay.latestSeq {
+            let (step, next) = replay.step(cursor: cursor, streams: streams, behindReason: "replay_exhausted")
+            if case .gap(let gap) = step {
+                client.missed += gap.toSeq - gap.fromSeq + 1
+                send(gap, to: client, type: "gap")
+            }
+            cursor = next
+        }
+        client.cursor = cursor
+        flush(client)
+        deliver(to: client)
+    }
+
+    // MARK: - Events
+
+    /// Every `apiPumpMicroseconds`: takes new events, answers commands the tick has taken, feeds
+    /// subscribers, and drops clients that have read nothing for too long.
+    private func pump() {
+        drained.removeAll(keepingCapacity: true)
+        let dropped = shared.bus.drain(into: &drained)
+        if dropped > 0 { log("api: \(dropped) events were lost before the event loop took them") }
+        for event in drained {
+            do {
+                var buffer = ByteBuffer(bytes: try APIJSON.line("event", event, encoder: encoder))
+                buffer.writeInteger(UInt8(ascii: "\n"))
+                replay.append(seq: event.seq, stream: event.stream, payload: buffer)
+            } catch {
+                log("api: event \(event.seq) could not be encoded: \(error)")
+            }
+        }
+        answerWaiting()
+        let now = NIODeadline.now()
+        for client in clients.values where client.cursor != nil && !client.closing {
+            deliver(to: client)
+            if let since = client.blockedSince,
+                now - since > .milliseconds(APILimits.stalledClientMilliseconds)
+            {
+                complain(
+                    client,
+                    "read nothing for \(APILimits.stalledClientMilliseconds) ms while events waited; disconnecting"
+                )
+                client.closing = true
+                client.channel.close(promise: nil)
+            }
+        }
+    }
+
+    private func answerWaiting() {
+        guard !waiting.isEmpty else { return }
+        let now = NIODeadline.now()
+        var still: [Waiting] = []
+        for entry in waiting {
+            if let outcome = shared.outcome(entry.ticket) {
+                let result: Result<Empty, APIError> =
+                    outcome.map { .failure(APIError(.refused, $0)) } ?? .success(Empty())
+                reply(to: entry.client, id: entry.id, result)
+            } else if now > entry.deadline {
+                reply(
+                    to: entry.client,
+                    id: entry.id,
+                    Result<Empty, APIError>.failure(
+                        APIError(.timeout, "the control loop did not take the command in time; check status")
+                    )
+                )
+            } else {
+                still.append(entry)
+            }
+        }
+        waiting = still
+    }
+
+    /// Sends a subscriber what it has not had, as far as its socket takes without queueing more
+    /// than the high-water mark. A client that does not keep up stays behind, and is told of a
+    /// gap once the replay buffer has moved past it.
+    private func deliver(to client: Client) {
+        guard var cursor = client.cursor, !client.closing else { return }
+        var wrote = false
+        var budget = 512
+        while budget > 0 {
+            let (step, next) = replay.step(cursor: cursor, streams: client.streams)
+            if case .upToDate = step { break }
+            guard client.channel.isWritable else {
+                if client.blockedSince == nil { client.blockedSince = .now() }
+                break
+            }
+            switch step {
+            case .upToDate, .skip:
+                break
+            case .event(let buffer):
+                client.channel.write(buffer, promise: nil)
+                wrote = true
+                budget -= 1
+            case .gap(let gap):
+                client.missed += gap.toSeq - gap.fromSeq + 1
+                if let line = encodeLine(gap, type: "gap") {
+                    client.channel.write(line, promise: nil)
+                    wrote = true
+                }
+            }
+            cursor = next
+        }
+        client.cursor = cursor
+        if wrote { client.channel.flush() }
+    }
+
+    private func publishLease() {
+        shared.bus.publish(.lease(lease(for: nil)), wallUs: wallClockMicroseconds())
+    }
+
+    // MARK: - Shutdown
+
+    /// The last pump, then every client closed once its writes are out; a second at most.
+    func finish() -> EventLoopFuture<Void> {
+        loop.assertInEventLoop()
+        shuttingDown = true
+        pump()
+        for entry in waiting {
+            reply(
+                to: entry.client,
+                id: entry.id,
+                Result<Empty, APIError>.failure(APIError(.shuttingDown, "rfgend is stopping; RF is off"))
+            )
+        }
+        waiting.removeAll()
+        pumpTask?.cancel()
+        let closes = clients.values.map { client -> EventLoopFuture<Void> in
+            client.channel.writeAndFlush(ByteBuffer()).flatMap { client.channel.close() }
+        }
+        let all = EventLoopFuture.andAllComplete(closes, on: loop)
+        let timeout = loop.makePromise(of: Void.self)
+        loop.scheduleTask(in: .seconds(1)) { timeout.succeed() }
+        all.cascade(to: timeout)
+        return timeout.futureResult
+    }
+
+    // MARK: - Replies
+
+    private func reply<Value: Encodable & Sendable>(
+        to client: Client,
+        id: RequestID?,
+        _ result: Result<Value, APIError>
+    ) {
+        send(Reply(id: id, result), to: client, type: "reply")
+        flush(client)
+        // A client that sends requests without reading the replies stops being read, so its
+        // replies cannot pile up here beyond the high-water mark.
+        if !client.channel.isWritable {
+            client.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+        }
+    }
+
+    private func send<Body: Encodable>(_ body: Body, to client: Client, type: String) {
+        guard let line = encodeLine(body, type: type) else { return }
+        client.channel.write(line, promise: nil)
+        if type != "reply" { flush(client) }
+    }
+
+    private func flush(_ client: Client) { client.channel.flush() }
+
+    private func encodeLine<Body: Encodable>(_ body: Body, type: String) -> ByteBuffer? {
+        do {
+            var buffer = ByteBuffer(bytes: try APIJSON.line(type, body, encoder: encoder))
+            buffer.writeInteger(UInt8(ascii: "\n"))
+            return buffer
+        } catch {
+            log("api: a \(type) could not be encoded: \(error)")
+            return nil
+        }
+    }
+
+    // MARK: - Views
+
+    private func lease(for client: Client?) -> LeaseInfo {
+        guard let holder = leaseHolder else { return LeaseInfo(held: false) }
+        return LeaseInfo(held: true, client: holder.id, uid: holder.uid, pid: holder.pid, mine: holder === client)
+    }
+
+    private func info(_ client: Client) -> ClientInfo {
+        ClientInfo(
+            client: client.id,
+            uid: client.uid,
+            gid: client.gid,
+            pid: client.pid,
+            role: client.role ?? .observer,
+            subscribed: RFGenAPI.Stream.allCases.filter(client.streams.contains).map(\.rawValue),
+            holdsLease: leaseHolder === client,
+            missed: client.missed,
+            lastRequests: client.history
+        )
+    }
+
+    private func status(for client: Client) -> StatusResult {
+        let status = shared.status.withLock { $0 }
+        let (total, second) = shared.link.withLock { ($0.statistics, $0.lastSecond) }
+        let wallNow = wallClockMicroseconds()
+        let monoNow = MonotonicClock.microseconds()
+        let t = status.telemetry
+        let readings = t.map { t in
+            Readings(
+                ageMs: Double(status.telemetryAgeMicroseconds ?? 0) / 1000,
+                temperaturesC: t.temperatures.map { $0.status == .ok ? Double($0.centiCelsius) / 100 : nil },
+                temperatureStatus: t.temperatures.map { "\($0.status)" },
+                powerW: Double(t.powerMilliwatts) / 1000,
+                setpointW: Double(t.setPointMilliwatts) / 1000,
+                voltageV: Double(t.voltageMillivolts) / 1000,
+                currentA: Double(t.currentMilliamps) / 1000,
+                impedanceOhm: t.impedanceValid ? Double(t.impedanceDeciohms) / 10 : nil,
+                rf: "\(t.rfState)",
+                faults: t.faults.isEmpty ? [] : ["\(t.faults)"]
+            )
+        }
+        let mean = total.roundTripCount > 0 ? total.roundTripTotalMicroseconds / Int64(total.roundTripCount) : 0
+        return StatusResult(
+            state: status.phase.rawValue,
+            rfOn: t?.rfState == .on,
+            link: status.linkUp ? "up" : "down",
+            tipTempC: readings?.temperaturesC.first ?? nil,
+            powerW: readings?.powerW,
+            impedanceOhm: readings?.impedanceOhm,
+            alarms: status.alarms.map { $0.info(wallUs: wallNow - (monoNow - $0.microseconds)) },
+            linkState: status.linkState,
+            readings: readings,
+            telemetryAgeMs: status.telemetryAgeMicroseconds.map { Double($0) / 1000 },
+            profile: status.profile?.info,
+            level: status.level,
+            setpointC: status.setPointCelsius,
+            elapsedS: status.elapsedSeconds,
+            remainingS: status.profile.map { max(0, $0.holdSeconds - status.holdSeconds) },
+            holdS: status.holdSeconds,
+            energyJ: status.energyJoules,
+            peakC: status.peakCelsius,
+            linkStats: LinkStats(
+                bytes: total.decoder.bytes,
+                frames: total.decoder.frames,
+                decodeErrors: total.decoder.errors,
+                crcErrors: total.decoder.crcErrors,
+                telemetryReceived: total.telemetryReceived,
+                telemetryLost: total.telemetryLost,
+                commandsSent: total.commandsSent,
+                retries: total.retries,
+                commandsFailed: total.commandsFailed,
+                commandsDropped: total.commandsDropped,
+                rttMeanUs: mean,
+                rttMaxUs: total.roundTripMaxMicroseconds,
+                lastSecond: second.map {
+                    LinkStats.Second(
+                        bytes: $0.bytes,
+                        frames: $0.frames,
+                        decodeErrors: $0.decodeErrors,
+                        crcErrors: $0.crcErrors,
+                        telemetryLost: $0.telemetryLost,
+                        commandsSent: $0.commandsSent,
+                        retries: $0.retries,
+                        rttMaxUs: $0.roundTripMaxMicroseconds
+                    )
+                }
+            ),
+            loop: LoopTiming(
+                tickHz: status.tickRateHz,
+                ticks: status.ticks,
+                overruns: status.overruns,
+                lateP50Us: status.latenessP50Microseconds,
+                lateP99Us: status.latenessP99Microseconds,
+                lateMaxUs: status.worstLatenessMicroseconds
+            ),
+            lease: lease(for: client),
+            seq: shared.bus.lastSeq,
+            clients: clients.count
+        )
+    }
+}
+
+extension TreatmentProfile {
+    var info: ProfileInfo {
+        ProfileInfo(
+            name: name,
+            targetC: setPointCelsius,
+            rampCPerS: rampCelsiusPerSecond,
+            holdS: holdSeconds,
+            holdBandC: holdBandCelsius,
+            powerLimitW: powerLimitWatts,
+            energyCapJ: energyCapJoules
+        )
+    }
+}
+
+extension LesionRecord {
+    var summary: RecordSummary {
+        RecordSummary(
+            id: id,
+            profile: profile,
+            level: level,
+            operatorUid: operatorUID,
+            startedUs: startedMicroseconds,
+            endedUs: endedMicroseconds,
+            outcome: outcome,
+            endReason: endReason,
+            holdS: holdSeconds,
+            energyJ: energyJoules,
+            peakC: peakCelsius
+        )
+    }
+}

@@ -1,0 +1,220 @@
+import ArgumentParser
+import Foundation
+import RFGenAPI
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `rfctl watch`: the live view of a lesion, redrawn at most 10 times a second from the
+/// telemetry stream; reconnects by itself when the daemon restarts.
+struct Watch: APICommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Live view: state, temperatures, power, impedance, time with a progress bar, alarms, link health.",
+        discussion: "With --json, prints every event as one JSON line instead. Ctrl-C ends it."
+    )
+    @ParentCommand var root: RFCtl
+    @OptionGroup var common: Common
+    @Flag(help: "Draw once, after the first telemetry, and exit.") var once = false
+    @Flag(help: "No colours (also when NO_COLOR is set or the output is not a terminal).") var noColor = false
+
+    func run() throws {
+        let color = !noColor && ProcessInfo.processInfo.environment["NO_COLOR"] == nil && isatty(1) == 1
+        var view = WatchView(color: color)
+        var lastSeq: UInt64?
+        while true {
+            do {
+                let api = try APIConnection(path: socket)
+                view.connected(try api.call("status", as: StatusResult.self))
+                let subscription = try api.call(
+                    "subscribe",
+                    SubscribeParams(fromSeq: lastSeq.map { $0 + 1 }),
+                    as: SubscribeResult.self
+                )
+                lastSeq = subscription.nextSeq - 1
+                var drawn = Date.distantPast
+                var polled = Date()
+                while true {
+                    guard let line = try api.nextLine(timeoutMilliseconds: 200) else { continue }
+                    if common.json {
+                        FileHandle.standardOutput.write(Data(line + [UInt8(ascii: "\n")]))
+                        continue
+                    }
+                    if let head = try? api.decoder.decode(LineHead.self, from: Data(line)), head.type == "event",
+                        let event = try? api.decoder.decode(Event.self, from: Data(line))
+                    {
+                        lastSeq = event.seq
+                        view.apply(event)
+                    } else if let gap = try? api.decoder.decode(Gap.self, from: Data(line)) {
+                        view.note("missed events \(gap.fromSeq)-\(gap.toSeq) (\(gap.reason))")
+                    }
+                    // The link's counters are not in the stream: ask once a second.
+                    if Date().timeIntervalSince(polled) >= 1 {
+                        polled = Date()
+                        view.connected(try api.call("status", as: StatusResult.self))
+                    }
+                    if Date().timeIntervalSince(drawn) >= 0.1, view.telemetry != nil {
+                        drawn = Date()
+                        draw(view.render())
+                        if once { return }
+                    }
+                }
+            } catch .unreachable(let reason) {
+                if once { fail(.unreachable(reason)) }
+                view.disconnected(reason)
+                if !common.json { draw(view.render()) }
+                Thread.sleep(forTimeInterval: 1)
+            } catch {
+                fail(error)
+            }
+        }
+    }
+
+    private func draw(_ lines: [String]) {
+        // Home, then each line over the old one with the rest of it cleared, then clear below:
+        // no flicker from clearing the whole screen first.
+        let text =
+            once
+            ? lines.joined(separator: "\n") + "\n"
+            : "\u{1B}[H" + lines.map { $0 + "\u{1B}[K" }.joined(separator: "\n") + "\n\u{1B}[J"
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+
+    func run(on api: APIConnection) throws(APIConnection.Failure) {}
+}
+
+/// What the live view shows, built from the status and the event stream. Pure: tested without a terminal.
+struct WatchView {
+    var color: Bool
+    var telemetry: TelemetryData?
+    var status: StatusResult?
+    var alarms: [UInt64: AlarmInfo] = [:]
+    var notes: [String] = []
+    var problem: String?
+
+    init(color: Bool) { self.color = color }
+
+    mutating func connected(_ status: StatusResult) {
+        self.status = status
+        problem = nil
+        alarms = Dictionary(uniqueKeysWithValues: status.alarms.map { ($0.id, $0) })
+    }
+
+    mutating func disconnected(_ reason: String) {
+        problem = "daemon unreachable: \(reason); reconnecting"
+    }
+
+    mutating func note(_ text: String) {
+        notes.append(text)
+        if notes.count > 5 { notes.removeFirst() }
+    }
+
+    mutating func apply(_ event: Event) {
+        switch event.body {
+        case .telemetry(let data):
+            telemetry = data
+            alarms = alarms.filter { data.alarms.contains($0.key) }
+        case .alarmRaised(let alarm):
+            alarms[alarm.id] = alarm
+            note("alarm \(alarm.id) \(alarm.priority) \(alarm.cause)")
+        case .alarmsAcknowledged(let ack):
+            for id in ack.ids { alarms[id] = nil }
+            note("alarms \(ack.ids.map(String.init).joined(separator: ", ")) acknowledged by uid \(ack.uid)")
+        case .phaseChanged(let change):
+            note("\(change.from) → \(change.to)")
+        case .command(let command):
+            note(
+                "\(command.command) by uid \(command.uid): "
+                    + (command.accepted ? "accepted" : "refused, \(command.reason ?? "")")
+            )
+        case .link(let link):
+            note("link \(link.link) (\(link.linkState))")
+        case .lease(let lease):
+            note(
+                lease.held
+                    ? "control lease taken by client \(lease.client ?? 0) (uid \(lease.uid ?? 0))"
+                    : "control lease free"
+            )
+        case .daemonStarted(let started):
+            note("daemon started (\(started.version))")
+        case .daemonStopping:
+            note("daemon stopping")
+        }
+    }
+
+    private func paint(_ text: String, _ code: String) -> String {
+        color ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
+    }
+
+    /// The screen, line by line.
+    func render(width: Int = 60) -> [String] {
+        var lines: [String] = []
+        let t = telemetry
+        let state = t?.state ?? status?.state ?? "unknown"
+        let rf = t?.rfOn == true ? paint(" RF ON ", "1;37;41") : " RF off "
+        lines.append("rfgend  \(paint(state.uppercased(), "1"))  \(rf)  link \(t?.link ?? status?.link ?? "?")")
+        if let profile = status?.profile {
+            lines.append("profile \(profile.name) \(status?.level ?? "")  target \(Text.number(profile.targetC, "°C"))")
+        }
+        lines.append(
+            "tip \(Text.number(t?.tipTempC, "°C"))   set point \(Text.number(t?.setpointC, "°C"))   "
+                + "channels " + (t?.temperaturesC.map { Text.number($0, "°C") }.joined(separator: " ") ?? "--")
+        )
+        lines.append(
+            "power \(Text.number(t?.powerW, "W", digits: 2)) of \(Text.number(t?.setpointW, "W", digits: 2))   "
+                + "impedance \(Text.number(t?.impedanceOhm, "Ω"))   energy \(Text.number(t?.energyJ, "J", digits: 0))"
+        )
+        let hold = t?.holdS ?? 0
+        let remaining = t?.remainingS
+        let total = remaining.map { $0 + hold } ?? 0
+        let fraction = total > 0 ? min(1, hold / total) : 0
+        let barWidth = max(10, width - 30)
+        let filled = Int((fraction * Double(barWidth)).rounded(.down))
+        lines.append(
+            "elapsed \(Text.duration(t?.elapsedS ?? 0))  at temperature \(Text.duration(hold))"
+                + (remaining.map { "  remaining \(Text.duration($0))" } ?? "")
+        )
+        lines.append(
+            "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: barWidth - filled) + "] "
+                + "\(Int((fraction * 100).rounded(.down)))%"
+        )
+        if let s = status {
+            let second = s.linkStats.lastSecond
+            lines.append(
+                "link  \(second.map { "\($0.frames) frames/s, \($0.crcErrors) crc errors, \($0.telemetryLost) lost, \($0.retries) retries, rtt max \($0.rttMaxUs) µs" } ?? "no traffic")"
+            )
+            lines.append(
+                "loop  \(s.loop.tickHz) Hz  late p99 \(s.loop.lateP99Us) µs  max \(s.loop.lateMaxUs) µs  overruns \(s.loop.overruns)"
+                    + (t.map { "  reading \(Int(($0.ageMs ?? 0).rounded())) ms old" } ?? "")
+            )
+        }
+        if alarms.isEmpty {
+            lines.append("alarms: none")
+        } else {
+            for alarm in alarms.values.sorted(by: { ($0.priorityRank, $0.id) > ($1.priorityRank, $1.id) }) {
+                let code =
+                    switch alarm.priority {
+                    case "high": "1;37;41"
+                    case "medium": "30;43"
+                    default: "30;46"
+                    }
+                lines.append(
+                    paint("ALARM \(alarm.id) \(alarm.priority.uppercased()) \(alarm.cause)", code) + ": \(alarm.detail)"
+                )
+            }
+        }
+        if let problem { lines.append(paint(problem, "1;33")) }
+        lines += notes.map { "  " + $0 }
+        return lines
+    }
+}
+
+extension AlarmInfo {
+    var priorityRank: Int {
+        switch priority {
+        case "high": 3
+        case "medium": 2
+        default: 1
+        }
+    }
+}
