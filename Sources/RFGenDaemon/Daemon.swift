@@ -70,7 +70,9 @@ public struct Daemon {
         var lastSeq: UInt64 = 0
         var previousShutdown = "none"
         var unknownAfterSeq: UInt64?
+        var lock: DirectoryLock?
         if let directory = configuration.stateDirectory {
+            lock = try DirectoryLock(directory: directory)
             let opened = try RecordStore(path: directory + "/records.sqlite")
             for id in try opened.recoverInterrupted(at: wallClockMicroseconds()) {
                 log("record \(id): the daemon stopped during this lesion; marked aborted")
@@ -161,6 +163,8 @@ public struct Daemon {
         api.shutdown()
         // Last: the record thread writes what the control thread queued before it stopped.
         recordThread?.join()
+        // Held to the very end: the next daemon may take the directory once the records are closed.
+        defer { withExtendedLifetime(lock) {} }
         if let store {
             do {
                 try store.saveSequence(final, clean: true)

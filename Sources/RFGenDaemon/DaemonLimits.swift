@@ -19,7 +19,7 @@ public enum DaemonLimits {
     /// subscribers, microseconds.
     public static let apiPumpMicroseconds: Int64 = 5_000
     /// Sequence numbers skipped after a daemon that died without a clean stop: more than it can
-    /// have issued since its last checkpoint (one a second), so no number is ever reused.
+    /// have issued since its last checkpoint (one every 10 s), so no number is ever reused.
     public static let sequenceSkipAfterCrash: UInt64 = 1_000_000
     /// Control tick rates the daemon accepts, Hz.
     public static let tickRateHz: ClosedRange<Int> = 10...1000

@@ -26,6 +26,7 @@ final class RecordWriter: @unchecked Sendable {
     private let shared: Shared
     private let log: @Sendable (String) -> Void
     private var lesion: Int64?
+    private var flushes = 0
 
     init(store: RecordStore, shared: Shared, log: @escaping @Sendable (String) -> Void) {
         self.store = store
@@ -96,8 +97,11 @@ final class RecordWriter: @unchecked Sendable {
                 }
             }
             try write(&samples, &alarms, summary)
-            // The API's numbering, so that after a crash the next daemon numbers on past it.
-            try store.saveSequence(shared.bus.lastSeq, clean: false)
+            // The API's numbering, so that after a crash the next daemon numbers on past it;
+            // every 10 s, which `sequenceSkipAfterCrash` covers many times over even at 1 kHz,
+            // rather than an fsync every second while idle.
+            flushes += 1
+            if flushes % 10 == 1 { try store.saveSequence(shared.bus.lastSeq, clean: false) }
         } catch {
             log("records: writing failed: \(error)")
         }

@@ -56,3 +56,27 @@ public enum Accounts {
         return entry.pointee.gr_gid
     }
 }
+
+/// An exclusive lock on a directory, held for the life of the process (flock on DIR/lock): two
+/// daemons on one state directory would mark each other's lesions aborted.
+public final class DirectoryLock {
+    private let fd: Int32
+
+    public init(directory: String) throws(LineSocketError) {
+        let path = directory + "/lock"
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o660)
+        guard fd >= 0 else { throw LineSocketError("cannot open \(path): \(Errno(rawValue: errno))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let error = Errno(rawValue: errno)
+            close(fd)
+            throw LineSocketError(
+                error == .wouldBlock
+                    ? "another process (another rfgend?) holds \(path); refusing to share the state directory"
+                    : "cannot lock \(path): \(error)"
+            )
+        }
+        self.fd = fd
+    }
+
+    deinit { close(fd) }
+}

@@ -415,3 +415,32 @@ extension APIProcessTests {
         #expect(P.call(pair.api, "ping", until: P.ok) != nil, "a place is free again")
     }
 }
+
+extension APIProcessTests {
+    @Test("A second daemon on the same state directory or socket refuses to start and harms nothing")
+    func oneDaemonPerStateDirectory() throws {
+        let pair = try P.start()
+        defer { pair.stop() }
+        _ = P.status(pair.api, until: P.ready)
+        func second(_ arguments: [String]) throws -> (Int32, String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: P.rfctlPath).deletingLastPathComponent()
+                .appendingPathComponent("rfgend")
+            process.arguments = ["--device", pair.directory + "/nothing"] + arguments
+            let err = Pipe()
+            process.standardError = err
+            try process.run()
+            let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, errors)
+        }
+        let sameDirectory = try second(["--socket", pair.directory + "/other.sock", "--state-dir", pair.directory])
+        #expect(
+            sameDirectory.0 != 0 && sameDirectory.1.contains("refusing to share the state directory"),
+            "\(sameDirectory.1)"
+        )
+        let sameSocket = try second(["--socket", pair.api])
+        #expect(sameSocket.0 != 0 && sameSocket.1.contains("another process is serving"), "\(sameSocket.1)")
+        #expect(P.status(pair.api, until: P.ready)?["state"] as? String == "idle", "the first daemon serves on")
+    }
+}
