@@ -55,7 +55,7 @@ struct Watch: APICommand {
                     }
                     if Date().timeIntervalSince(drawn) >= 0.1, view.telemetry != nil {
                         drawn = Date()
-                        draw(view.render())
+                        draw(view.render(width: Self.terminalWidth()))
                         if once { return }
                     }
                 }
@@ -68,6 +68,13 @@ struct Watch: APICommand {
                 fail(error)
             }
         }
+    }
+
+    /// The terminal's width, so that the progress bar fills it; 80 when not a terminal.
+    static func terminalWidth() -> Int {
+        var size = winsize()
+        guard ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return 80 }
+        return Int(size.ws_col)
     }
 
     private func draw(_ lines: [String]) {
@@ -147,7 +154,7 @@ struct WatchView {
     }
 
     /// The screen, line by line.
-    func render(width: Int = 60) -> [String] {
+    func render(width: Int = 80) -> [String] {
         var lines: [String] = []
         let t = telemetry
         let state = t?.state ?? status?.state ?? "unknown"
