@@ -77,7 +77,7 @@ final class APIHub: @unchecked Sendable {
     private var clients: [UInt64: Client] = [:]
     private var nextClient: UInt64 = 1
     private var leaseHolder: Client?
-    private var replay: ReplayBuffer<ByteBuffer>
+    private var replay: ReplayBuffer<ReplayEntry>
     private var drained: [Event] = []
     private var waiting: [Waiting] = []
     private var pumpTask: RepeatedTask?
@@ -545,13 +545,7 @@ final class APIHub: @unchecked Sendable {
         let dropped = shared.bus.drain(into: &drained)
         if dropped > 0 { log("api: \(dropped) events were lost before the event loop took them") }
         for event in drained {
-            do {
-                var buffer = ByteBuffer(bytes: try APIJSON.line("event", event, encoder: encoder))
-                buffer.writeInteger(UInt8(ascii: "\n"))
-                replay.append(seq: event.seq, stream: event.stream, payload: buffer)
-            } catch {
-                log("api: event \(event.seq) could not be encoded: \(error)")
-            }
+            replay.append(seq: event.seq, stream: event.stream, payload: ReplayEntry(event))
         }
         answerWaiting()
         let now = NIODeadline.now()
@@ -611,9 +605,11 @@ final class APIHub: @unchecked Sendable {
             switch step {
             case .upToDate, .skip:
                 break
-            case .event(let buffer):
-                client.channel.write(buffer, promise: nil)
-                wrote = true
+            case .event(let entry):
+                if let line = line(for: entry) {
+                    client.channel.write(line, promise: nil)
+                    wrote = true
+                }
                 budget -= 1
             case .gap(let gap):
                 client.missed += gap.toSeq - gap.fromSeq + 1
@@ -626,6 +622,17 @@ final class APIHub: @unchecked Sendable {
         }
         client.cursor = cursor
         if wrote { client.channel.flush() }
+    }
+
+    /// An event's line, encoded the first time a subscriber needs it and then shared by all:
+    /// with no subscribers, no JSON is written at all.
+    private func line(for entry: ReplayEntry) -> ByteBuffer? {
+        if let line = entry.line { return line }
+        guard let event = entry.event else { return nil }
+        entry.event = nil
+        guard let line = encodeLine(event, type: "event") else { return nil }
+        entry.line = line
+        return line
     }
 
     private func publishLease() {
@@ -825,4 +832,13 @@ extension LesionRecord {
             peakC: peakCelsius
         )
     }
+}
+
+/// One event in the replay buffer: the value until a subscriber needs it, then its encoded line.
+/// Confined to the hub's event loop.
+final class ReplayEntry {
+    var event: Event?
+    var line: ByteBuffer?
+
+    init(_ event: Event) { self.event = event }
 }

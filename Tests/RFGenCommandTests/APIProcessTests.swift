@@ -294,6 +294,20 @@ struct APIProcessTests {
         )
         capture.terminate()
         capture.waitUntilExit()
+        // Capture itself restarted: it reads where it stopped from its files and asks for the rest.
+        let before = captured().filter { $0["type"] as? String == "event" }.count
+        let again = Process()
+        again.executableURL = capture.executableURL
+        again.arguments = capture.arguments
+        again.standardError = FileHandle.nullDevice
+        try again.run()
+        defer {
+            if again.isRunning { again.terminate() }
+            again.waitUntilExit()
+        }
+        #expect(waitFor { $0.filter { $0["type"] as? String == "event" }.count > before + 100 })
+        again.terminate()
+        again.waitUntilExit()
         let lines = captured()
         let events = lines.filter { $0["type"] as? String == "event" }
         let seqs = events.compactMap { $0["seq"] as? Int }
