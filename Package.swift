@@ -79,7 +79,7 @@ let package = Package(
             name: "RFGenDaemon",
             dependencies: [
                 "RFGenAPI", "RFGenCore", "RFGenDiscovery", "RFGenLink", "RFGenProtocol", "RFGenRecords",
-                "RFGenSystem", "CLinuxShims",
+                "RFGenSystem", "CLinuxShims", "CSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
@@ -130,6 +130,12 @@ let package = Package(
             path: "Sources/CUdev",
             pkgConfig: "libudev",
             providers: [.apt(["libudev-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSystemd",
+            path: "Sources/CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
         ),
         .target(
             name: "RFGenDiscovery",

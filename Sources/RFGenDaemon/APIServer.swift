@@ -32,13 +32,20 @@ final class APIServer: Sendable {
     private let channel: any Channel
     let path: String
 
+    /// Whether the socket came from systemd, which then owns its file.
+    private let activated: Bool
+
+    /// - Parameter activatedSocket: a listening socket from socket activation; nil binds
+    ///   `configuration.socketPath`.
     init(
+        activatedSocket: Int32? = nil,
         configuration: APIConfiguration,
         identity: APIHub.Identity,
         shared: Shared,
         log: @escaping @Sendable (String) -> Void
     ) throws {
-        try UnixSocketPath.prepare(configuration.socketPath)
+        activated = activatedSocket != nil
+        if activatedSocket == nil { try UnixSocketPath.prepare(configuration.socketPath) }
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         pool = NIOThreadPool(numberOfThreads: 1)
         pool.start()
@@ -54,7 +61,7 @@ final class APIServer: Sendable {
         self.hub = hub
         path = configuration.socketPath
         do {
-            channel = try ServerBootstrap(group: group)
+            let bootstrap = ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 64)
                 .childChannelOption(
                     .writeBufferWaterMark,
@@ -73,9 +80,13 @@ final class APIServer: Sendable {
                         try channel.pipeline.syncOperations.addHandler(ClientHandler(hub: hub))
                     }
                 }
-                .bind(unixDomainSocketPath: configuration.socketPath)
-                .wait()
-            try UnixSocketPath.restrict(configuration.socketPath, mode: 0o660, group: configuration.socketGroup)
+            if let activatedSocket {
+                // systemd made the socket with the unit's SocketMode= and SocketGroup=.
+                channel = try bootstrap.withBoundSocket(activatedSocket).wait()
+            } else {
+                channel = try bootstrap.bind(unixDomainSocketPath: configuration.socketPath).wait()
+                try UnixSocketPath.restrict(configuration.socketPath, mode: 0o660, group: configuration.socketGroup)
+            }
             try loop.submit { hub.startPumping() }.wait()
         } catch {
             try? group.syncShutdownGracefully()
@@ -93,7 +104,7 @@ final class APIServer: Sendable {
         _ = try? channel.close().wait()
         try? group.syncShutdownGracefully()
         try? pool.syncShutdownGracefully()
-        unlink(path)
+        if !activated { unlink(path) }
     }
 }
 

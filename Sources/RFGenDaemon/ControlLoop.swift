@@ -18,14 +18,17 @@ final class ControlLoop: @unchecked Sendable {
     private var lateness = Histogram<UInt64>(highestTrackableValue: 10_000_000)
 
     private let records: RecordWriter?
+    private let stallAfterMicroseconds: Int64?
 
     init(
         tickRateHz: Int,
         fifoPriority: Int32?,
         shared: Shared,
         records: RecordWriter?,
+        stallAfterMicroseconds: Int64? = nil,
         log: @escaping @Sendable (String) -> Void
     ) {
+        self.stallAfterMicroseconds = stallAfterMicroseconds
         self.records = records
         precondition(DaemonLimits.tickRateHz.contains(tickRateHz))
         self.shared = shared
@@ -40,7 +43,8 @@ final class ControlLoop: @unchecked Sendable {
             "control loop at \(1_000_000 / tickMicroseconds) Hz: "
                 + RealTime.prepareCurrentThread(fifoPriority: fifoPriority)
         )
-        var deadline = MonotonicClock.microseconds() + tickMicroseconds
+        let started = MonotonicClock.microseconds()
+        var deadline = started + tickMicroseconds
         var consecutiveOverruns = 0
         var overruns: UInt64 = 0
         var worst: Int64 = 0
@@ -48,6 +52,14 @@ final class ControlLoop: @unchecked Sendable {
         while !shared.stopping.load(ordering: .acquiring) {
             MonotonicClock.sleep(untilMicroseconds: deadline)
             let now = MonotonicClock.microseconds()
+            if let stall = stallAfterMicroseconds, now - started >= stall {
+                // Verification only (--inject-control-stall-ms): a hung loop, as the watchdog sees it.
+                log("control loop: stalling as injected")
+                while !shared.stopping.load(ordering: .acquiring) {
+                    MonotonicClock.sleep(untilMicroseconds: MonotonicClock.microseconds() + 10_000)
+                }
+                return
+            }
             let late = now - deadline
             worst = max(worst, late)
             _ = lateness.record(UInt64(max(0, late)))

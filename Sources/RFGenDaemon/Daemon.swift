@@ -26,6 +26,9 @@ public struct DaemonConfiguration: Sendable {
     public var roles = RolePolicy(operatorGroups: [])
     /// The API socket file's group; nil leaves the daemon's own.
     public var socketGroup: UInt32?
+    /// Verification only: the control thread stops ticking this long after start (it still
+    /// notices a stop), so that tests can see the watchdog withheld. nil in service.
+    public var injectControlStallMicroseconds: Int64?
 
     public init(device: DeviceSource, socketPath: String) {
         self.device = device
@@ -109,7 +112,10 @@ public struct Daemon {
             ),
             wallUs: wallClockMicroseconds()
         )
+        // Handed over by systemd (rfgend.socket), or nil: then the daemon binds its own.
+        let activated = try ServiceManager.activatedSocket()
         let api = try APIServer(
+            activatedSocket: activated,
             configuration: APIConfiguration(
                 socketPath: configuration.socketPath,
                 roles: configuration.roles,
@@ -138,6 +144,7 @@ public struct Daemon {
             fifoPriority: configuration.fifoPriority,
             shared: shared,
             records: records,
+            stallAfterMicroseconds: configuration.injectControlStallMicroseconds,
             log: log
         )
         let linkThread = try OSThread { link.run() }
@@ -147,8 +154,10 @@ public struct Daemon {
             "serving \(configuration.device.text) at \(configuration.tickRateHz) Hz; API on \(configuration.socketPath); RF off until an operator starts"
         )
 
-        var fds = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
-        while poll(&fds, 1, -1) < 0 && errno == EINTR {}
+        // The API listens: ready, though the generator may come later.
+        ServiceManager.notify("READY=1\nSTATUS=" + serviceStatusLine(shared.status.withLock { $0 }))
+        watchUntilSignalled(signals: signals, shared: shared, log: log)
+        ServiceManager.notify("STOPPING=1\nSTATUS=stopping, RF off")
         log("stopping: RF off")
         // The control thread stops first, so no command follows; the link thread then writes RF_OFF.
         shared.stopping.store(true, ordering: .releasing)
@@ -170,6 +179,42 @@ public struct Daemon {
                 try store.saveSequence(final, clean: true)
             } catch {
                 log("could not save the event numbering: \(error); the next start skips ahead")
+            }
+        }
+    }
+
+    /// Waits for SIGINT or SIGTERM. Meanwhile feeds systemd's watchdog while the control loop
+    /// keeps ticking (a hung loop gets the daemon killed, and the generator's own watchdog then
+    /// cuts RF), and keeps the service's one-line status current.
+    private func watchUntilSignalled(signals: Int32, shared: Shared, log: @Sendable (String) -> Void) {
+        let watchdog = ServiceManager.watchdogMicroseconds()
+        // Four looks per watchdog period: a ping is never late by more than a quarter of it.
+        let interval = Int32(clamping: watchdog.map { max(10, $0 / 4_000) } ?? 1000)
+        var watch = LoopWatch()
+        var lastStatus = ""
+        var stalled = false
+        var fds = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
+        while true {
+            let ready = poll(&fds, 1, interval)
+            if ready > 0 { return }
+            if ready < 0 && errno != EINTR { return }
+            let status = shared.status.withLock { $0 }
+            let healthy = watch.healthy(
+                ticks: status.ticks,
+                now: MonotonicClock.microseconds(),
+                tickRateHz: configuration.tickRateHz
+            )
+            if healthy {
+                if watchdog != nil { ServiceManager.notify("WATCHDOG=1") }
+                if stalled { log("the control loop is ticking again; watchdog fed") }
+            } else if !stalled {
+                log("the control loop has stopped ticking: watchdog withheld, systemd will restart the daemon")
+            }
+            stalled = !healthy
+            let line = stalled ? "control loop stalled; " + serviceStatusLine(status) : serviceStatusLine(status)
+            if line != lastStatus {
+                ServiceManager.notify("STATUS=" + line)
+                lastStatus = line
             }
         }
     }

@@ -53,6 +53,12 @@ struct RFGenD: ParsableCommand {
     @Option(help: "Give the API socket to this group (mode 0660), so that its members can connect.")
     var socketGroup: String?
 
+    @Option(
+        name: .customLong("inject-control-stall-ms"),
+        help: .hidden
+    )
+    var injectControlStallMilliseconds: Int64?
+
     @Option(help: "Serial line speed.")
     var baud: Int = 115_200
 
@@ -95,6 +101,7 @@ struct RFGenD: ParsableCommand {
             operatorUsers: [0, getuid()]
         )
         configuration.socketGroup = try socketGroup.map(Self.group)
+        configuration.injectControlStallMicroseconds = injectControlStallMilliseconds.map { $0 * 1000 }
         try Daemon(configuration: configuration).run()
     }
 
