@@ -18,6 +18,12 @@ struct RFGenD: ParsableCommand {
             "RF is off at start-up and after any reconnect; it goes on only by an operator's `start` on the API socket (protocol/API.md)."
     )
 
+    @Option(
+        help:
+            "A configuration file (YAML; every setting is documented in the installed rfgend.yaml). Options given here override it."
+    )
+    var config: String?
+
     @Option(help: "The generator's serial device, e.g. /dev/ttyACM0 or the path given to rfgen-sim --link.")
     var device: String?
 
@@ -30,8 +36,11 @@ struct RFGenD: ParsableCommand {
     @Option(help: "USB serial number for discovery: needed when more than one device has these IDs.")
     var usbSerial: String?
 
-    @Option(help: "Where to serve the API (a Unix stream socket).")
-    var socket: String = "/run/rfgend/api.sock"
+    @Option(
+        help:
+            "Where to serve the API (a Unix stream socket; default /run/rfgend/api.sock). Ignored under socket activation."
+    )
+    var socket: String?
 
     @Option(help: "Directory for the treatment records (records.sqlite); none are kept without it.")
     var stateDir: String?
@@ -59,48 +68,73 @@ struct RFGenD: ParsableCommand {
     )
     var injectControlStallMilliseconds: Int64?
 
-    @Option(help: "Serial line speed.")
-    var baud: Int = 115_200
+    @Option(help: "Serial line speed (default 115200).")
+    var baud: Int?
 
-    @Option(help: "Control tick rate, 10-1000 Hz.")
-    var tickRate: Int = 100
+    @Option(help: "Control tick rate, 10-1000 Hz (default 100).")
+    var tickRate: Int?
 
-    @Option(help: "SCHED_FIFO priority of the control thread, 1-99; 0 for normal scheduling.")
-    var rtPriority: Int32 = 80
+    @Option(help: "SCHED_FIFO priority of the control thread, 1-99; 0 for normal scheduling (default 80).")
+    var rtPriority: Int32?
 
-    func validate() throws {
-        switch (device, usbVendor, usbProduct) {
-        case (.some, nil, nil): break
-        case (nil, .some(let vendor), .some(let product)):
-            _ = try DeviceMatch(vendor: vendor, product: product, serial: usbSerial)
-        default:
-            throw ValidationError("give either --device PATH, or --usb-vendor and --usb-product (and --usb-serial)")
+    /// The file's settings with the command line's on top.
+    func settings() throws -> Settings {
+        var merged = try config.map { path throws(SettingsError) in try Settings.load(path: path) } ?? Settings()
+        if device != nil || usbVendor != nil || usbProduct != nil {
+            // A device named on the command line replaces the file's, whichever way it is named.
+            merged.device = device
+            merged.usbVendor = usbVendor
+            merged.usbProduct = usbProduct
+            merged.usbSerial = usbSerial
         }
-        guard (0...99).contains(rtPriority) else { throw ValidationError("--rt-priority must be 0-99") }
-        guard DaemonLimits.tickRateHz.contains(tickRate) else { throw ValidationError("--tick-rate must be 10-1000") }
-        guard [9600, 19200, 38400, 57600, 115_200, 230_400, 460_800, 921_600].contains(baud) else {
-            throw ValidationError("--baud must be a standard rate from 9600 to 921600")
-        }
+        if let socket { merged.socket = socket }
+        if let stateDir { merged.stateDir = stateDir }
+        if !operatorGroup.isEmpty { merged.operatorGroups = operatorGroup }
+        if !observerGroup.isEmpty { merged.observerGroups = observerGroup }
+        if let socketGroup { merged.socketGroup = socketGroup }
+        if let baud { merged.baud = baud }
+        if let tickRate { merged.tickRate = tickRate }
+        if let rtPriority { merged.rtPriority = rtPriority }
+        return merged
     }
 
     func run() throws {
-        let source: DeviceSource =
-            if let device {
-                .path(device)
-            } else {
-                .usb(try DeviceMatch(vendor: usbVendor ?? "", product: usbProduct ?? "", serial: usbSerial))
-            }
-        var configuration = DaemonConfiguration(device: source, socketPath: socket)
+        let settings: Settings
+        do {
+            settings = try self.settings()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let source: DeviceSource
+        switch (settings.device, settings.usbVendor, settings.usbProduct) {
+        case (.some(let path), nil, nil):
+            source = .path(path)
+        case (nil, .some(let vendor), .some(let product)):
+            source = .usb(try DeviceMatch(vendor: vendor, product: product, serial: settings.usbSerial))
+        default:
+            throw ValidationError(
+                "give either a device path (--device, or device: in the file), or a USB vendor and product (--usb-vendor and --usb-product, or usb_vendor: and usb_product:)"
+            )
+        }
+        let rtPriority = settings.rtPriority ?? 80
+        let tickRate = settings.tickRate ?? 100
+        let baud = settings.baud ?? 115_200
+        guard (0...99).contains(rtPriority) else { throw ValidationError("rt priority must be 0-99") }
+        guard DaemonLimits.tickRateHz.contains(tickRate) else { throw ValidationError("tick rate must be 10-1000 Hz") }
+        guard [9600, 19200, 38400, 57600, 115_200, 230_400, 460_800, 921_600].contains(baud) else {
+            throw ValidationError("baud must be a standard rate from 9600 to 921600")
+        }
+        var configuration = DaemonConfiguration(device: source, socketPath: settings.socket ?? "/run/rfgend/api.sock")
         configuration.baud = baud
         configuration.tickRateHz = tickRate
-        configuration.stateDirectory = stateDir
+        configuration.stateDirectory = settings.stateDir
         configuration.fifoPriority = rtPriority == 0 ? nil : rtPriority
         configuration.roles = RolePolicy(
-            operatorGroups: Set(try operatorGroup.map(Self.group)),
-            observerGroups: Set(try observerGroup.map(Self.group)),
+            operatorGroups: Set(try (settings.operatorGroups ?? []).map(Self.group)),
+            observerGroups: Set(try (settings.observerGroups ?? []).map(Self.group)),
             operatorUsers: [0, getuid()]
         )
-        configuration.socketGroup = try socketGroup.map(Self.group)
+        configuration.socketGroup = try settings.socketGroup.map(Self.group)
         configuration.injectControlStallMicroseconds = injectControlStallMilliseconds.map { $0 * 1000 }
         try Daemon(configuration: configuration).run()
     }

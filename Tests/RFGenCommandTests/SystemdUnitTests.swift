@@ -1,0 +1,215 @@
+import Foundation
+import Testing
+
+/// The units in systemd/, checked by systemd's own tools: `systemd-analyze verify` (syntax, every
+/// key known, the binaries executable) and `systemd-analyze security` (exposure at most 2.0).
+struct SystemdUnitTests {
+    static let analyze = "/usr/bin/systemd-analyze"
+    static let units = ["rfgend.service", "rfgend.socket", "rfgend@.service", "rfgen-capture.service"]
+
+    /// The repository's systemd/ folder.
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("systemd")
+
+    /// The units with /usr/bin/ pointing at this build, in a temporary folder; a template as an
+    /// instance (verify does not take templates).
+    static func prepared() throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "rfgen-units-\(UUID().uuidString)"
+        )
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let bin = URL(fileURLWithPath: RFGenDProcessTests.rfctlPath).deletingLastPathComponent().path + "/"
+        for unit in units {
+            let text = try String(contentsOf: folder.appendingPathComponent(unit), encoding: .utf8)
+                .replacingOccurrences(of: "/usr/bin/", with: bin)
+            let name = unit.replacingOccurrences(of: "@.", with: "@SIM0001.")
+            try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
+        return directory
+    }
+
+    static func run(_ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: analyze)
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test(
+        "systemd-analyze verify passes every unit without a warning",
+        .enabled(if: FileManager.default.isExecutableFile(atPath: analyze), "systemd-analyze is not installed"),
+        arguments: units
+    )
+    func verify(unit: String) throws {
+        let directory = try Self.prepared()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let name = unit.replacingOccurrences(of: "@.", with: "@SIM0001.")
+        let result = try Self.run(["verify", "--man=no", "./" + name], in: directory)
+        #expect(result.status == 0 && result.output.isEmpty, "\(unit):\n\(result.output)")
+    }
+
+    @Test(
+        "systemd-analyze security rates the services' exposure at 2.0 or lower",
+        .enabled(if: FileManager.default.isExecutableFile(atPath: analyze), "systemd-analyze is not installed"),
+        arguments: ["rfgend.service", "rfgend@SIM0001.service", "rfgen-capture.service"]
+    )
+    func security(unit: String) throws {
+        let directory = try Self.prepared()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let result = try Self.run(["security", "--offline=yes", "./" + unit], in: directory)
+        let line = result.output.split(separator: "\n").first { $0.contains("Overall exposure level") }
+        let score = line.flatMap { $0.split(separator: ":").last?.split(separator: " ").first }.flatMap { Double($0) }
+        print("\(unit): \(line.map(String.init) ?? result.output)")
+        #expect(score.map { $0 <= 2.0 } == true, "\(unit): \(line.map(String.init) ?? result.output)")
+    }
+}
+
+/// rfgend's configuration file: the installed default parses, the command line overrides it, and
+/// a mistake in it stops the daemon with a message that names it.
+struct ConfigurationFileTests {
+    typealias P = RFGenDProcessTests
+
+    static func rfgend(_ arguments: [String]) throws -> (status: Int32, errors: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: P.rfctlPath).deletingLastPathComponent()
+            .appendingPathComponent("rfgend")
+        process.arguments = arguments
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, errors)
+    }
+
+    @Test("The shipped rfgend.yaml configures a daemon, with the command line on top")
+    func shippedDefault() throws {
+        let pair = try P.start()
+        defer { pair.stop() }
+        pair.daemon.terminate()
+        pair.daemon.waitUntilExit()
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: P.rfctlPath).deletingLastPathComponent()
+            .appendingPathComponent("rfgend")
+        daemon.arguments = [
+            "--config", SystemdUnitTests.folder.appendingPathComponent("rfgend.yaml").path,
+            "--device", pair.directory + "/generator", "--socket", pair.api, "--state-dir", pair.directory,
+            // The file names group rfgen-operator, which only an installed system has.
+            "--operator-group", "0",
+        ]
+        daemon.standardError = FileHandle.nullDevice
+        try daemon.run()
+        defer {
+            daemon.terminate()
+            daemon.waitUntilExit()
+        }
+        let status = P.status(pair.api, until: P.ready)
+        #expect(status?["link"] as? String == "up")
+        #expect((status?["loop"] as? [String: Any])?["tick_hz"] as? Int == 100, "tick_rate from the file")
+    }
+
+    @Test(
+        "A mistake in the configuration file is refused with a message naming it",
+        arguments: [
+            ("device: /dev/x\ntick_rat: 100\n", "unknown setting \"tick_rat\""),
+            ("device: /dev/x\ntick_rate: fast\n", "tick_rate"),
+            ("device: [unclosed\n", "not valid YAML"),
+            ("- a list\n", "expected key: value"),
+            ("usb_vendor: \"1209\"\n", "give either a device path"),
+            ("device: /dev/x\ntick_rate: 5000\n", "tick rate must be 10-1000"),
+        ]
+    )
+    func mistakes(text: String, message: String) throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("rfgend-\(UUID().uuidString).yaml")
+            .path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let result = try Self.rfgend(["--config", path, "--socket", path + ".sock"])
+        #expect(result.status != 0)
+        #expect(result.errors.contains(message), "\(result.errors)")
+    }
+
+    @Test("A missing configuration file is an error, not an empty configuration")
+    func missingFile() throws {
+        let result = try Self.rfgend(["--config", "/nonexistent/rfgend.yaml"])
+        #expect(
+            result.status != 0 && result.errors.contains("cannot read /nonexistent/rfgend.yaml"),
+            "\(result.errors)"
+        )
+    }
+}
+
+/// scripts/install stages a complete, consistent installation.
+struct InstallTests {
+    static let repository = SystemdUnitTests.folder.deletingLastPathComponent()
+
+    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test("scripts/install --destdir stages binaries, units, rules, users, configuration, manuals and completions")
+    func stagedInstall() throws {
+        let stage = FileManager.default.temporaryDirectory.appendingPathComponent("rfgen-stage-\(UUID().uuidString)")
+            .path
+        defer { try? FileManager.default.removeItem(atPath: stage) }
+        let bin = URL(fileURLWithPath: RFGenDProcessTests.rfctlPath).deletingLastPathComponent().path
+        let script = Self.repository.appendingPathComponent("scripts/install").path
+        let result = try Self.run("/bin/bash", [script, "--destdir", stage, "--prefix", "/opt/rfgen", "--from", bin])
+        #expect(result.status == 0, "\(result.output)")
+        let expected = [
+            "/opt/rfgen/bin/rfgend", "/opt/rfgen/bin/rfctl", "/opt/rfgen/bin/rfgen-sim",
+            "/opt/rfgen/lib/systemd/system/rfgend.service", "/opt/rfgen/lib/systemd/system/rfgend.socket",
+            "/opt/rfgen/lib/systemd/system/rfgend@.service", "/opt/rfgen/lib/systemd/system/rfgen-capture.service",
+            "/usr/lib/udev/rules.d/70-rfgen.rules", "/usr/lib/sysusers.d/rfgen.conf", "/usr/lib/tmpfiles.d/rfgen.conf",
+            "/etc/rfgend/rfgend.yaml", "/opt/rfgen/share/man/man1/rfctl.1", "/opt/rfgen/share/man/man1/rfgend.1",
+            "/opt/rfgen/share/bash-completion/completions/rfctl", "/opt/rfgen/share/doc/rfgen/API.md",
+        ]
+        for path in expected {
+            #expect(FileManager.default.fileExists(atPath: stage + path), "\(path) installed")
+        }
+        let unit = try String(contentsOfFile: stage + "/opt/rfgen/lib/systemd/system/rfgend.service", encoding: .utf8)
+        #expect(
+            unit.contains("ExecStart=/opt/rfgen/bin/rfgend --config /etc/rfgend/rfgend.yaml"),
+            "the prefix is in the unit"
+        )
+        #expect(!unit.contains("/usr/bin/"))
+        // A second install keeps the administrator's configuration.
+        try "device: /dev/mine\n".write(toFile: stage + "/etc/rfgend/rfgend.yaml", atomically: true, encoding: .utf8)
+        #expect(
+            try Self.run("/bin/bash", [script, "--destdir", stage, "--prefix", "/opt/rfgen", "--from", bin]).status == 0
+        )
+        #expect(try String(contentsOfFile: stage + "/etc/rfgend/rfgend.yaml", encoding: .utf8) == "device: /dev/mine\n")
+        #expect(FileManager.default.fileExists(atPath: stage + "/etc/rfgend/rfgend.yaml.new"))
+
+        // The users and directories the units expect, made by systemd's own tools in the stage.
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-sysusers") {
+            let users = try Self.run(
+                "/usr/bin/systemd-sysusers",
+                ["--root=" + stage, stage + "/usr/lib/sysusers.d/rfgen.conf"]
+            )
+            #expect(users.status == 0, "\(users.output)")
+            let group = try String(contentsOfFile: stage + "/etc/group", encoding: .utf8)
+            #expect(
+                group.contains("rfgen:") && group.contains("rfgen-operator:") && group.contains("rfgend:"),
+                "\(group)"
+            )
+        }
+    }
+}
