@@ -82,6 +82,8 @@ final class APIHub: @unchecked Sendable {
     private var waiting: [Waiting] = []
     private var pumpTask: RepeatedTask?
     private var shuttingDown = false
+    /// The notable events into the log (alarms, RF edges, phases, commands).
+    private var journal: EventJournal
 
     init(
         loop: any EventLoop,
@@ -89,8 +91,10 @@ final class APIHub: @unchecked Sendable {
         shared: Shared,
         roles: RolePolicy,
         identity: Identity,
+        journal: EventJournal,
         log: @escaping @Sendable (String) -> Void
     ) {
+        self.journal = journal
         self.loop = loop
         self.pool = pool
         self.shared = shared
@@ -545,6 +549,7 @@ final class APIHub: @unchecked Sendable {
         let dropped = shared.bus.drain(into: &drained)
         if dropped > 0 { log("api: \(dropped) events were lost before the event loop took them") }
         for event in drained {
+            journal.record(event)
             replay.append(seq: event.seq, stream: event.stream, payload: ReplayEntry(event))
         }
         answerWaiting()

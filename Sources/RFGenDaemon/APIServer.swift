@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import NIOExtras
 import NIOPosix
@@ -42,6 +43,7 @@ final class APIServer: Sendable {
         configuration: APIConfiguration,
         identity: APIHub.Identity,
         shared: Shared,
+        logger: Logger,
         log: @escaping @Sendable (String) -> Void
     ) throws {
         activated = activatedSocket != nil
@@ -56,6 +58,7 @@ final class APIServer: Sendable {
             shared: shared,
             roles: configuration.roles,
             identity: identity,
+            journal: EventJournal(logger: logger),
             log: log
         )
         self.hub = hub

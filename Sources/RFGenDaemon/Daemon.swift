@@ -1,4 +1,5 @@
 import CLinuxShims
+import Logging
 import RFGenAPI
 import RFGenCore
 import RFGenDiscovery
@@ -60,9 +61,8 @@ public struct Daemon {
         let signals = rfgen_termination_signalfd()
         guard signals >= 0 else { throw LineSocketError("signalfd: \(Errno(rawValue: errno))") }
 
-        let log: @Sendable (String) -> Void = { message in
-            writeStandardError("rfgend: \(message)")
-        }
+        let logger = Logger(label: "rfgend")
+        let log: @Sendable (String) -> Void = { message in logger.info("\(message)") }
         // mlockall is deliberately not called: it locks every thread's whole stack mapping and took
         // the resident size from 21 MB to 89 MB, while page faults after start-up are not what
         // limits the tick's lateness here (scripts/latency measured no difference).
@@ -128,6 +128,7 @@ public struct Daemon {
                 unknownAfterSeq: unknownAfterSeq
             ),
             shared: shared,
+            logger: logger,
             log: log
         )
 

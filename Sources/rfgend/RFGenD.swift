@@ -99,6 +99,7 @@ struct RFGenD: ParsableCommand {
     }
 
     func run() throws {
+        DaemonLogging.bootstrap()
         let settings: Settings
         do {
             settings = try self.settings()

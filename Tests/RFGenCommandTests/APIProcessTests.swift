@@ -348,8 +348,17 @@ struct APIProcessTests {
             posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
             let argv = ([tmux, "-L", session] + arguments).map { strdup($0) } + [nil]
             defer { for pointer in argv { free(pointer) } }
+            // The test runner's thread blocks signals; a tmux server inheriting that mask would
+            // not hear kill-server's end nor its pane's. Start it with none blocked.
+            var attributes = posix_spawnattr_t()
+            posix_spawnattr_init(&attributes)
+            defer { posix_spawnattr_destroy(&attributes) }
+            var none = sigset_t()
+            sigemptyset(&none)
+            posix_spawnattr_setsigmask(&attributes, &none)
+            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
             var pid: pid_t = 0
-            let spawned = posix_spawn(&pid, tmux, &actions, nil, argv, environ)
+            let spawned = posix_spawn(&pid, tmux, &actions, &attributes, argv, environ)
             guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EIO) }
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}

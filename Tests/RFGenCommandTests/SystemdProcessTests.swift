@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -134,5 +135,129 @@ struct SystemdProcessTests {
         #expect(activator.terminationStatus == 0, "rfgend (exec'd by the activator) stopped cleanly")
         var info = stat()
         #expect(lstat(socket, &info) == 0, "the socket belongs to the service manager: the daemon leaves it")
+    }
+}
+
+extension SystemdProcessTests {
+    /// Runs rfgend on the pair's generator with standard error to a file and `environment` added;
+    /// starts a lesion, emergency-stops it, and stops the daemon. Returns what it wrote there.
+    static func lesionWithAlarm(
+        _ pair: P.Pair,
+        environment extra: [String: String] = [:]
+    ) throws -> (stderr: String, path: String) {
+        pair.daemon.terminate()
+        pair.daemon.waitUntilExit()
+        let path = pair.directory + "/stderr.log"
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: P.rfctlPath).deletingLastPathComponent()
+            .appendingPathComponent("rfgend")
+        daemon.arguments = ["--device", pair.directory + "/generator", "--socket", pair.api]
+        var environment = ProcessInfo.processInfo.environment
+        for (key, value) in extra { environment[key] = value }
+        if extra["JOURNAL_STREAM"] == "match" {
+            // The stream systemd would have connected: this very file's device and inode.
+            var info = stat()
+            fstat(handle.fileDescriptor, &info)
+            environment["JOURNAL_STREAM"] = "\(info.st_dev):\(info.st_ino)"
+        }
+        daemon.environment = environment
+        daemon.standardError = handle
+        try daemon.run()
+        defer {
+            if daemon.isRunning { daemon.terminate() }
+            daemon.waitUntilExit()
+        }
+        _ = P.status(pair.api, until: P.ready)
+        #expect(P.ok(P.start(pair.api, ["level": "L4", "hold_s": 30])))
+        _ = P.status(pair.api) { $0["rf_on"] as? Bool == true }
+        #expect(P.ok(P.call(pair.api, "estop", until: P.ok)))
+        _ = P.status(pair.api) { $0["rf_on"] as? Bool == false }
+        daemon.terminate()
+        daemon.waitUntilExit()
+        try handle.close()
+        return (try String(contentsOfFile: path, encoding: .utf8), path)
+    }
+
+    @Test("Alarms and every RF edge reach the log at a priority that is noticed, with the treatment's fields")
+    func alarmsAndRFEdgesLogged() throws {
+        let pair = try P.start()
+        defer { pair.stop() }
+        let log = try Self.lesionWithAlarm(pair).stderr
+        let lines = log.split(separator: "\n")
+        let alarm = lines.first { $0.contains("ALARM high emergency_stop") }
+        #expect(alarm?.contains("CRITICAL") == true, "\(log)")
+        #expect(alarm?.contains("alarm_id=1") == true && alarm?.contains("level=L4") == true, "\(log)")
+        #expect(alarm?.contains("treatment=") == true, "\(log)")
+        #expect(lines.contains { $0.contains("WARNING RF ON") && $0.contains("level=L4") }, "\(log)")
+        #expect(lines.contains { $0.contains("WARNING RF OFF") && $0.contains("level=L4") }, "\(log)")
+    }
+
+    static let journalSocket = "/run/systemd/journal/socket"
+
+    @Test("With JOURNAL_STREAM naming its standard error, rfgend writes to the journal instead, with fields")
+    func journal() throws {
+        let pair = try P.start()
+        defer { pair.stop() }
+        // Without journald, and as root, a socket at journald's address receives the entries in
+        // the journal's native protocol, so that their fields are checked all the same.
+        var standIn: Int32?
+        if !FileManager.default.fileExists(atPath: Self.journalSocket) && getuid() == 0 {
+            try? FileManager.default.createDirectory(atPath: "/run/systemd/journal", withIntermediateDirectories: true)
+            standIn = try? Self.notifySocket(Self.journalSocket)
+        }
+        defer {
+            if let standIn {
+                close(standIn)
+                unlink(Self.journalSocket)
+                rmdir("/run/systemd/journal")
+            }
+        }
+        // Read as they come, as journald would: a datagram socket's queue holds only a few, and a
+        // sender blocks when it is full.
+        let received = Mutex<[String]>([])
+        let stop = Atomic<Bool>(false)
+        let reader = standIn.map { fd in
+            Thread {
+                while !stop.load(ordering: .acquiring) {
+                    let batch = Self.receive(fd, seconds: 0.1).map(\.text)
+                    received.withLock { $0 += batch }
+                }
+            }
+        }
+        reader?.start()
+        let log = try Self.lesionWithAlarm(pair, environment: ["JOURNAL_STREAM": "match"]).stderr
+        stop.store(true, ordering: .releasing)
+        while reader?.isFinished == false { usleep(10_000) }
+        #expect(!log.contains("ALARM"), "the entries went to the journal, not to standard error: \(log)")
+        if standIn != nil {
+            let entries = received.withLock { $0 }
+            let alarm = entries.first { $0.contains("MESSAGE=ALARM high emergency_stop") }
+            for field in [
+                "PRIORITY=2", "SYSLOG_IDENTIFIER=rfgend", "RFGEN_ALARM_ID=1", "RFGEN_ALARM_PRIORITY=high",
+                "RFGEN_LEVEL=L4",
+            ] {
+                #expect(
+                    alarm?.contains(field + "\n") == true || alarm?.hasSuffix(field) == true,
+                    "\(field) in \(alarm ?? "no alarm entry: \(entries)")"
+                )
+            }
+            #expect(entries.contains { $0.contains("MESSAGE=RF ON") && $0.contains("PRIORITY=4") }, "\(entries)")
+            return
+        }
+        guard FileManager.default.fileExists(atPath: Self.journalSocket) else {
+            print("journald is not running here and the test is not root: the journal's fields are not checked")
+            return
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/journalctl")
+        process.arguments = ["-t", "rfgend", "-o", "export", "--since", "-2min", "RFGEN_ALARM_CAUSE=emergency_stop"]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let entries = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(entries.contains("PRIORITY=2") && entries.contains("RFGEN_LEVEL=L4"), "\(entries.prefix(2000))")
     }
 }

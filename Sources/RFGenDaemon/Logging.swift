@@ -1,0 +1,194 @@
+import CSystemd
+import Logging
+import RFGenAPI
+import RFGenSystem
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where rfgend's log goes: to the journal, with fields, when its standard error is connected to
+/// the journal (`JOURNAL_STREAM` names that stream); otherwise readable lines on standard error.
+public enum DaemonLogging {
+    /// Installs the handler for every Logger in the process; call once, first thing.
+    public static func bootstrap() {
+        let journal = standardErrorIsJournal()
+        LoggingSystem.bootstrap { label in
+            journal ? JournalLogHandler(label: label) as any LogHandler : StandardErrorLogHandler(label: label)
+        }
+    }
+
+    /// Whether standard error is the stream systemd connected to the journal (systemd.exec(5),
+    /// `JOURNAL_STREAM=DEVICE:INODE`).
+    static func standardErrorIsJournal() -> Bool {
+        guard let value = getenv("JOURNAL_STREAM").map({ String(cString: $0) }) else { return false }
+        let parts = value.split(separator: ":")
+        guard parts.count == 2, let device = UInt64(parts[0]), let inode = UInt64(parts[1]) else { return false }
+        var info = stat()
+        guard fstat(2, &info) == 0 else { return false }
+        return UInt64(info.st_dev) == device && UInt64(info.st_ino) == inode
+    }
+
+    /// syslog's priorities, as the journal files them.
+    static func priority(_ level: Logger.Level) -> Int {
+        switch level {
+        case .trace, .debug: 7
+        case .info: 6
+        case .notice: 5
+        case .warning: 4
+        case .error: 3
+        case .critical: 2
+        }
+    }
+}
+
+/// One journal entry per message through `sd_journal_sendv`: MESSAGE, PRIORITY,
+/// SYSLOG_IDENTIFIER, and each metadata key as a field `RFGEN_KEY` (e.g. RFGEN_ALARM_ID).
+struct JournalLogHandler: LogHandler {
+    let label: String
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+    var metadataProvider: Logger.MetadataProvider?
+
+    init(label: String) { self.label = label }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var fields = [
+            "MESSAGE=\(event.message)",
+            "PRIORITY=\(DaemonLogging.priority(event.level))",
+            "SYSLOG_IDENTIFIER=rfgend",
+        ]
+        let all = metadata.merging(event.metadata ?? [:]) { $1 }
+        for (key, value) in all.sorted(by: { $0.key < $1.key }) {
+            let name = key.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }
+            fields.append("RFGEN_\(String(name))=\(value)")
+        }
+        var storage = fields.map { Array($0.utf8) }
+        var vectors: [iovec] = []
+        for index in storage.indices {
+            storage[index].withUnsafeMutableBytes { bytes in
+                vectors.append(iovec(iov_base: bytes.baseAddress, iov_len: bytes.count))
+            }
+        }
+        // The pointers stay valid: `storage` is neither changed nor freed before the call.
+        withExtendedLifetime(storage) {
+            _ = sd_journal_sendv(&vectors, Int32(vectors.count))
+        }
+    }
+}
+
+/// `rfgend: message key=value …`, with the level in capitals above info, one line each.
+struct StandardErrorLogHandler: LogHandler {
+    let label: String
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+    var metadataProvider: Logger.MetadataProvider?
+
+    init(label: String) { self.label = label }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let all = metadata.merging(event.metadata ?? [:]) { $1 }
+        let level = event.level > .info ? "\(event.level)".uppercased() + " " : ""
+        let fields = all.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
+        writeStandardError("rfgend: \(level)\(event.message)\(fields)")
+    }
+}
+
+/// The record's notable events in the log, at a priority a night-shift technician notices:
+/// alarms by their own priority (high: critical, medium: error, low: warning), every RF edge and a
+/// lost link at warning, phase changes and accepted commands at notice. Fed by the API's event
+/// loop, never by the control thread.
+struct EventJournal {
+    let logger: Logger
+    private var rfOn: Bool?
+    /// The treatment under way: the sequence number of the event that started it (unique across
+    /// restarts), with its profile and level.
+    private var treatment: (seq: UInt64, profile: String, level: String)?
+
+    init(logger: Logger) { self.logger = logger }
+
+    mutating func record(_ event: Event) {
+        var context: Logger.Metadata = [:]
+        if let treatment {
+            context["treatment"] = "\(treatment.seq)"
+            context["profile"] = "\(treatment.profile)"
+            context["level"] = "\(treatment.level)"
+        }
+        switch event.body {
+        case .telemetry(let data):
+            if rfOn != nil && rfOn != data.rfOn {
+                logger.warning(
+                    data.rfOn ? "RF ON" : "RF OFF",
+                    metadata: context.merging(["state": "\(data.state)"]) { $1 }
+                )
+            }
+            rfOn = data.rfOn
+        case .alarmRaised(let alarm):
+            let level: Logger.Level =
+                switch alarm.priority {
+                case "high": .critical
+                case "medium": .error
+                default: .warning
+                }
+            logger.log(
+                level: level,
+                "ALARM \(alarm.priority) \(alarm.cause): \(alarm.detail)",
+                metadata: context.merging([
+                    "alarm_id": "\(alarm.id)", "alarm_priority": "\(alarm.priority)", "alarm_cause": "\(alarm.cause)",
+                ]) { $1 }
+            )
+        case .alarmsAcknowledged(let ack):
+            logger.notice(
+                "alarms \(ack.ids.map(String.init).joined(separator: ", ")) acknowledged by uid \(ack.uid)",
+                metadata: ["uid": "\(ack.uid)"]
+            )
+        case .phaseChanged(let change):
+            if change.from == "idle" || change.from == "done" || change.from == "stopped" {
+                if change.to == "impedance_check" {
+                    treatment = (event.seq, change.profile ?? "", change.level ?? "")
+                    context = [
+                        "treatment": "\(event.seq)", "profile": "\(change.profile ?? "")",
+                        "level": "\(change.level ?? "")",
+                    ]
+                }
+            }
+            logger.notice("treatment \(change.from) → \(change.to)", metadata: context)
+            // Kept through the end of the lesion, so that the RF OFF that follows is filed with it.
+            if change.to == "idle" { treatment = nil }
+        case .command(let command):
+            let words = "\(command.command) by uid \(command.uid) (client \(command.client))"
+            if command.accepted {
+                logger.notice("\(words): accepted", metadata: context.merging(["uid": "\(command.uid)"]) { $1 })
+            } else {
+                logger.warning(
+                    "\(words): refused, \(command.reason ?? "")",
+                    metadata: context.merging(["uid": "\(command.uid)"]) { $1 }
+                )
+            }
+        case .link(let link):
+            if link.link == "up" {
+                logger.notice("generator link up")
+            } else {
+                logger.warning("generator link down (\(link.linkState))")
+            }
+        case .lease(let lease):
+            logger.info(
+                lease.held
+                    ? "control lease taken by client \(lease.client ?? 0) (uid \(lease.uid ?? 0))"
+                    : "control lease free"
+            )
+        case .daemonStarted, .daemonStopping:
+            break
+        }
+    }
+}
