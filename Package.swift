@@ -110,10 +110,17 @@ let package = Package(
             path: "Sources/rfctl",
             swiftSettings: strict
         ),
+        .executableTarget(
+            // The deterministic simulation for any number of seeds (issue 6).
+            name: "rfgen-dst",
+            dependencies: ["RFGenTestSupport", "RFGenSystem"],
+            path: "Sources/rfgen-dst",
+            swiftSettings: strict
+        ),
         .target(
             // Fixtures shared by tests and benchmarks: the controller against the simulator.
             name: "RFGenTestSupport",
-            dependencies: ["RFGenCore", "RFGenProtocol", "RFGenSimulator"],
+            dependencies: ["RFGenCore", "RFGenLink", "RFGenProtocol", "RFGenSimulator"],
             path: "Sources/RFGenTestSupport",
             swiftSettings: strict
         ),

@@ -1,0 +1,295 @@
+// Deterministic simulation of the daemon's safety invariants, after FoundationDB's simulator and
+// TigerBeetle's VOPR: one seed drives a whole run (tissue, operator, faults, line noise, clock
+// faults) of the control core, the link engine, the real codec and the simulated generator on a
+// virtual clock, in one thread. After every tick the invariants are checked; the first violation
+// ends the run with the seed, so that `Simulation.run(seed:)` reproduces it exactly.
+
+import RFGenCore
+import RFGenLink
+import RFGenProtocol
+import RFGenSimulator
+
+/// What one seed's run did.
+public struct SimulationReport: Sendable, CustomStringConvertible {
+    public var seed: UInt64
+    /// The first invariant violated, with the virtual time; nil when all held.
+    public var violation: String?
+    public var ticks = 0
+    /// Whether the run was fault-free, and then whether its lesion completed (liveness).
+    public var faultFree = false
+    public var completed = false
+    /// The faults and operator actions, in order, for reading a failure.
+    public var script: [String] = []
+
+    public var description: String {
+        "seed \(seed): " + (violation ?? "ok") + " after \(ticks) ticks; " + script.joined(separator: "; ")
+    }
+}
+
+/// The invariants' margins, in one place.
+public enum SimulationLimits {
+    /// The tip may pass the 95 °C interlock by this much at most (the reading lags the tissue,
+    /// and heat already deposited keeps spreading after RF off), °C.
+    public static let temperatureMarginCelsius = 3.0
+    /// A run's virtual length with faults, seconds.
+    public static let faultRunSeconds = 8.0
+    /// A fault-free run's hold time and the most it may take to complete, seconds.
+    public static let livenessHoldSeconds = 3.0
+    public static let livenessLimitSeconds = 120.0
+    /// The record's energy and the generator's own account may differ by this fraction plus 1 J
+    /// (the core integrates the generator's reported power a tick at a time).
+    public static let energyTolerance = 0.05
+    /// One seed in this many is fault-free and must complete its lesion.
+    public static let faultFreeEvery: UInt64 = 50
+}
+
+public enum Simulation {
+    static let tick: Int64 = 10_000
+
+    /// Runs one seed. Deterministic: the same seed gives the same run, violation included.
+    public static func run(seed: UInt64) -> SimulationReport {
+        var world = World(seed: seed)
+        return world.run()
+    }
+}
+
+/// One run's whole state.
+struct World {
+    var random: SeededRandom
+    var report: SimulationReport
+    var generator: SimulatedGenerator
+    var core = TreatmentCore()
+    var engine = LinkEngine()
+    var now: Int64 { generator.now }
+
+    // The script: what happens when.
+    var events: [(at: Int64, what: Action)] = []
+    enum Action {
+        case start(hold: Double)
+        case stop, estop, ack
+        case fault(InjectedFault)
+        case pullCable, plugCable
+        case overruns(Int)
+    }
+
+    // What the invariants track.
+    /// A start the core accepted, and no alarm or end since: the only state RF may be on in.
+    var armed = false
+    /// Since when it has not been (nil while armed).
+    var disarmedAt: Int64?
+    /// When the latest alarm was raised.
+    var alarmAt: Int64?
+    /// Since when the link has been impaired (commands may not arrive; the generator's own
+    /// watchdog then ends RF), and whether the output stage is stuck on (beyond software).
+    var impaired = false
+    var stuckOn = false
+    var powerFaulted = false
+    var consecutiveOverruns = 0
+    /// The generator's delivered energy by its own account, J, since the lesion's start.
+    var deliveredJoules = 0.0
+    var alarmsRaised: [Alarm] = []
+
+    init(seed: UInt64) {
+        // splitmix64's finaliser: neighbouring seeds get unrelated scripts.
+        var mixed = seed &+ 0x9E37_79B9_7F4A_7C15
+        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
+        random = SeededRandom(seed: mixed ^ (mixed >> 31))
+        report = SimulationReport(seed: seed)
+        var configuration = GeneratorConfiguration()
+        configuration.seed = seed
+        configuration.tissue = [TissueParameters.normal, .sclerotic, .highPerfusion][Int(seed % 3)]
+        generator = SimulatedGenerator(configuration: configuration)
+        generator.advance(to: configuration.bootMicroseconds + 20_000)
+        engine.opened(now: now)
+        for _ in 0..<30 { exchange(advancing: 1000) }
+        report.faultFree = seed % SimulationLimits.faultFreeEvery == 0
+        script()
+    }
+
+    /// Draws the run's script from the seed.
+    mutating func script() {
+        let t0 = now
+        func at(_ seconds: Double) -> Int64 { t0 + Int64(seconds * 1_000_000) }
+        if report.faultFree {
+            events.append((at(0.1), .start(hold: SimulationLimits.livenessHoldSeconds)))
+            return
+        }
+        events.append((at(Double.random(in: 0...0.5, using: &random)), .start(hold: 30)))
+        let faults = Int.random(in: 1...3, using: &random)
+        for _ in 0..<faults {
+            let when = Double.random(in: 0.5...(SimulationLimits.faultRunSeconds - 1), using: &random)
+            let channel = Int.random(in: 0...1, using: &random)
+            let action: Action
+            switch Int.random(in: 0..<14, using: &random) {
+            case 0: action = .fault(.thermocouple(channel: channel, .open))
+            case 1: action = .fault(.thermocouple(channel: channel, .shorted))
+            case 2:
+                action = .fault(
+                    .thermocouple(
+                        channel: channel,
+                        .drifting(celsiusPerSecond: Double.random(in: -20...(-2), using: &random))
+                    )
+                )
+            case 3: action = .fault(.thermocouple(channel: channel, .stuck))
+            case 4:
+                action = .fault(.impedance([.short, .open, .step(ohms: 2000)][Int.random(in: 0...2, using: &random)]))
+            case 5: action = .fault(.powerMismatch(factor: [0.3, 1.6, 3.0][Int.random(in: 0...2, using: &random)]))
+            case 6: action = .fault(.rfStuckOn(true))
+            case 7: action = .fault(.telemetryStall(true))
+            case 8: action = .fault(.bitErrors(probability: Double.random(in: 0.0001...0.01, using: &random)))
+            case 9: action = .fault(.garbage(bytes: Int.random(in: 1...300, using: &random)))
+            case 10: action = .fault(.reboot)
+            case 11: action = .pullCable
+            case 12: action = .overruns(Int.random(in: 1...8, using: &random))
+            default:
+                action = [.stop, .estop, .ack][Int.random(in: 0...2, using: &random)]
+            }
+            events.append((at(when), action))
+            if case .pullCable = action {
+                events.append((at(when + Double.random(in: 0.05...1.5, using: &random)), .plugCable))
+            }
+        }
+        // An operator who acknowledges and starts again, whatever happened.
+        let again = Double.random(in: 2...(SimulationLimits.faultRunSeconds - 0.5), using: &random)
+        events.append((at(again), .ack))
+        events.append((at(again + 0.05), .start(hold: 30)))
+        events.sort { $0.at < $1.at }
+    }
+
+    mutating func exchange(advancing microseconds: Int64) {
+        engine.receive(generator.takeOutput(), now: now)
+        engine.poll(now: now)
+        let out = engine.takeOutput()
+        if !out.isEmpty { generator.receive(out, at: now) }
+        engine.receive(generator.takeOutput(), now: now)
+        generator.advance(to: now + microseconds)
+    }
+
+    mutating func run() -> SimulationReport {
+        let limit = report.faultFree ? SimulationLimits.livenessLimitSeconds : SimulationLimits.faultRunSeconds
+        let end = now + Int64(limit * 1_000_000)
+        while now < end && report.violation == nil {
+            var commands: [OperatorCommand] = []
+            while let next = events.first, next.at <= now {
+                events.removeFirst()
+                report.script.append("\(Double(now) / 1e6) s: \(next.what)")
+                switch next.what {
+                case .start(let hold):
+                    var profile = TreatmentProfile.bvn
+                    profile.holdSeconds = hold
+                    commands.append(.start(profile))
+                case .stop: commands.append(.stop)
+                case .estop: commands.append(.emergencyStop)
+                case .ack: commands.append(.acknowledge)
+                case .fault(let fault):
+                    generator.inject(fault)
+                    switch fault {
+                    case .rfStuckOn: stuckOn = true
+                    case .bitErrors, .garbage, .reboot, .telemetryStall: impaired = true
+                    case .powerMismatch: powerFaulted = true
+                    default: break
+                    }
+                case .pullCable:
+                    generator.inject(.disconnected(true))
+                    engine.closed()
+                    impaired = true
+                case .plugCable:
+                    generator.inject(.disconnected(false))
+                    engine.opened(now: now)
+                case .overruns(let count):
+                    consecutiveOverruns = count
+                }
+            }
+            step(commands)
+            if report.faultFree && core.phase == .done { break }
+        }
+        if report.violation == nil && report.faultFree {
+            report.completed = core.phase == .done
+            if !report.completed {
+                report.violation =
+                    "liveness: a fault-free lesion did not complete in \(SimulationLimits.livenessLimitSeconds) s (phase \(core.phase.rawValue), alarms \(core.alarms))"
+            } else if !alarmsRaised.isEmpty {
+                report.violation = "liveness: a fault-free lesion raised \(alarmsRaised)"
+            }
+        }
+        return report
+    }
+
+    /// One control tick and the invariants after it.
+    mutating func step(_ commands: [OperatorCommand]) {
+        engine.receive(generator.takeOutput(), now: now)
+        var link = engine.snapshot
+        link.consecutiveOverruns = consecutiveOverruns
+        if consecutiveOverruns > 0 { consecutiveOverruns -= 1 }
+        let wasActive = core.phase.isActive
+        let actions = core.step(now: now, link: link, commands: commands)
+        var refused: Set<OperatorCommand> = []
+        for action in actions {
+            switch action {
+            case .generator(let command): engine.send(command, now: now)
+            case .alarm(let alarm):
+                alarmsRaised.append(alarm)
+                alarmAt = now
+                armed = false
+            case .refused(let command, _): refused.insert(command)
+            case .phaseChanged(let from, let to):
+                if !from.isActive && to == .impedanceCheck { deliveredJoules = 0 }
+                if !to.isActive { armed = false }
+            }
+        }
+        let startAsked = commands.contains { if case .start = $0 { true } else { false } }
+        let startRefused = refused.contains { if case .start = $0 { true } else { false } }
+        if startAsked && !startRefused && core.phase.isActive && !wasActive { armed = true }
+        if !armed && disarmedAt == nil { disarmedAt = now }
+        if armed { disarmedAt = nil }
+        let before = now
+        exchange(advancing: Simulation.tick)
+        if generator.isOutputEnabled { deliveredJoules += generator.deliveredPower * Double(now - before) / 1e6 }
+        report.ticks += 1
+        check(telemetryAt: link.telemetryReceivedAt)
+    }
+
+    /// The invariants, after every tick.
+    mutating func check(telemetryAt: Int64) {
+        func fail(_ text: String) {
+            if report.violation == nil { report.violation = "\(Double(now) / 1e6) s: \(text)" }
+        }
+        let rfOn = generator.isOutputEnabled && generator.deliveredPower > 0.05
+        // Commands reach the generator within a tick on a sound link; on an impaired one the
+        // generator's own watchdog (100 ms) and set-point expiry end RF.
+        // RF_OFF goes out in the tick that decides it, so on a sound link the generator is off
+        // by the next look: one tick.
+        let grace = Simulation.tick + (impaired ? 150_000 : 0)
+        if rfOn && !stuckOn {
+            // RF is on only in a treatment an operator started, and off within the grace of any
+            // alarm or end, until the next accepted start.
+            if !armed, let since = disarmedAt, now - since >= grace {
+                let cause = alarmAt.map { at in "alarm \(core.alarms.last.map { "\($0)" } ?? "") \(now - at) µs ago" }
+                fail("RF on \(now - since) µs after the treatment ended (\(cause ?? "phase \(core.phase.rawValue)"))")
+            }
+            if now - telemetryAt > InterlockLimits.staleMicroseconds + grace {
+                fail("RF on with telemetry \(now - telemetryAt) µs old")
+            }
+        }
+        if !stuckOn
+            && generator.tipTemperature > InterlockLimits.maxTemperatureCelsius
+                + SimulationLimits.temperatureMarginCelsius
+        {
+            fail(
+                "tip at \(generator.tipTemperature) °C, over the \(InterlockLimits.maxTemperatureCelsius) °C cap by more than the margin"
+            )
+        }
+        for alarm in alarmsRaised.suffix(1) where core.phase == .faulted {
+            if !core.alarms.contains(where: { $0.id == alarm.id }) {
+                fail("alarm \(alarm) is not latched in the core's record")
+            }
+        }
+        if core.phase.isActive && !powerFaulted && !stuckOn && !impaired {
+            let difference = abs(core.energyJoules - deliveredJoules)
+            if difference > deliveredJoules * SimulationLimits.energyTolerance + 1 {
+                fail("energy recorded \(core.energyJoules) J, the generator delivered \(deliveredJoules) J")
+            }
+        }
+    }
+}
