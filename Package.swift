@@ -111,6 +111,19 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(
+            // libFuzzer targets (scripts/fuzz); built normally, replay tools for their inputs.
+            name: "fuzz-frame-decoder",
+            dependencies: ["RFGenProtocol", "RFGenSystem"],
+            path: "Sources/fuzz-frame-decoder",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "fuzz-api-request",
+            dependencies: ["RFGenAPI", "RFGenSystem"],
+            path: "Sources/fuzz-api-request",
+            swiftSettings: strict
+        ),
+        .executableTarget(
             // The deterministic simulation for any number of seeds (issue 6).
             name: "rfgen-dst",
             dependencies: ["RFGenTestSupport", "RFGenSystem"],
