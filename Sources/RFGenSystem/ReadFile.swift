@@ -15,3 +15,16 @@ public func readFile(_ path: String) -> [UInt8]? {
     }
     return bytes
 }
+
+/// The replay tool of a fuzz target built without the fuzzer: runs each file named on the command
+/// line through `check`, which traps on a violated property as it does under libFuzzer.
+public func replayInputs(tool: String, _ check: ([UInt8]) -> Void) {
+    for path in CommandLine.arguments.dropFirst() {
+        guard let bytes = readFile(path) else {
+            print("\(tool): cannot read \(path)")
+            continue
+        }
+        check(bytes)
+        print("\(path): ok")
+    }
+}

@@ -44,15 +44,6 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
 #if !FUZZING
 @main
 enum Replay {
-    static func main() {
-        for path in CommandLine.arguments.dropFirst() {
-            guard let bytes = readFile(path) else {
-                print("fuzz-api-request: cannot read \(path)")
-                continue
-            }
-            check(bytes)
-            print("\(path): ok")
-        }
-    }
+    static func main() { replayInputs(tool: "fuzz-api-request", check) }
 }
 #endif
