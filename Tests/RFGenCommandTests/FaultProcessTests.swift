@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Faults of the real processes: the daemon frozen mid-lesion, and a noisy line (issue 6, item 3).
+@Suite(.serialized)
+struct FaultProcessTests {
+    typealias P = RFGenDProcessTests
+
+    /// The simulator's `power=` in watts from its status line.
+    static func power(_ line: String?) -> Double? {
+        line?.split(separator: " ").first { $0.hasPrefix("power=") }.flatMap { Double($0.dropFirst(6).dropLast()) }
+    }
+
+    @Test(
+        "SIGSTOP mid-lesion: the generator's own watchdog cuts RF; after SIGCONT RF stays off, faulted, until acknowledged"
+    )
+    func frozenDaemon() throws {
+        let pair = try P.start()
+        defer {
+            kill(pair.daemon.processIdentifier, SIGCONT)
+            pair.stop()
+        }
+        _ = P.status(pair.api, until: P.ready)
+        #expect(P.ok(P.start(pair.api, ["level": "L4", "hold_s": 60])))
+        let on = P.ask(pair.control, "status") { $0.contains("rf=on") && (Self.power($0) ?? 0) > 0.1 }
+        #expect(on?.contains("rf=on") == true, "\(on ?? "")")
+        kill(pair.daemon.processIdentifier, SIGSTOP)
+        let stoppedAt = Date()
+        // The generator's watchdog is 100 ms (CONFIGURE); allow the test's own polling on top.
+        let off = P.ask(pair.control, "status") { $0.contains("rf=off") && Self.power($0) == 0 }
+        let took = Date().timeIntervalSince(stoppedAt)
+        #expect(off?.contains("rf=off") == true, "\(off ?? "")")
+        #expect(took < 1.0, "RF off \(took) s after the daemon froze")
+        #expect(off?.contains("faults=0x00000000") == false, "a watchdog fault latched on the generator: \(off ?? "")")
+
+        kill(pair.daemon.processIdentifier, SIGCONT)
+        let faulted = P.status(pair.api) { $0["state"] as? String == "faulted" }
+        #expect(faulted != nil, "the daemon ends the lesion with an alarm when it wakes")
+        let causes = (faulted?["alarms"] as? [[String: Any]] ?? []).compactMap { $0["cause"] as? String }
+        #expect(!causes.isEmpty, "\(faulted ?? [:])")
+        // RF stays off: nothing the daemon does after waking switches it on again by itself.
+        for _ in 0..<5 {
+            #expect(P.ask(pair.control, "status")?.contains("rf=off") == true)
+            var pfd = pollfd(fd: -1, events: 0, revents: 0)
+            _ = poll(&pfd, 0, 100)
+        }
+        #expect(P.ok(P.call(pair.api, "ack", until: P.ok)), "acknowledged once the generator's fault is cleared")
+        #expect(P.status(pair.api)?["state"] as? String == "idle")
+        #expect(P.ask(pair.control, "status")?.contains("rf=off") == true, "idle: RF off until a new start")
+    }
+
+    @Test("Bursts of garbage and bit errors on the line: the link survives, and the errors are counted")
+    func noisyLine() throws {
+        let pair = try P.start()
+        defer { pair.stop() }
+        _ = P.status(pair.api, until: P.ready)
+        for _ in 0..<5 { #expect(P.ask(pair.control, "garbage 400") == "ok") }
+        #expect(P.ask(pair.control, "biterrors 0.002") == "ok")
+        var pfd = pollfd(fd: -1, events: 0, revents: 0)
+        _ = poll(&pfd, 0, 2000)
+        #expect(P.ask(pair.control, "biterrors off") == "ok")
+        let status = P.status(pair.api) { status in
+            let stats = status["link_stats"] as? [String: Any]
+            return status["link"] as? String == "up"
+                && ((stats?["crc_errors"] as? Int ?? 0) + (stats?["decode_errors"] as? Int ?? 0)) > 0
+        }
+        let stats = status?["link_stats"] as? [String: Any]
+        #expect(status?["link"] as? String == "up", "\(status ?? [:])")
+        #expect(((stats?["crc_errors"] as? Int ?? 0) + (stats?["decode_errors"] as? Int ?? 0)) > 0, "\(stats ?? [:])")
+        #expect(P.status(pair.api, until: P.ready) != nil, "ready for a lesion again")
+    }
+}
