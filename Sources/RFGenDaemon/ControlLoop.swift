@@ -87,7 +87,9 @@ final class ControlLoop: @unchecked Sendable {
             let fresh = snapshot.connected && age <= InterlockLimits.staleMicroseconds ? snapshot.telemetry : nil
             track(actions: actions, requests: requests, now: now)
             if let records {
-                records.post(recordEvents(actions: actions, requests: requests, snapshot: snapshot, now: now))
+                records.post(
+                    recordEvents(actions: actions, requests: requests, snapshot: snapshot, now: now, wall: wall)
+                )
             }
 
             // An operator command is refused if the core said so in this tick, done otherwise.
@@ -283,10 +285,10 @@ final class ControlLoop: @unchecked Sendable {
         actions: [CoreAction],
         requests: [OperatorRequest],
         snapshot: LinkSnapshot,
-        now: Int64
+        now: Int64,
+        wall: Int64
     ) -> [RecordEvent] {
         var events: [RecordEvent] = []
-        let wall = wallClockMicroseconds()
         for action in actions {
             switch action {
             case .phaseChanged(let from, let to):

@@ -42,20 +42,27 @@ public enum DaemonLogging {
     }
 }
 
+/// A handler that keeps its metadata in a dictionary, as both of rfgend's do.
+protocol MetadataStoringLogHandler: LogHandler {
+    var metadata: Logger.Metadata { get set }
+}
+
+extension MetadataStoringLogHandler {
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+}
+
 /// One journal entry per message through `sd_journal_sendv`: MESSAGE, PRIORITY,
 /// SYSLOG_IDENTIFIER, and each metadata key as a field `RFGEN_KEY` (e.g. RFGEN_ALARM_ID).
-struct JournalLogHandler: LogHandler {
+struct JournalLogHandler: MetadataStoringLogHandler {
     let label: String
     var logLevel: Logger.Level = .info
     var metadata: Logger.Metadata = [:]
     var metadataProvider: Logger.MetadataProvider?
 
     init(label: String) { self.label = label }
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
 
     func log(event: LogEvent) {
         var fields = [
@@ -83,18 +90,13 @@ struct JournalLogHandler: LogHandler {
 }
 
 /// `rfgend: message key=value …`, with the level in capitals above info, one line each.
-struct StandardErrorLogHandler: LogHandler {
+struct StandardErrorLogHandler: MetadataStoringLogHandler {
     let label: String
     var logLevel: Logger.Level = .info
     var metadata: Logger.Metadata = [:]
     var metadataProvider: Logger.MetadataProvider?
 
     init(label: String) { self.label = label }
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
 
     func log(event: LogEvent) {
         let all = metadata.merging(event.metadata ?? [:]) { $1 }

@@ -22,6 +22,12 @@ public final class LineConnection {
 
     deinit { close() }
 
+    /// The socket, for a caller that waits on several connections with poll(2).
+    public var descriptor: Int32 { fd.rawValue }
+
+    /// Whether a whole line is already read and waiting, so that poll(2) would not show it.
+    public var hasBufferedLine: Bool { pending.contains(UInt8(ascii: "\n")) }
+
     /// Closes the connection now; later calls fail.
     public func close() {
         guard !closed else { return }

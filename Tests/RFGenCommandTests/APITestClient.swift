@@ -1,5 +1,7 @@
+import Dispatch
 import Foundation
 import RFGenSystem
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -68,6 +70,21 @@ final class APITestClient {
         return try Self.object(line)
     }
 
+    /// Whether `next` has a line without waiting.
+    var hasLineWaiting: Bool { !held.isEmpty || connection.hasBufferedLine }
+
+    /// Waits for the daemon's next `count` telemetry events (its control ticks), dropping what
+    /// was held: the daemon's own clock paces the caller. False when none came within a second.
+    func awaitTicks(_ count: Int) -> Bool {
+        held.removeAll()
+        var seen = 0
+        while seen < count {
+            guard let line = try? next(timeoutMilliseconds: 1000) else { return false }
+            if line["kind"] as? String == "telemetry" { seen += 1 }
+        }
+        return true
+    }
+
     static func errorCode(_ reply: [String: Any]) -> String? {
         (reply["error"] as? [String: Any])?["code"] as? String
     }
@@ -77,8 +94,17 @@ final class APITestClient {
     static func resultArray(_ reply: [String: Any]) -> [[String: Any]]? { reply["result"] as? [[String: Any]] }
 }
 
+/// Pacing between attempts to reach another process that is not listening yet (the daemon
+/// starting, the simulator's own real-time control socket): there is no event to wait on.
+func pace(milliseconds: Int32) {
+    var pfd = pollfd(fd: -1, events: 0, revents: 0)
+    _ = poll(&pfd, 0, milliseconds)
+}
+
 extension RFGenDProcessTests {
-    /// Calls a method on a fresh connection until `accept` holds of the reply or 10 s pass.
+    /// Asks `method` until `accept` holds of the reply or 10 s pass, on one connection subscribed
+    /// to telemetry: between attempts it waits for the daemon's next control ticks, not for a
+    /// wall-clock interval. It reconnects (paced) only while the daemon is not reachable.
     static func call(
         _ socket: String,
         _ method: String,
@@ -88,12 +114,19 @@ extension RFGenDProcessTests {
         let deadline = Date().addingTimeInterval(10)
         var last: [String: Any]?
         while Date() < deadline {
-            if let client = try? APITestClient(socket) {
-                last = try? client.call(method, params)
-                if let last, accept(last) { return last }
+            guard let client = try? APITestClient(socket),
+                (try? client.call("subscribe", ["streams": ["telemetry"]]))?["ok"] as? Bool == true
+            else {
+                pace(milliseconds: 50)
+                continue
             }
-            var pfd = pollfd(fd: -1, events: 0, revents: 0)
-            _ = poll(&pfd, 0, 50)  // pacing between polls of another process, not a wait for time
+            while Date() < deadline {
+                guard let reply = try? client.call(method, params) else { break }
+                last = reply
+                if accept(reply) { return reply }
+                // Five ticks between attempts keep well under the API's rate limit.
+                guard client.awaitTicks(5) else { break }
+            }
         }
         return last
     }
@@ -110,21 +143,73 @@ extension RFGenDProcessTests {
             && ((status["readings"] as? [String: Any])?["faults"] as? [Any])?.isEmpty == true
     }
 
-    /// Takes the lease and starts, on one connection, retrying while refused for a reading a tick
-    /// late on a loaded machine, as an operator would.
+    /// Takes the lease and starts, on one connection, trying again a few ticks later while refused
+    /// for a reading a tick late on a loaded machine, as an operator would.
     static func start(_ socket: String, _ params: [String: Any] = ["level": "L4"]) -> [String: Any]? {
         let deadline = Date().addingTimeInterval(10)
         var last: [String: Any]?
         while Date() < deadline {
-            if let client = try? APITestClient(socket), (try? client.call("lease.acquire"))?["ok"] as? Bool == true {
-                last = try? client.call("start", params)
-                if last?["ok"] as? Bool == true { return last }
+            guard let client = try? APITestClient(socket),
+                (try? client.call("subscribe", ["streams": ["telemetry"]]))?["ok"] as? Bool == true,
+                (try? client.call("lease.acquire"))?["ok"] as? Bool == true
+            else {
+                pace(milliseconds: 50)
+                continue
             }
-            var pfd = pollfd(fd: -1, events: 0, revents: 0)
-            _ = poll(&pfd, 0, 50)
+            while Date() < deadline {
+                guard let reply = try? client.call("start", params) else { break }
+                last = reply
+                if reply["ok"] as? Bool == true { return reply }
+                guard client.awaitTicks(5) else { break }
+            }
         }
         return last
     }
 
     static func ok(_ reply: [String: Any]?) -> Bool { reply?["ok"] as? Bool == true }
+}
+
+/// A finished process's exit status, standard output and standard error.
+struct ProcessResult {
+    var status: Int32
+    var output: String
+    var errors: String
+}
+
+/// Runs a program to its end and collects what it printed. Standard error is read on another
+/// thread, so that neither pipe can fill and stall the program.
+func runProcess(
+    _ executable: String,
+    _ arguments: [String],
+    in directory: URL? = nil
+) throws -> ProcessResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.currentDirectoryURL = directory
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let errors = Mutex(Data())
+    let done = DispatchSemaphore(value: 0)
+    Thread {
+        let data = err.fileHandleForReading.readDataToEndOfFile()
+        errors.withLock { $0 = data }
+        done.signal()
+    }.start()
+    let output = out.fileHandleForReading.readDataToEndOfFile()
+    done.wait()
+    process.waitUntilExit()
+    return ProcessResult(
+        status: process.terminationStatus,
+        output: String(decoding: output, as: UTF8.self),
+        errors: String(decoding: errors.withLock { $0 }, as: UTF8.self)
+    )
+}
+
+/// A program this package builds, by name.
+func builtProgram(_ name: String) -> String {
+    URL(fileURLWithPath: RFGenDProcessTests.rfctlPath).deletingLastPathComponent().appendingPathComponent(name).path
 }

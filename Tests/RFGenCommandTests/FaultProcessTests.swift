@@ -42,12 +42,17 @@ struct FaultProcessTests {
         #expect(faulted != nil, "the daemon ends the lesion with an alarm when it wakes")
         let causes = (faulted?["alarms"] as? [[String: Any]] ?? []).compactMap { $0["cause"] as? String }
         #expect(!causes.isEmpty, "\(faulted ?? [:])")
-        // RF stays off: nothing the daemon does after waking switches it on again by itself.
-        for _ in 0..<5 {
-            #expect(P.ask(pair.control, "status")?.contains("rf=off") == true)
-            var pfd = pollfd(fd: -1, events: 0, revents: 0)
-            _ = poll(&pfd, 0, 100)
+        // RF stays off: for the daemon's next 50 control ticks, nothing switches it on again.
+        let watcher = try APITestClient(pair.api)
+        #expect(P.ok(try watcher.call("subscribe", ["streams": ["telemetry"]])))
+        var ticks = 0
+        while ticks < 50, let line = try watcher.next(timeoutMilliseconds: 1000) {
+            guard let data = line["data"] as? [String: Any], line["kind"] as? String == "telemetry" else { continue }
+            ticks += 1
+            #expect(data["rf_on"] as? Bool == false && data["state"] as? String == "faulted", "\(data)")
         }
+        #expect(ticks == 50)
+        #expect(P.ask(pair.control, "status")?.contains("rf=off") == true, "and by the generator's own account")
         #expect(P.ok(P.call(pair.api, "ack", until: P.ok)), "acknowledged once the generator's fault is cleared")
         #expect(P.status(pair.api)?["state"] as? String == "idle")
         #expect(P.ask(pair.control, "status")?.contains("rf=off") == true, "idle: RF off until a new start")
@@ -60,8 +65,12 @@ struct FaultProcessTests {
         _ = P.status(pair.api, until: P.ready)
         for _ in 0..<5 { #expect(P.ask(pair.control, "garbage 400") == "ok") }
         #expect(P.ask(pair.control, "biterrors 0.002") == "ok")
-        var pfd = pollfd(fd: -1, events: 0, revents: 0)
-        _ = poll(&pfd, 0, 2000)
+        // Bit errors until the daemon has counted some: the count, not a time, ends the burst.
+        let counted = P.status(pair.api) { status in
+            let stats = status["link_stats"] as? [String: Any]
+            return ((stats?["crc_errors"] as? Int ?? 0) + (stats?["decode_errors"] as? Int ?? 0)) > 0
+        }
+        #expect(counted != nil)
         #expect(P.ask(pair.control, "biterrors off") == "ok")
         let status = P.status(pair.api) { status in
             let stats = status["link_stats"] as? [String: Any]

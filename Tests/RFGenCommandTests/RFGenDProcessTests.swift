@@ -61,8 +61,8 @@ struct RFGenDProcessTests {
         while Date() < deadline {
             last = RFGenSimProcessTests.control(socket, line)
             if let last, accept(last) { return last }
-            var pfd = pollfd(fd: -1, events: 0, revents: 0)
-            _ = poll(&pfd, 0, 50)  // pacing between polls of another process, not a wait for time
+            // The simulator runs in real time and has no event stream to wait on.
+            pace(milliseconds: 50)
         }
         return last
     }
@@ -191,17 +191,8 @@ struct RFGenDProcessTests {
 
     /// Runs rfctl with arguments; returns its exit status and standard output.
     static func rfctl(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: RFGenSimProcessTests.executable).deletingLastPathComponent()
-            .appendingPathComponent("rfctl")
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try runProcess(rfctlPath, arguments)
+        return (result.status, result.output)
     }
 
     @Test("rfctl's stable command line: status --json, start with level and a short hold, refusals, exit codes")

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Synchronization
 import Testing
@@ -122,10 +123,8 @@ struct SystemdProcessTests {
         let deadline = Date().addingTimeInterval(10)
         while client == nil && Date() < deadline {
             client = try? APITestClient(socket)
-            if client == nil {
-                var pfd = pollfd(fd: -1, events: 0, revents: 0)
-                _ = poll(&pfd, 0, 50)
-            }
+            // Until systemd-socket-activate listens: another process starting, nothing to wait on.
+            if client == nil { pace(milliseconds: 50) }
         }
         let connected = try #require(client)
         #expect(connected.banner["api"] as? String == "rfgend")
@@ -218,18 +217,20 @@ extension SystemdProcessTests {
         // sender blocks when it is full.
         let received = Mutex<[String]>([])
         let stop = Atomic<Bool>(false)
+        let finished = DispatchSemaphore(value: 0)
         let reader = standIn.map { fd in
             Thread {
                 while !stop.load(ordering: .acquiring) {
                     let batch = Self.receive(fd, seconds: 0.1).map(\.text)
                     received.withLock { $0 += batch }
                 }
+                finished.signal()
             }
         }
         reader?.start()
         let log = try Self.lesionWithAlarm(pair, environment: ["JOURNAL_STREAM": "match"]).stderr
         stop.store(true, ordering: .releasing)
-        while reader?.isFinished == false { usleep(10_000) }
+        if reader != nil { finished.wait() }
         #expect(!log.contains("ALARM"), "the entries went to the journal, not to standard error: \(log)")
         if standIn != nil {
             let entries = received.withLock { $0 }

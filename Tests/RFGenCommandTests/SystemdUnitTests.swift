@@ -29,17 +29,8 @@ struct SystemdUnitTests {
     }
 
     static func run(_ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: analyze)
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try runProcess(analyze, arguments, in: directory)
+        return (result.status, result.output + result.errors)
     }
 
     @Test(
@@ -77,17 +68,8 @@ struct ConfigurationFileTests {
     typealias P = RFGenDProcessTests
 
     static func rfgend(_ arguments: [String]) throws -> (status: Int32, errors: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: P.rfctlPath).deletingLastPathComponent()
-            .appendingPathComponent("rfgend")
-        process.arguments = arguments
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, errors)
+        let result = try runProcess(builtProgram("rfgend"), arguments)
+        return (result.status, result.errors)
     }
 
     @Test("The shipped rfgend.yaml configures a daemon, with the command line on top")
@@ -152,16 +134,8 @@ struct InstallTests {
     static let repository = SystemdUnitTests.folder.deletingLastPathComponent()
 
     static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try runProcess(executable, arguments)
+        return (result.status, result.output + result.errors)
     }
 
     @Test("scripts/install --destdir stages binaries, units, rules, users, configuration, manuals and completions")
