@@ -67,6 +67,55 @@ struct RFGenDProcessTests {
         return last
     }
 
+    /// A switch of the simulated generator's output stage, from its own record (`edges`).
+    struct Edge {
+        var microseconds: Int64
+        var on: Bool
+        var cause: String
+    }
+
+    /// The simulator's newest output-stage switches, timed on the monotonic clock.
+    static func edges(_ control: String) -> [Edge] {
+        let line = RFGenSimProcessTests.control(control, "edges") ?? ""
+        return line.split(separator: " ").dropFirst().compactMap { word in
+            let parts = word.split(separator: ":", maxSplits: 2)
+            guard parts.count == 3, let t = Int64(parts[0]) else { return nil }
+            return Edge(microseconds: t, on: parts[1] == "on", cause: String(parts[2]))
+        }
+    }
+
+    /// The generator's watchdog (CONFIGURE, 100 ms) and how late the simulator may read the host's
+    /// last frame before it, when the machine is loaded: RF must be off by their sum.
+    static let watchdogMicroseconds: Int64 = 100_000
+    static let lastFrameSlackMicroseconds: Int64 = 50_000
+
+    /// Checks from the generator's own record that RF went off by itself (a fault, not a command)
+    /// within its watchdog timeout of the host going silent at `silentAt` (monotonic µs).
+    static func expectGeneratorCutRF(
+        _ control: String,
+        silentAt: Int64,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        _ = ask(control, "status") { $0.contains("rf=off") }
+        let off = edges(control).first { !$0.on && $0.microseconds >= silentAt }
+        #expect(off != nil, "no RF-off edge after the host went silent", sourceLocation: sourceLocation)
+        guard let off else { return }
+        let after = off.microseconds - silentAt
+        #expect(off.cause.hasPrefix("fault:"), "RF went off by \(off.cause)", sourceLocation: sourceLocation)
+        #expect(
+            after <= watchdogMicroseconds + lastFrameSlackMicroseconds,
+            "RF off \(after) µs after the host went silent (\(off.cause))",
+            sourceLocation: sourceLocation
+        )
+    }
+
+    /// The monotonic clock, µs, as the simulator's `edges` reads it.
+    static func monotonicMicroseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
+    }
+
     @Test("rfgend connects with RF off, starts only on request, stops, and leaves RF off on SIGTERM")
     func startStopAndTerminate() throws {
         let pair = try Self.start()
@@ -167,12 +216,10 @@ struct RFGenDProcessTests {
         #expect(Self.ok(Self.start(pair.api)))
         // Long enough into the ramp for the record thread's once-a-second commit to have run.
         _ = Self.status(pair.api) { ($0["energy_j"] as? Double ?? 0) >= 2 }
+        let killedAt = Self.monotonicMicroseconds()
         kill(pair.daemon.processIdentifier, SIGKILL)
         pair.daemon.waitUntilExit()
-        #expect(
-            Self.ask(pair.control, "status") { $0.contains("rf=off") }?.contains("rf=off") == true,
-            "the generator's own timeouts"
-        )
+        Self.expectGeneratorCutRF(pair.control, silentAt: killedAt)
         pair.daemon = try Self.startDaemon(directory: pair.directory)
         let list = Self.call(pair.api, "records.list") { (APITestClient.resultArray($0)?.isEmpty == false) }
         let record = APITestClient.resultArray(list ?? [:])?.first

@@ -9,6 +9,8 @@ struct InjectedFaultTests {
             ("tc short 1", [.thermocouple(channel: 1, .shorted)]),
             ("tc drift -0.5 1", [.thermocouple(channel: 1, .drifting(celsiusPerSecond: -0.5))]),
             ("tc stuck", [.thermocouple(channel: 0, .stuck)]),
+            ("tc offset 60", [.thermocouple(channel: 0, .offset(celsius: 60))]),
+            ("tc offset -5 1", [.thermocouple(channel: 1, .offset(celsius: -5))]),
             ("tc ok 3", [.thermocouple(channel: 3, nil)]),
             ("z short", [.impedance(.short)]),
             ("z open", [.impedance(.open)]),
@@ -36,7 +38,8 @@ struct InjectedFaultTests {
         "Bad control lines get an error that says what was expected",
         arguments: [
             ("", "empty command"),
-            ("tc", "tc: expected open, short, drift, stuck or ok"),
+            ("tc", "tc: expected open, short, drift, offset, stuck or ok"),
+            ("tc offset 101", "tc offset: °C must be -100 to 100"),
             ("tc melt", "tc: unknown fault melt"),
             ("tc open 7", "tc: channel must be 0-3, got 7"),
             ("tc drift fast", "tc: expected a rate in °C/s"),

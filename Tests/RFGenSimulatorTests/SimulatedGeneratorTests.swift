@@ -293,6 +293,27 @@ struct SimulatedGeneratorTests {
         #expect(host.generator.tipTemperature > 39)
     }
 
+    @Test("An offset shows in the very next telemetry frame, below the generator's own cut-off; counters follow")
+    func thermocoupleOffsetStepsAtOnce() {
+        var host = HostHarness()
+        host.ready(watchdogMilliseconds: 1000)
+        host.run(50_000, step: 10_000)
+        let before = host.telemetry.count
+        let sent = host.generator.telemetryFramesSent
+        #expect(sent >= before && before > 0)
+        host.generator.inject(.thermocouple(channel: 0, .offset(celsius: 60)))
+        host.run(10_000, step: 10_000)
+        let next = host.telemetry[before...].first
+        let reading = Double(next?.temperatures[0].centiCelsius ?? 0) / 100
+        #expect(abs(reading - 97) < 0.5, "37 °C tissue read 60 °C high in the first frame after the step")
+        #expect(next?.temperatures[0].status == .ok && next?.faults.isEmpty == true, "the generator sees nothing wrong")
+        #expect(host.generator.telemetryFramesSent == sent + (host.telemetry.count - before))
+        let offs = host.generator.rfOffFramesReceived
+        host.send(.rfOff)
+        host.send(.rfOff)
+        #expect(host.generator.rfOffFramesReceived == offs + 2)
+    }
+
     @Test("Impedance check: a result near the tissue's load; an open circuit is out of range; RF on refuses it")
     func impedanceCheck() {
         var host = HostHarness()

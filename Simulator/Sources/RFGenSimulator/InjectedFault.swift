@@ -65,17 +65,23 @@ extension InjectedFault {
 
         switch verb {
         case "tc":
-            guard let kind = args.first else { throw ControlError("tc: expected open, short, drift, stuck or ok") }
+            guard let kind = args.first else {
+                throw ControlError("tc: expected open, short, drift, offset, stuck or ok")
+            }
             switch kind {
             case "open": return [.thermocouple(channel: try channel(1), .open)]
             case "short": return [.thermocouple(channel: try channel(1), .shorted)]
             case "stuck": return [.thermocouple(channel: try channel(1), .stuck)]
             case "ok": return [.thermocouple(channel: try channel(1), nil)]
+            case "offset":
+                let celsius = try number(1, "an offset in °C")
+                guard abs(celsius) <= 100 else { throw ControlError("tc offset: °C must be -100 to 100") }
+                return [.thermocouple(channel: try channel(2), .offset(celsius: celsius))]
             case "drift":
                 return [
                     .thermocouple(channel: try channel(2), .drifting(celsiusPerSecond: try number(1, "a rate in °C/s")))
                 ]
-            default: throw ControlError("tc: unknown fault \(kind); expected open, short, drift, stuck or ok")
+            default: throw ControlError("tc: unknown fault \(kind); expected open, short, drift, offset, stuck or ok")
             }
         case "z":
             guard let kind = args.first else { throw ControlError("z: expected short, open, step OHMS or ok") }

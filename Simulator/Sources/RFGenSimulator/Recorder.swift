@@ -16,7 +16,7 @@ public struct Recorder: Sendable {
     }
 
     /// Why the output stage switched.
-    public enum Cause: Hashable, Sendable {
+    public enum Cause: Hashable, Sendable, CustomStringConvertible {
         /// RF_ON or RF_OFF (even a malformed one).
         case command(MessageType)
         /// The generator raised these faults.
@@ -27,6 +27,18 @@ public struct Recorder: Sendable {
         case reset
         /// An injected `rf stuck` fault ended and the output stage let go.
         case stuckReleased
+
+        /// One word, no spaces: `command:RF_OFF`, `fault:watchdog+impedance`, `reset`.
+        public var description: String {
+            switch self {
+            case .command(let type): "command:\(type)"
+            case .fault(let bits):
+                "fault:" + FaultBits.names.filter { bits.contains($0.0) }.map(\.1).joined(separator: "+")
+            case .impedanceCheck: "impedance_check"
+            case .reset: "reset"
+            case .stuckReleased: "stuck_released"
+            }
+        }
     }
 
     /// A switch of the physical output stage: `on` is true while any power can flow.

@@ -62,6 +62,10 @@ public struct SimulatedGenerator: Sendable {
     /// Output bytes dropped because nobody took them (`SimulatorLimits.outputBufferBytes`).
     public private(set) var droppedOutputBytes = 0
     public private(set) var recorder = Recorder()
+    /// Telemetry frames sent and RF_OFF frames received (retries and malformed ones included),
+    /// since power-on: the real-time shell times the host's reaction between the two.
+    public private(set) var telemetryFramesSent = 0
+    public private(set) var rfOffFramesReceived = 0
     /// Whether any power can flow, as last recorded.
     private var outputEnabled = false
 
@@ -285,7 +289,10 @@ public struct SimulatedGenerator: Sendable {
         case .badField(let type, let sequence, _):
             // An intact RF_OFF frame is obeyed even if its payload is wrong: switching off is
             // always safe, and a host asking for it must not be ignored for a formatting slip.
-            if type == .rfOff && rfState != .off { switchOff(cause: .command(.rfOff)) }
+            if type == .rfOff {
+                rfOffFramesReceived += 1
+                if rfState != .off { switchOff(cause: .command(.rfOff)) }
+            }
             send(.nak(Nak(ackSequence: sequence, ackType: type.rawValue, reason: .malformed)))
         }
     }
@@ -294,6 +301,7 @@ public struct SimulatedGenerator: Sendable {
         recorder.record(Recorder.Command(microseconds: now, frame: frame))
         lastValidHostFrame = now
         let type = frame.message.type
+        if type == .rfOff { rfOffFramesReceived += 1 }
         let isQuery = type == .helloRequest || type == .getStatus || type == .keepalive
         if !isQuery, let original = recentCommands.last(where: { $0.sequence == frame.sequence && $0.type == type }) {
             // A retry: the original was carried out; answer it again without doing it twice,
@@ -459,6 +467,7 @@ public struct SimulatedGenerator: Sendable {
         )
         let frame = Frame(sequence: telemetrySequence, message: .telemetry(telemetry))
         telemetrySequence &+= 1
+        telemetryFramesSent += 1
         transmit(FrameEncoder.encode(frame))
     }
 
@@ -493,6 +502,10 @@ public struct SimulatedGenerator: Sendable {
         case .thermocouple(let channel, let kind):
             guard thermocouples.indices.contains(channel) else { return }
             thermocouples[channel].setFault(kind)
+            // A step shows on the wire from the next frame, not only after the next physics step.
+            if case .offset(let celsius) = kind, temperatureSamples[channel].status == .ok {
+                temperatureSamples[channel].celsius += celsius
+            }
         case .impedance(let kind):
             impedanceFault = kind
         case .powerMismatch(let factor):

@@ -24,6 +24,12 @@ public enum SimulatorLimits {
     public static let controlClients = 4
     /// The longest control line; a longer one is answered with an error and discarded.
     public static let controlLineBytes = 256
+    /// Host reaction times `rfgen-sim` keeps for `reactions` (`measure`); later ones are dropped.
+    public static let reactionSamples = 10_000
+    /// A `measure` whose RF_OFF has not come this long after the fault showed is counted missed, µs.
+    public static let reactionTimeoutMicroseconds: Int64 = 2_000_000
+    /// The newest RF edges `edges` reports.
+    public static let reportedEdges = 64
     /// Below this RMS current impedance is not measurable, amperes.
     public static let minimumMeasurableCurrent = 0.001
 }

@@ -13,6 +13,11 @@ public enum ThermocoupleFault: Hashable, Sendable {
     case drifting(celsiusPerSecond: Double)
     /// The reading freezes at its value when the fault began, status `ok`.
     case stuck
+    /// The reading jumps by a constant, °C, from the next sample on, status `ok`: a cold-junction
+    /// or ground-loop error. A step large enough trips the host's temperature interlocks in one
+    /// reading while staying under the generator's own cut-off, which is what the fault-to-RF-off
+    /// benchmark needs: the host's reaction, not the generator's.
+    case offset(celsius: Double)
 }
 
 /// A thermocouple in the probe: first-order lag behind the tissue it touches, Gaussian noise,
@@ -66,6 +71,9 @@ public struct Thermocouple: Sendable {
             valid = true
         case .stuck:
             value = stuckValue
+            valid = true
+        case .offset(let celsius):
+            value = junctionTemperature + celsius + random.gaussian(standardDeviation: noise)
             valid = true
         case .drifting, nil:
             value = junctionTemperature + driftOffset + random.gaussian(standardDeviation: noise)

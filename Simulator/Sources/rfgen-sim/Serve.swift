@@ -81,6 +81,20 @@ struct SimulatorServer {
     var reconnectAt: Int64?
     /// Output dropped because no host had the device open or its buffer was full.
     var droppedBytes = 0
+    /// A `measure` under way: the host's reaction to a fault, timed on this side of the line.
+    var probe: ReactionProbe?
+    /// Finished measurements, µs from writing the first frame that shows the fault to reading
+    /// the host's RF_OFF (`SimulatorLimits.reactionSamples` at most), and those that never came.
+    var reactions: [Int64] = []
+    var missedReactions = 0
+
+    struct ReactionProbe {
+        /// Counters when the fault was injected.
+        var telemetryBefore: Int
+        /// When the first frame after it was written, and the RF_OFF count then.
+        var shownAt: Int64?
+        var rfOffsWhenShown = 0
+    }
 
     init(configuration: GeneratorConfiguration, linkPath: String?, controlPath: String?, readStandardInput: Bool) throws
     {
@@ -151,7 +165,9 @@ struct SimulatorServer {
                 hostPresent = probe.revents & Int16(POLLHUP) == 0
                 if probe.revents & Int16(POLLIN) != 0 {
                     while let count = try? buffer.withUnsafeMutableBytes({ try pty.master.read(into: $0) }), count > 0 {
-                        generator.receive(buffer[0..<count], at: now)
+                        let readAt = now
+                        generator.receive(buffer[0..<count], at: readAt)
+                        noteRFOff(readAt: readAt)
                     }
                 }
             }
@@ -163,6 +179,7 @@ struct SimulatorServer {
             } else {
                 droppedBytes += output.count
             }
+            noteTelemetryWritten()
 
             if let reconnectAt, now >= reconnectAt {
                 self.reconnectAt = nil
@@ -210,6 +227,45 @@ struct SimulatorServer {
         }
     }
 
+    /// After a write: the first telemetry frame sent since a `measure` fault is the one that shows it.
+    mutating func noteTelemetryWritten() {
+        guard var current = probe else { return }
+        if let shownAt = current.shownAt {
+            if now - shownAt > SimulatorLimits.reactionTimeoutMicroseconds {
+                missedReactions += 1
+                probe = nil
+            }
+            return
+        }
+        guard generator.telemetryFramesSent > current.telemetryBefore else { return }
+        current.shownAt = now
+        current.rfOffsWhenShown = generator.rfOffFramesReceived
+        probe = current
+    }
+
+    /// After a read: an RF_OFF that arrived since the fault showed ends the measurement.
+    mutating func noteRFOff(readAt: Int64) {
+        guard let current = probe, let shownAt = current.shownAt,
+            generator.rfOffFramesReceived > current.rfOffsWhenShown
+        else { return }
+        if reactions.count < SimulatorLimits.reactionSamples { reactions.append(readAt - shownAt) }
+        probe = nil
+    }
+
+    /// `reactions`: every measured reaction so far, µs, in order.
+    var reactionsLine: String {
+        "reactions measured=\(reactions.count) missed=\(missedReactions) pending=\(probe == nil ? 0 : 1) us="
+            + reactions.map(String.init).joined(separator: ",")
+    }
+
+    /// `edges`: the newest switches of the output stage, on the monotonic clock (µs), so that a
+    /// test can compare them with its own readings of that clock.
+    var edgesLine: String {
+        let edges = generator.recorder.edges.suffix(SimulatorLimits.reportedEdges)
+        return (["edges"] + edges.map { "\(start + $0.microseconds):\($0.on ? "on" : "off"):\($0.cause)" })
+            .joined(separator: " ")
+    }
+
     func answer(_ text: String, on fd: FileDescriptor) {
         _ = try? fd.writeAll((text + "\n").utf8)
     }
@@ -223,7 +279,16 @@ struct SimulatorServer {
         }
         if text.isEmpty || text.hasPrefix("#") { return "" }
         if text == "status" { return statusLine }
+        if text == "reactions" { return reactionsLine }
+        if text == "edges" { return edgesLine }
         let words = text.split(separator: " ")
+        if words.first == "measure" {
+            guard probe == nil else { return "error: measure: the last measurement has not finished" }
+            let fault = String(text.dropFirst("measure".count))
+            let result = try perform(.success(fault))
+            if result == "ok" { probe = ReactionProbe(telemetryBefore: generator.telemetryFramesSent) }
+            return result
+        }
         if words.first == "disconnect", words.count == 2 {
             guard let seconds = Double(words[1]), seconds > 0, seconds <= 3600 else {
                 return "error: disconnect: seconds must be between 0 and 3600"
