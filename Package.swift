@@ -35,6 +35,7 @@ let package = Package(
         .library(name: "RFGenAPI", targets: ["RFGenAPI"]),
         .library(name: "RFGenSimulator", targets: ["RFGenSimulator"]),
         .library(name: "RFGenTestSupport", targets: ["RFGenTestSupport"]),
+        .library(name: "RFGenSystem", targets: ["RFGenSystem"]),
         .executable(name: "rfgen-sim", targets: ["rfgen-sim"]),
         .executable(name: "rfgend", targets: ["rfgend"]),
         .executable(name: "rfctl", targets: ["rfctl"]),
@@ -139,7 +140,7 @@ let package = Package(
         ),
         .target(
             name: "RFGenRecords",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["RFGenCore", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Sources/RFGenRecords",
             swiftSettings: strict
         ),
@@ -228,7 +229,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RFGenRecordsTests",
-            dependencies: ["RFGenRecords"],
+            dependencies: ["RFGenCore", "RFGenRecords"],
             swiftSettings: strict
         ),
         .testTarget(

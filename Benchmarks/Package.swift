@@ -1,7 +1,8 @@
 // swift-tools-version: 6.2
 //
 // Benchmarks live in a package of their own so that `swift build` and `swift test` of the
-// project do not build the benchmark harness. Run: cd Benchmarks && swift package benchmark
+// project do not build the benchmark harness. Run them all, with the process-level ones, and
+// write the results table: scripts/bench. Only these: cd Benchmarks && swift package benchmark
 
 import Foundation
 import PackageDescription
@@ -18,14 +19,16 @@ let package = Package(
     ],
     targets: [
         .executableTarget(
-            name: "SimulatorBenchmarks",
+            name: "RFGenBenchmarks",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "RFGenProtocol", package: root),
+                .product(name: "RFGenCore", package: root),
                 .product(name: "RFGenSimulator", package: root),
+                .product(name: "RFGenSystem", package: root),
                 .product(name: "RFGenTestSupport", package: root),
             ],
-            path: "SimulatorBenchmarks",
+            path: "RFGenBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         )
     ]

@@ -8,6 +8,8 @@
 #include <sched.h>
 #include <errno.h>
 #include <sys/eventfd.h>
+#include <poll.h>
+#include <time.h>
 
 int rfgen_termination_signalfd(void) {
     sigset_t mask;
@@ -29,4 +31,13 @@ int rfgen_set_fifo_priority(int priority) {
 
 int rfgen_eventfd(void) {
     return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
+
+int rfgen_poll_microseconds(struct pollfd *fds, unsigned long count, long long microseconds) {
+    if (microseconds < 0) return ppoll(fds, (nfds_t)count, NULL, NULL);
+    struct timespec timeout = {
+        .tv_sec = (time_t)(microseconds / 1000000),
+        .tv_nsec = (long)(microseconds % 1000000) * 1000,
+    };
+    return ppoll(fds, (nfds_t)count, &timeout, NULL);
 }

@@ -168,8 +168,12 @@ public struct RecordExport: Codable, Hashable, Sendable {
 
 /// Every bound of the socket API, in one place.
 public enum APILimits {
-    /// Clients connected at once; the next is told `too_many_clients` and closed.
+    /// Clients connected at once by default (`max_clients`); the next is told `too_many_clients`
+    /// and closed. A procedure room has a console, a capture and a few monitors: 128 is ample.
     public static let clients = 128
+    /// The most `max_clients` may raise it to. Each client may hold up to `clientHighWaterBytes`
+    /// of queued events, so this bounds that memory at 256 MiB even if every client stalls.
+    public static let clientsCeiling = 1024
     /// The longest request line, bytes; a longer one is answered `line_too_long` and the
     /// connection closed (no way to find the next request's start in a line that never ends).
     public static let requestLineBytes = 4096

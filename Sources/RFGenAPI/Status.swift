@@ -152,14 +152,24 @@ public struct LoopTiming: Codable, Hashable, Sendable {
     public var overruns: UInt64
     public var lateP50Us: Int64
     public var lateP99Us: Int64
+    public var lateP999Us: Int64
     public var lateMaxUs: Int64
 
-    public init(tickHz: Int, ticks: UInt64, overruns: UInt64, lateP50Us: Int64, lateP99Us: Int64, lateMaxUs: Int64) {
+    public init(
+        tickHz: Int,
+        ticks: UInt64,
+        overruns: UInt64,
+        lateP50Us: Int64,
+        lateP99Us: Int64,
+        lateP999Us: Int64,
+        lateMaxUs: Int64
+    ) {
         self.tickHz = tickHz
         self.ticks = ticks
         self.overruns = overruns
         self.lateP50Us = lateP50Us
         self.lateP99Us = lateP99Us
+        self.lateP999Us = lateP999Us
         self.lateMaxUs = lateMaxUs
     }
 }

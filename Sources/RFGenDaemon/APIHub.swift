@@ -84,12 +84,14 @@ final class APIHub: @unchecked Sendable {
     private var shuttingDown = false
     /// The notable events into the log (alarms, RF edges, phases, commands).
     private var journal: EventJournal
+    private let maxClients: Int
 
     init(
         loop: any EventLoop,
         pool: NIOThreadPool,
         shared: Shared,
         roles: RolePolicy,
+        maxClients: Int,
         identity: Identity,
         journal: EventJournal,
         log: @escaping @Sendable (String) -> Void
@@ -99,6 +101,7 @@ final class APIHub: @unchecked Sendable {
         self.pool = pool
         self.shared = shared
         self.roles = roles
+        self.maxClients = maxClients
         self.identity = identity
         self.log = log
         replay = ReplayBuffer(capacity: APILimits.replayEvents, latestSeq: identity.firstSeq - 1)
@@ -128,8 +131,8 @@ final class APIHub: @unchecked Sendable {
         let refusal: APIError? =
             if shuttingDown {
                 APIError(.shuttingDown, "rfgend is stopping")
-            } else if clients.count >= APILimits.clients {
-                APIError(.tooManyClients, "\(APILimits.clients) clients are connected; try again later")
+            } else if clients.count >= maxClients {
+                APIError(.tooManyClients, "\(maxClients) clients are connected; try again later")
             } else if client.role == nil {
                 APIError(
                     .noRole,
@@ -798,6 +801,7 @@ final class APIHub: @unchecked Sendable {
                 overruns: status.overruns,
                 lateP50Us: status.latenessP50Microseconds,
                 lateP99Us: status.latenessP99Microseconds,
+                lateP999Us: status.latenessP999Microseconds,
                 lateMaxUs: status.worstLatenessMicroseconds
             ),
             lease: lease(for: client),

@@ -15,11 +15,16 @@ public struct APIConfiguration: Sendable {
     public var roles: RolePolicy
     /// The socket file's group (mode 0660): who may connect at all.
     public var socketGroup: UInt32?
+    /// Clients connected at once (`APILimits.clients` unless configured, at most `clientsCeiling`).
+    public var maxClients: Int
 
-    public init(socketPath: String, roles: RolePolicy, socketGroup: UInt32? = nil) {
+    public init(socketPath: String, roles: RolePolicy, socketGroup: UInt32? = nil, maxClients: Int = APILimits.clients)
+    {
+        precondition((1...APILimits.clientsCeiling).contains(maxClients), "max clients out of range")
         self.socketPath = socketPath
         self.roles = roles
         self.socketGroup = socketGroup
+        self.maxClients = maxClients
     }
 }
 
@@ -57,6 +62,7 @@ final class APIServer: Sendable {
             pool: pool,
             shared: shared,
             roles: configuration.roles,
+            maxClients: configuration.maxClients,
             identity: identity,
             journal: EventJournal(logger: logger),
             log: log

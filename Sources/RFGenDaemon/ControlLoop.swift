@@ -87,8 +87,15 @@ final class ControlLoop: @unchecked Sendable {
             let fresh = snapshot.connected && age <= InterlockLimits.staleMicroseconds ? snapshot.telemetry : nil
             track(actions: actions, requests: requests, now: now)
             if let records {
+                let start = requests.last { if case .start = $0.command { true } else { false } }
                 records.post(
-                    recordEvents(actions: actions, requests: requests, snapshot: snapshot, now: now, wall: wall)
+                    TreatmentRecording.entries(
+                        actions: actions,
+                        core: core,
+                        start: start.map { RecordedStart(level: $0.level, operatorUID: $0.uid) },
+                        telemetry: fresh,
+                        wall: wall
+                    )
                 )
             }
 
@@ -124,12 +131,14 @@ final class ControlLoop: @unchecked Sendable {
             // Percentiles cost a walk of the histogram: once a second is enough for the API.
             let percentiles =
                 ticks % UInt64(max(1, 1_000_000 / tickMicroseconds)) == 1
-                ? (lateness.valueAtPercentile(50), lateness.valueAtPercentile(99)) : nil
+                ? (lateness.valueAtPercentile(50), lateness.valueAtPercentile(99), lateness.valueAtPercentile(99.9))
+                : nil
             let (level, elapsed) = (self.level, elapsedSeconds(now: now))
             shared.status.withLock { status in
                 if let percentiles {
                     status.latenessP50Microseconds = Int64(percentiles.0)
                     status.latenessP99Microseconds = Int64(percentiles.1)
+                    status.latenessP999Microseconds = Int64(percentiles.2)
                 }
                 status.phase = core.phase
                 status.profile = core.profile
@@ -277,78 +286,6 @@ final class ControlLoop: @unchecked Sendable {
             ),
             wallUs: wall
         )
-    }
-
-    /// What this tick adds to the record: a lesion's start and end, its alarms, and one sample a
-    /// tick while it runs.
-    private func recordEvents(
-        actions: [CoreAction],
-        requests: [OperatorRequest],
-        snapshot: LinkSnapshot,
-        now: Int64,
-        wall: Int64
-    ) -> [RecordEvent] {
-        var events: [RecordEvent] = []
-        for action in actions {
-            switch action {
-            case .phaseChanged(let from, let to):
-                if to == .impedanceCheck && !from.isActive {
-                    let start = requests.last { if case .start = $0.command { true } else { false } }
-                    events.append(
-                        .began(
-                            profile: core.profile?.name ?? "",
-                            level: start?.level ?? "",
-                            operatorUID: start?.uid ?? 0,
-                            wallMicroseconds: wall
-                        )
-                    )
-                } else if from.isActive && !to.isActive {
-                    events.append(
-                        .summary(
-                            holdSeconds: core.holdSeconds,
-                            energyJoules: core.energyJoules,
-                            peakCelsius: core.peakCelsius
-                        )
-                    )
-                    let reason =
-                        core.alarms.last.map { "\($0)" } ?? (to == .done ? "hold complete" : "stopped by the operator")
-                    events.append(.ended(outcome: to.rawValue, reason: reason, wallMicroseconds: wall))
-                }
-            case .alarm(let alarm):
-                events.append(
-                    .alarm(
-                        LesionAlarm(
-                            microseconds: wall,
-                            interlock: alarm.interlock.rawValue,
-                            priority: "\(alarm.priority)",
-                            detail: alarm.detail
-                        )
-                    )
-                )
-            case .generator, .refused:
-                break
-            }
-        }
-        if core.phase.isActive, let t = snapshot.telemetry,
-            now - snapshot.telemetryReceivedAt <= InterlockLimits.staleMicroseconds
-        {
-            events.append(
-                .sample(
-                    LesionSample(
-                        microseconds: wall,
-                        tipCentiCelsius: t.temperatures.first.flatMap { $0.status == .ok ? $0.centiCelsius : nil },
-                        powerMilliwatts: t.powerMilliwatts,
-                        setPointMilliwatts: t.setPointMilliwatts,
-                        impedanceDeciohms: t.impedanceValid ? t.impedanceDeciohms : nil,
-                        rfOn: t.rfState == .on
-                    )
-                )
-            )
-            events.append(
-                .summary(holdSeconds: core.holdSeconds, energyJoules: core.energyJoules, peakCelsius: core.peakCelsius)
-            )
-        }
-        return events
     }
 }
 

@@ -27,6 +27,8 @@ public struct DaemonConfiguration: Sendable {
     public var roles = RolePolicy(operatorGroups: [])
     /// The API socket file's group; nil leaves the daemon's own.
     public var socketGroup: UInt32?
+    /// Clients the API serves at once.
+    public var maxClients = APILimits.clients
     /// Verification only: the control thread stops ticking this long after start (it still
     /// notices a stop), so that tests can see the watchdog withheld. nil in service.
     public var injectControlStallMicroseconds: Int64?
@@ -65,7 +67,7 @@ public struct Daemon {
         let log: @Sendable (String) -> Void = { message in logger.info("\(message)") }
         // mlockall is deliberately not called: it locks every thread's whole stack mapping and took
         // the resident size from 21 MB to 89 MB, while page faults after start-up are not what
-        // limits the tick's lateness here (scripts/latency measured no difference).
+        // limits the tick's lateness here (the lateness runs, now in scripts/bench, showed no difference).
         log(RealTime.holdCPUWakeLatencyAtZero())
 
         // Records, and the event numbering that goes on across restarts.
@@ -119,7 +121,8 @@ public struct Daemon {
             configuration: APIConfiguration(
                 socketPath: configuration.socketPath,
                 roles: configuration.roles,
-                socketGroup: configuration.socketGroup
+                socketGroup: configuration.socketGroup,
+                maxClients: configuration.maxClients
             ),
             identity: APIHub.Identity(
                 version: DaemonVersion.current,
@@ -136,6 +139,9 @@ public struct Daemon {
             source: configuration.device,
             baud: configuration.baud,
             configuration: configuration.link,
+            // Just under the control thread: the tick is never delayed by the link, and the link
+            // by nothing else.
+            fifoPriority: configuration.fifoPriority.map { max(1, $0 - 1) },
             shared: shared,
             log: log
         )

@@ -19,6 +19,10 @@ final class LinkService: @unchecked Sendable {
     private var udev: Udev?
     private var hotplug: Int32 = -1
     private let baud: Int
+    /// SCHED_FIFO priority for this thread, or nil: it carries every telemetry frame to the tick
+    /// and every RF_OFF to the generator, so at normal priority any busy process on the machine
+    /// would add milliseconds to the reaction to a fault.
+    private let fifoPriority: Int32?
     private let shared: Shared
     private let log: @Sendable (String) -> Void
     private var engine: LinkEngine
@@ -33,10 +37,12 @@ final class LinkService: @unchecked Sendable {
         source: DeviceSource,
         baud: Int,
         configuration: LinkConfiguration,
+        fifoPriority: Int32?,
         shared: Shared,
         log: @escaping @Sendable (String) -> Void
     ) {
         self.source = source
+        self.fifoPriority = fifoPriority
         switch source {
         case .path(let path): device = path
         case .usb(let match): device = "\(match)"
@@ -48,6 +54,7 @@ final class LinkService: @unchecked Sendable {
     }
 
     func run() {
+        log("link thread: " + RealTime.prepareCurrentThread(fifoPriority: fifoPriority))
         var buffer = [UInt8](repeating: 0, count: 4096)
         while !shared.stopping.load(ordering: .acquiring) {
             let now = MonotonicClock.microseconds()

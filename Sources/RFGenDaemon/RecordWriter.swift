@@ -7,25 +7,19 @@ import Synchronization
 import Glibc
 #endif
 
-/// What the control thread hands the record thread. Small values, no I/O on the tick.
-enum RecordEvent: Sendable {
-    case began(profile: String, level: String, operatorUID: UInt32, wallMicroseconds: Int64)
-    case sample(LesionSample)
-    case alarm(LesionAlarm)
-    case summary(holdSeconds: Double, energyJoules: Double, peakCelsius: Double)
-    case ended(outcome: String, reason: String, wallMicroseconds: Int64)
-}
-
-/// The record thread: drains the control thread's events once a second into the `RecordStore`,
-/// in one transaction, so a daemon killed mid-lesion loses at most the last second. The queue is
-/// bounded: when the disk cannot keep up, samples are dropped and counted, and the tick never waits.
+/// The record thread: drains the control thread's entries (`TreatmentRecording`) once a second
+/// into the `RecordStore`, in one transaction, so a daemon killed mid-lesion loses at most the last
+/// second. The queue is bounded: when the disk cannot keep up, samples are dropped and counted, and
+/// the tick never waits; a lesion's start, alarms and end (with its final totals) are always kept.
 final class RecordWriter: @unchecked Sendable {
-    // @unchecked: `store` and `lesion` are touched only by the record thread after `start`.
+    // @unchecked: `store`, `lesion` and `lastLesion` are touched only by the record thread after `start`.
     private let store: RecordStore
-    private let queue = Mutex<(events: [RecordEvent], dropped: UInt64)>(([], 0))
+    private let queue = Mutex<(entries: [RecordEntry], dropped: UInt64)>(([], 0))
     private let shared: Shared
     private let log: @Sendable (String) -> Void
+    /// The lesion under way, and the last one this daemon began (alarms raised after its end go to it).
     private var lesion: Int64?
+    private var lastLesion: Int64?
     private var flushes = 0
 
     init(store: RecordStore, shared: Shared, log: @escaping @Sendable (String) -> Void) {
@@ -35,20 +29,14 @@ final class RecordWriter: @unchecked Sendable {
     }
 
     /// Called by the control thread; never blocks beyond the queue's lock.
-    func post(_ events: [RecordEvent]) {
-        guard !events.isEmpty else { return }
+    func post(_ entries: [RecordEntry]) {
+        guard !entries.isEmpty else { return }
         queue.withLock { queue in
-            for event in events {
-                switch event {
-                case .sample, .summary:
-                    // Only the per-tick events can be lost; a lesion's start, end and alarms are kept.
-                    if queue.events.count >= DaemonLimits.recordQueue {
-                        queue.dropped += 1
-                    } else {
-                        queue.events.append(event)
-                    }
-                case .began, .alarm, .ended:
-                    queue.events.append(event)
+            for entry in entries {
+                if entry.droppable && queue.entries.count >= DaemonLimits.recordQueue {
+                    queue.dropped += 1
+                } else {
+                    queue.entries.append(entry)
                 }
             }
         }
@@ -70,33 +58,43 @@ final class RecordWriter: @unchecked Sendable {
     }
 
     private func flush() {
-        let (events, dropped) = queue.withLock { queue in
+        let (entries, dropped) = queue.withLock { queue in
             defer {
-                queue.events.removeAll(keepingCapacity: true)
+                queue.entries.removeAll(keepingCapacity: true)
                 queue.dropped = 0
             }
-            return (queue.events, queue.dropped)
+            return (queue.entries, queue.dropped)
         }
         if dropped > 0 { log("records: \(dropped) samples dropped, the disk did not keep up") }
         var samples: [LesionSample] = []
         var alarms: [LesionAlarm] = []
-        var summary = (hold: 0.0, energy: 0.0, peak: 0.0)
+        var summary: LesionSummary?
         do {
-            for event in events {
-                switch event {
+            for entry in entries {
+                switch entry {
                 case .began(let profile, let level, let uid, let wall):
-                    try write(&samples, &alarms, summary)
+                    try write(&samples, &alarms, &summary)
                     lesion = try store.begin(profile: profile, level: level, operatorUID: uid, at: wall)
-                case .sample(let s): samples.append(s)
-                case .alarm(let a): alarms.append(a)
-                case .summary(let hold, let energy, let peak): summary = (hold, energy, peak)
-                case .ended(let outcome, let reason, let wall):
-                    try write(&samples, &alarms, summary)
+                    lastLesion = lesion
+                case .sample(let sample, let totals):
+                    samples.append(sample)
+                    summary = totals
+                case .alarm(let alarm):
+                    if lesion != nil {
+                        alarms.append(alarm)
+                    } else if let lastLesion {
+                        try store.append(lesion: lastLesion, samples: [], alarms: [alarm], summary: nil)
+                    } else {
+                        log("records: alarm \(alarm.interlock) with no lesion since rfgend started; only logged")
+                    }
+                case .ended(let outcome, let reason, let totals, let wall):
+                    summary = totals
+                    try write(&samples, &alarms, &summary)
                     if let lesion { try store.finish(lesion: lesion, outcome: outcome, reason: reason, at: wall) }
                     lesion = nil
                 }
             }
-            try write(&samples, &alarms, summary)
+            try write(&samples, &alarms, &summary)
             // The API's numbering, so that after a crash the next daemon numbers on past it;
             // every 10 s, which `sequenceSkipAfterCrash` covers many times over even at 1 kHz,
             // rather than an fsync every second while idle.
@@ -107,24 +105,19 @@ final class RecordWriter: @unchecked Sendable {
         }
     }
 
+    /// Writes what is pending for the lesion under way, and clears it.
     private func write(
         _ samples: inout [LesionSample],
         _ alarms: inout [LesionAlarm],
-        _ summary: (hold: Double, energy: Double, peak: Double)
+        _ summary: inout LesionSummary?
     ) throws {
         defer {
             samples.removeAll()
             alarms.removeAll()
+            summary = nil
         }
-        guard let lesion, !samples.isEmpty || !alarms.isEmpty else { return }
-        try store.append(
-            lesion: lesion,
-            samples: samples,
-            alarms: alarms,
-            holdSeconds: summary.hold,
-            energyJoules: summary.energy,
-            peakCelsius: summary.peak
-        )
+        guard let lesion, !samples.isEmpty || !alarms.isEmpty || summary != nil else { return }
+        try store.append(lesion: lesion, samples: samples, alarms: alarms, summary: summary)
     }
 }
 

@@ -114,6 +114,7 @@ public struct DaemonStatus: Sendable {
     public var worstLatenessMicroseconds: Int64 = 0
     public var latenessP50Microseconds: Int64 = 0
     public var latenessP99Microseconds: Int64 = 0
+    public var latenessP999Microseconds: Int64 = 0
     public var ticks: UInt64 = 0
     public var tickRateHz = 0
 }

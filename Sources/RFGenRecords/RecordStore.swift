@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import RFGenCore
 
 /// One lesion as recorded.
 public struct LesionRecord: Hashable, Sendable, Codable {
@@ -19,47 +20,6 @@ public struct LesionRecord: Hashable, Sendable, Codable {
     public var holdSeconds: Double
     public var energyJoules: Double
     public var peakCelsius: Double
-}
-
-/// One telemetry sample of a lesion.
-public struct LesionSample: Hashable, Sendable, Codable {
-    public var microseconds: Int64
-    public var tipCentiCelsius: Int16?
-    public var powerMilliwatts: UInt32
-    public var setPointMilliwatts: UInt32
-    public var impedanceDeciohms: UInt32?
-    public var rfOn: Bool
-
-    public init(
-        microseconds: Int64,
-        tipCentiCelsius: Int16?,
-        powerMilliwatts: UInt32,
-        setPointMilliwatts: UInt32,
-        impedanceDeciohms: UInt32?,
-        rfOn: Bool
-    ) {
-        self.microseconds = microseconds
-        self.tipCentiCelsius = tipCentiCelsius
-        self.powerMilliwatts = powerMilliwatts
-        self.setPointMilliwatts = setPointMilliwatts
-        self.impedanceDeciohms = impedanceDeciohms
-        self.rfOn = rfOn
-    }
-}
-
-/// An alarm raised during a lesion.
-public struct LesionAlarm: Hashable, Sendable, Codable {
-    public var microseconds: Int64
-    public var interlock: String
-    public var priority: String
-    public var detail: String
-
-    public init(microseconds: Int64, interlock: String, priority: String, detail: String) {
-        self.microseconds = microseconds
-        self.interlock = interlock
-        self.priority = priority
-        self.detail = detail
-    }
 }
 
 /// Treatment records in SQLite (WAL, synchronous FULL): every lesion with its summary, alarms and
@@ -142,13 +102,13 @@ public final class RecordStore: Sendable {
     }
 
     /// Appends a batch of samples and alarms and updates the running summary, in one transaction.
+    /// - Parameter summary: the lesion's totals as of this batch; nil leaves them as they are (a
+    ///   batch of alarms raised after the lesion ended, or one whose samples the queue dropped).
     public func append(
         lesion id: Int64,
         samples: [LesionSample],
         alarms: [LesionAlarm] = [],
-        holdSeconds: Double,
-        energyJoules: Double,
-        peakCelsius: Double
+        summary: LesionSummary?
     ) throws {
         try database.write { db in
             let insert = try db.makeStatement(
@@ -170,10 +130,12 @@ public final class RecordStore: Sendable {
                     arguments: [id, a.microseconds, a.interlock, a.priority, a.detail]
                 )
             }
-            try db.execute(
-                sql: "UPDATE lesion SET holdSeconds = ?, energyJoules = ?, peakCelsius = ? WHERE id = ?",
-                arguments: [holdSeconds, energyJoules, peakCelsius, id]
-            )
+            if let summary {
+                try db.execute(
+                    sql: "UPDATE lesion SET holdSeconds = ?, energyJoules = ?, peakCelsius = ? WHERE id = ?",
+                    arguments: [summary.holdSeconds, summary.energyJoules, summary.peakCelsius, id]
+                )
+            }
         }
     }
 

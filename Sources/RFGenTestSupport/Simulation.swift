@@ -1,8 +1,10 @@
 // Deterministic simulation of the daemon's safety invariants, after FoundationDB's simulator and
 // TigerBeetle's VOPR: one seed drives a whole run (tissue, operator, faults, line noise, clock
 // faults) of the control core, the link engine, the real codec and the simulated generator on a
-// virtual clock, in one thread. After every tick the invariants are checked; the first violation
-// ends the run with the seed, so that `Simulation.run(seed:)` reproduces it exactly.
+// virtual clock, in one thread. After every tick the invariants are checked (README,
+// "Deterministic simulation"), among them the treatment record built from the same entries the
+// daemon's record thread writes; the first violation ends the run with the seed, so that
+// `Simulation.run(seed:)` reproduces it exactly.
 
 import RFGenCore
 import RFGenLink
@@ -17,12 +19,16 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
     public var ticks = 0
     /// Whether the run was fault-free, and then whether its lesion completed (liveness).
     public var faultFree = false
+    /// Whether the simulated generator ran without its own protection (watchdog, set-point
+    /// validity, its monitor), so that only the daemon's core stood between a fault and the tissue.
+    public var unprotected = false
     public var completed = false
     /// The faults and operator actions, in order, for reading a failure.
     public var script: [String] = []
 
     public var description: String {
-        "seed \(seed): " + (violation ?? "ok") + " after \(ticks) ticks; " + script.joined(separator: "; ")
+        "seed \(seed)\(unprotected ? " (generator without self-protection)" : ""): " + (violation ?? "ok")
+            + " after \(ticks) ticks; " + script.joined(separator: "; ")
     }
 }
 
@@ -39,8 +45,17 @@ public enum SimulationLimits {
     /// The record's energy and the generator's own account may differ by this fraction plus 1 J
     /// (the core integrates the generator's reported power a tick at a time).
     public static let energyTolerance = 0.05
+    /// The record's time at temperature and the simulator's (the true tip within the hold band,
+    /// from when it first reached it) may differ by this fraction plus this many seconds: the
+    /// thermocouple lags the tissue by its time constant (0.25 s).
+    public static let holdTimeTolerance = 0.02
+    public static let holdTimeToleranceSeconds = 1.0
     /// One seed in this many is fault-free and must complete its lesion.
     public static let faultFreeEvery: UInt64 = 50
+    /// Odd seeds run the generator without its own protection, and draw only faults that leave
+    /// the link sound (sensors, load, power, overruns, operator actions): there, RF_OFF must come
+    /// from the core within a tick, with no generator timeout to fall back on.
+    public static func unprotected(seed: UInt64) -> Bool { seed % 2 == 1 }
 }
 
 public enum Simulation {
@@ -49,6 +64,14 @@ public enum Simulation {
     /// Runs one seed. Deterministic: the same seed gives the same run, violation included.
     public static func run(seed: UInt64) -> SimulationReport {
         var world = World(seed: seed)
+        return world.run()
+    }
+
+    /// One fault-free lesion with the given hold, under the same invariants: what the benchmark of
+    /// virtual-time speed runs (a whole 15-minute treatment of the daemon's core, link and codec
+    /// against the simulated generator).
+    public static func lesion(seed: UInt64, holdSeconds: Double) -> SimulationReport {
+        var world = World(seed: seed, lesionHoldSeconds: holdSeconds)
         return world.run()
     }
 }
@@ -86,10 +109,24 @@ struct World {
     var powerFaulted = false
     var consecutiveOverruns = 0
     /// The generator's delivered energy by its own account, J, since the lesion's start.
-    var deliveredJoules = 0.0
+    var deliveredJoules: Double { generator.deliveredEnergyJoules - energyAtStart }
+    var energyAtStart = 0.0
+    /// The simulator's time at temperature in the lesion: the true tip within the hold band, from
+    /// when it first reached the band's floor.
+    var trueHoldSeconds = 0.0
+    var trueBandReached = false
     var alarmsRaised: [Alarm] = []
+    /// The treatment record as the daemon's record thread would write it, from the same entries.
+    var record: [RecordedLesion] = []
+    struct RecordedLesion {
+        var alarms: [LesionAlarm] = []
+        var summary: LesionSummary?
+        var outcome: String?
+    }
+    /// A fault-free run's hold, seconds.
+    var holdSeconds = SimulationLimits.livenessHoldSeconds
 
-    init(seed: UInt64) {
+    init(seed: UInt64, lesionHoldSeconds: Double? = nil) {
         // splitmix64's finaliser: neighbouring seeds get unrelated scripts.
         var mixed = seed &+ 0x9E37_79B9_7F4A_7C15
         mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -99,11 +136,14 @@ struct World {
         var configuration = GeneratorConfiguration()
         configuration.seed = seed
         configuration.tissue = [TissueParameters.normal, .sclerotic, .highPerfusion][Int(seed % 3)]
+        report.unprotected = lesionHoldSeconds == nil && SimulationLimits.unprotected(seed: seed)
+        configuration.selfProtection = !report.unprotected
         generator = SimulatedGenerator(configuration: configuration)
         generator.advance(to: configuration.bootMicroseconds + 20_000)
         engine.opened(now: now)
         for _ in 0..<30 { exchange(advancing: 1000) }
-        report.faultFree = seed % SimulationLimits.faultFreeEvery == 0
+        report.faultFree = lesionHoldSeconds != nil || seed % SimulationLimits.faultFreeEvery == 0
+        if let lesionHoldSeconds { holdSeconds = lesionHoldSeconds }
         script()
     }
 
@@ -112,7 +152,7 @@ struct World {
         let t0 = now
         func at(_ seconds: Double) -> Int64 { t0 + Int64(seconds * 1_000_000) }
         if report.faultFree {
-            events.append((at(0.1), .start(hold: SimulationLimits.livenessHoldSeconds)))
+            events.append((at(0.1), .start(hold: holdSeconds)))
             return
         }
         events.append((at(Double.random(in: 0...0.5, using: &random)), .start(hold: 30)))
@@ -121,7 +161,13 @@ struct World {
             let when = Double.random(in: 0.5...(SimulationLimits.faultRunSeconds - 1), using: &random)
             let channel = Int.random(in: 0...1, using: &random)
             let action: Action
-            switch Int.random(in: 0..<14, using: &random) {
+            // Without the generator's protection, only faults that leave the way to the generator
+            // sound (a telemetry stall stops only telemetry): a lost RF_OFF is not the core's fault.
+            let kind =
+                report.unprotected
+                ? [0, 1, 2, 3, 4, 5, 7, 12, 13, 14][Int.random(in: 0..<10, using: &random)]
+                : Int.random(in: 0..<15, using: &random)
+            switch kind {
             case 0: action = .fault(.thermocouple(channel: channel, .open))
             case 1: action = .fault(.thermocouple(channel: channel, .shorted))
             case 2:
@@ -142,6 +188,11 @@ struct World {
             case 10: action = .fault(.reboot)
             case 11: action = .pullCable
             case 12: action = .overruns(Int.random(in: 1...8, using: &random))
+            case 14:
+                // A step in one reading: over the cap, too fast a rise or a disagreement, at once.
+                action = .fault(
+                    .thermocouple(channel: channel, .offset(celsius: Double.random(in: 10...70, using: &random)))
+                )
             default:
                 action = [.stop, .estop, .ack][Int.random(in: 0...2, using: &random)]
             }
@@ -167,7 +218,11 @@ struct World {
     }
 
     mutating func run() -> SimulationReport {
-        let limit = report.faultFree ? SimulationLimits.livenessLimitSeconds : SimulationLimits.faultRunSeconds
+        // A longer hold than the liveness runs' gets that much longer to complete.
+        let limit =
+            report.faultFree
+            ? SimulationLimits.livenessLimitSeconds + holdSeconds - SimulationLimits.livenessHoldSeconds
+            : SimulationLimits.faultRunSeconds
         let end = now + Int64(limit * 1_000_000)
         while now < end && report.violation == nil {
             var commands: [OperatorCommand] = []
@@ -186,7 +241,10 @@ struct World {
                     generator.inject(fault)
                     switch fault {
                     case .rfStuckOn: stuckOn = true
-                    case .bitErrors, .garbage, .reboot, .telemetryStall: impaired = true
+                    case .bitErrors, .garbage, .reboot: impaired = true
+                    // Commands still reach the generator, and RF must go off when the readings
+                    // stop; the stale-telemetry invariant below allows for the 50 ms limit.
+                    case .telemetryStall: impaired = !report.unprotected
                     case .powerMismatch: powerFaulted = true
                     default: break
                     }
@@ -208,9 +266,11 @@ struct World {
             report.completed = core.phase == .done
             if !report.completed {
                 report.violation =
-                    "liveness: a fault-free lesion did not complete in \(SimulationLimits.livenessLimitSeconds) s (phase \(core.phase.rawValue), alarms \(core.alarms))"
+                    "liveness: a fault-free lesion did not complete in \(limit) s (phase \(core.phase.rawValue), alarms \(core.alarms))"
             } else if !alarmsRaised.isEmpty {
                 report.violation = "liveness: a fault-free lesion raised \(alarmsRaised)"
+            } else if record.count != 1 || record.last?.outcome != "done" {
+                report.violation = "the record of a completed lesion reads \(record.map { $0.outcome ?? "running" })"
             }
         }
         return report
@@ -223,6 +283,7 @@ struct World {
         link.consecutiveOverruns = consecutiveOverruns
         if consecutiveOverruns > 0 { consecutiveOverruns -= 1 }
         let wasActive = core.phase.isActive
+        let raisedBefore = alarmsRaised.count
         let actions = core.step(now: now, link: link, commands: commands)
         var refused: Set<OperatorCommand> = []
         for action in actions {
@@ -234,7 +295,11 @@ struct World {
                 armed = false
             case .refused(let command, _): refused.insert(command)
             case .phaseChanged(let from, let to):
-                if !from.isActive && to == .impedanceCheck { deliveredJoules = 0 }
+                if !from.isActive && to == .impedanceCheck {
+                    energyAtStart = generator.deliveredEnergyJoules
+                    trueHoldSeconds = 0
+                    trueBandReached = false
+                }
                 if !to.isActive { armed = false }
             }
         }
@@ -243,18 +308,81 @@ struct World {
         if startAsked && !startRefused && core.phase.isActive && !wasActive { armed = true }
         if !armed && disarmedAt == nil { disarmedAt = now }
         if armed { disarmedAt = nil }
-        let before = now
+        let fresh = link.connected && now - link.telemetryReceivedAt <= InterlockLimits.staleMicroseconds
+        let start = commands.contains { if case .start = $0 { true } else { false } }
+        keepRecord(
+            TreatmentRecording.entries(
+                actions: actions,
+                core: core,
+                start: start ? RecordedStart(level: "L4", operatorUID: 0) : nil,
+                telemetry: fresh ? link.telemetry : nil,
+                wall: now
+            )
+        )
+        if let lesion = record.last {
+            for alarm in alarmsRaised[raisedBefore...]
+            where !lesion.alarms.contains(where: {
+                $0.interlock == alarm.interlock.rawValue && $0.detail == alarm.detail
+            }) {
+                fail("alarm \(alarm) is not in the treatment record")
+            }
+        }
+        if core.phase.isActive, let profile = core.profile {
+            let tip = generator.tipTemperature
+            if tip >= profile.setPointCelsius - profile.holdBandCelsius { trueBandReached = true }
+            if trueBandReached && abs(tip - profile.setPointCelsius) <= profile.holdBandCelsius {
+                trueHoldSeconds += Double(Simulation.tick) / 1e6
+            }
+        }
         exchange(advancing: Simulation.tick)
-        if generator.isOutputEnabled { deliveredJoules += generator.deliveredPower * Double(now - before) / 1e6 }
         report.ticks += 1
         check(telemetryAt: link.telemetryReceivedAt)
     }
 
+    /// Folds one tick's record entries as the record thread does (`RecordWriter`): a new lesion
+    /// at `began`, alarms to the last lesion begun, the totals as they come. Then checks that
+    /// every alarm raised since the first lesion began is in it, with its cause.
+    mutating func keepRecord(_ entries: [RecordEntry]) {
+        for entry in entries {
+            switch entry {
+            case .began: record.append(RecordedLesion())
+            case .sample(_, let summary): record[record.count - 1].summary = summary
+            case .alarm(let alarm) where !record.isEmpty: record[record.count - 1].alarms.append(alarm)
+            case .alarm: break
+            case .ended(let outcome, _, let summary, _):
+                record[record.count - 1].summary = summary
+                record[record.count - 1].outcome = outcome
+                checkEnded(summary)
+            }
+        }
+    }
+
+    /// At a lesion's end: its recorded energy and time at temperature against the simulator's own.
+    mutating func checkEnded(_ summary: LesionSummary) {
+        if !powerFaulted && !stuckOn && !impaired {
+            let difference = abs(summary.energyJoules - deliveredJoules)
+            if difference > deliveredJoules * SimulationLimits.energyTolerance + 1 {
+                fail("the record's energy is \(summary.energyJoules) J, the generator delivered \(deliveredJoules) J")
+            }
+        }
+        // Time at temperature only where the readings are true: a fault-free lesion.
+        if report.faultFree {
+            let tolerance =
+                trueHoldSeconds * SimulationLimits.holdTimeTolerance + SimulationLimits.holdTimeToleranceSeconds
+            if abs(summary.holdSeconds - trueHoldSeconds) > tolerance {
+                fail(
+                    "the record's time at temperature is \(summary.holdSeconds) s, the simulator's \(trueHoldSeconds) s"
+                )
+            }
+        }
+    }
+
+    mutating func fail(_ text: String) {
+        if report.violation == nil { report.violation = "\(Double(now) / 1e6) s: \(text)" }
+    }
+
     /// The invariants, after every tick.
     mutating func check(telemetryAt: Int64) {
-        func fail(_ text: String) {
-            if report.violation == nil { report.violation = "\(Double(now) / 1e6) s: \(text)" }
-        }
         let rfOn = generator.isOutputEnabled && generator.deliveredPower > 0.05
         // Commands reach the generator within a tick on a sound link; on an impaired one the
         // generator's own watchdog (100 ms) and set-point expiry end RF.
@@ -285,10 +413,10 @@ struct World {
                 fail("alarm \(alarm) is not latched in the core's record")
             }
         }
-        if core.phase.isActive && !powerFaulted && !stuckOn && !impaired {
-            let difference = abs(core.energyJoules - deliveredJoules)
+        if core.phase.isActive && !powerFaulted && !stuckOn && !impaired, let recorded = record.last?.summary {
+            let difference = abs(recorded.energyJoules - deliveredJoules)
             if difference > deliveredJoules * SimulationLimits.energyTolerance + 1 {
-                fail("energy recorded \(core.energyJoules) J, the generator delivered \(deliveredJoules) J")
+                fail("the record's energy is \(recorded.energyJoules) J, the generator delivered \(deliveredJoules) J")
             }
         }
     }

@@ -30,7 +30,8 @@ for (index, word) in arguments.enumerated() where index % 2 == 0 && !known.conta
 if let seed = value("--seed", in: arguments) {
     let report = Simulation.run(seed: seed)
     print(
-        "seed \(seed): \(report.violation ?? "all invariants held") after \(report.ticks) ticks"
+        "seed \(seed)\(report.unprotected ? " (generator without self-protection)" : ""): "
+            + "\(report.violation ?? "all invariants held") after \(report.ticks) ticks"
             + (report.faultFree ? (report.completed ? "; fault-free, lesion completed" : "; fault-free") : "")
     )
     for line in report.script { print("  \(line)") }

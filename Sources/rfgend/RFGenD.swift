@@ -74,8 +74,14 @@ struct RFGenD: ParsableCommand {
     @Option(help: "Control tick rate, 10-1000 Hz (default 100).")
     var tickRate: Int?
 
-    @Option(help: "SCHED_FIFO priority of the control thread, 1-99; 0 for normal scheduling (default 80).")
+    @Option(
+        help:
+            "SCHED_FIFO priority of the control thread, 1-99, the link thread one below; 0 for normal scheduling (default 80)."
+    )
     var rtPriority: Int32?
+
+    @Option(help: "Clients the API serves at once, 1-\(APILimits.clientsCeiling) (default \(APILimits.clients)).")
+    var maxClients: Int?
 
     /// The file's settings with the command line's on top.
     func settings() throws -> Settings {
@@ -95,6 +101,7 @@ struct RFGenD: ParsableCommand {
         if let baud { merged.baud = baud }
         if let tickRate { merged.tickRate = tickRate }
         if let rtPriority { merged.rtPriority = rtPriority }
+        if let maxClients { merged.maxClients = maxClients }
         return merged
     }
 
@@ -120,6 +127,10 @@ struct RFGenD: ParsableCommand {
         let rtPriority = settings.rtPriority ?? 80
         let tickRate = settings.tickRate ?? 100
         let baud = settings.baud ?? 115_200
+        let maxClients = settings.maxClients ?? APILimits.clients
+        guard (1...APILimits.clientsCeiling).contains(maxClients) else {
+            throw ValidationError("max clients must be 1-\(APILimits.clientsCeiling)")
+        }
         guard (0...99).contains(rtPriority) else { throw ValidationError("rt priority must be 0-99") }
         guard DaemonLimits.tickRateHz.contains(tickRate) else { throw ValidationError("tick rate must be 10-1000 Hz") }
         guard [9600, 19200, 38400, 57600, 115_200, 230_400, 460_800, 921_600].contains(baud) else {
@@ -128,6 +139,7 @@ struct RFGenD: ParsableCommand {
         var configuration = DaemonConfiguration(device: source, socketPath: settings.socket ?? "/run/rfgend/api.sock")
         configuration.baud = baud
         configuration.tickRateHz = tickRate
+        configuration.maxClients = maxClients
         configuration.stateDirectory = settings.stateDir
         configuration.fifoPriority = rtPriority == 0 ? nil : rtPriority
         configuration.roles = RolePolicy(

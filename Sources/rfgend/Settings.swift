@@ -19,6 +19,7 @@ struct Settings: Decodable, Equatable {
     var baud: Int?
     var tickRate: Int?
     var rtPriority: Int32?
+    var maxClients: Int?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case device
@@ -33,6 +34,7 @@ struct Settings: Decodable, Equatable {
         case baud
         case tickRate = "tick_rate"
         case rtPriority = "rt_priority"
+        case maxClients = "max_clients"
     }
 
     init() {}

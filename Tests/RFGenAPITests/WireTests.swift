@@ -97,7 +97,15 @@ struct WireTests {
             energyJ: 0,
             peakC: 0,
             linkStats: LinkStats(),
-            loop: LoopTiming(tickHz: 100, ticks: 1, overruns: 0, lateP50Us: 1, lateP99Us: 2, lateMaxUs: 3),
+            loop: LoopTiming(
+                tickHz: 100,
+                ticks: 1,
+                overruns: 0,
+                lateP50Us: 1,
+                lateP99Us: 2,
+                lateP999Us: 3,
+                lateMaxUs: 4
+            ),
             lease: LeaseInfo(held: false),
             seq: 9,
             clients: 1

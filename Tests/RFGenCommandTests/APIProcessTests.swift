@@ -404,13 +404,15 @@ extension APIProcessTests {
         #expect(errors.contains("no_role") && errors.contains("uid 65534"), "\(errors)")
     }
 
-    @Test("Past the client limit a connection is told too_many_clients and closed; the others stay served")
+    @Test(
+        "Past the client limit (--max-clients) a connection is told too_many_clients and closed; the others stay served"
+    )
     func clientLimit() throws {
-        let pair = try P.start()
+        let pair = try P.start(daemonArguments: ["--max-clients", "8"])
         defer { pair.stop() }
         _ = P.status(pair.api, until: P.ready)
         var clients: [APITestClient] = []
-        for _ in 0..<128 { clients.append(try APITestClient(pair.api)) }
+        for _ in 0..<8 { clients.append(try APITestClient(pair.api)) }
         let connection = try LineConnection(path: pair.api)
         let refusal = try #require(try connection.readLine(timeoutMilliseconds: 5000))
         let reply = try APITestClient.object(refusal)

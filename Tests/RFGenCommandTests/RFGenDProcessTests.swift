@@ -233,6 +233,29 @@ struct RFGenDProcessTests {
         #expect(Self.status(pair.api)?["state"] as? String == "idle", "a restarted daemon is idle with RF off")
     }
 
+    @Test("An emergency stop after a lesion ended is kept in that lesion's record, after its end")
+    func alarmAfterTheEnd() throws {
+        let pair = try Self.start()
+        defer { pair.stop() }
+        _ = Self.status(pair.api, until: Self.ready)
+        #expect(Self.ok(Self.start(pair.api)))
+        _ = Self.status(pair.api) { $0["state"] as? String == "ramp" }
+        #expect(Self.ok(Self.call(pair.api, "stop", until: Self.ok)))
+        #expect(Self.ok(Self.call(pair.api, "estop", until: Self.ok)))
+        // The record thread writes once a second: ask until the alarm is there.
+        let shown = Self.call(pair.api, "records.show", ["id": 1]) { reply in
+            !((APITestClient.result(reply)?["alarms"] as? [[String: Any]]) ?? []).isEmpty
+        }
+        let result = try #require(shown.flatMap(APITestClient.result), "\(shown ?? [:])")
+        let record = result["record"] as? [String: Any]
+        let alarms = result["alarms"] as? [[String: Any]] ?? []
+        #expect(record?["outcome"] as? String == "stopped", "\(result)")
+        #expect(alarms.map { $0["cause"] as? String } == ["emergency_stop"], "\(alarms)")
+        let endedAt = record?["ended_us"] as? Int64 ?? (record?["ended_us"] as? Int).map(Int64.init)
+        let raisedAt = alarms.first?["wall_us"] as? Int64 ?? (alarms.first?["wall_us"] as? Int).map(Int64.init)
+        #expect(endedAt != nil && raisedAt != nil && raisedAt! >= endedAt!, "\(result)")
+    }
+
     static let rfctlPath = URL(fileURLWithPath: RFGenSimProcessTests.executable).deletingLastPathComponent()
         .appendingPathComponent("rfctl").path
 

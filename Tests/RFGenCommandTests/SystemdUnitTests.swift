@@ -107,6 +107,7 @@ struct ConfigurationFileTests {
             ("- a list\n", "expected key: value"),
             ("usb_vendor: \"1209\"\n", "give either a device path"),
             ("device: /dev/x\ntick_rate: 5000\n", "tick rate must be 10-1000"),
+            ("device: /dev/x\nmax_clients: 0\n", "max clients must be 1-1024"),
         ]
     )
     func mistakes(text: String, message: String) throws {

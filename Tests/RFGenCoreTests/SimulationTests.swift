@@ -23,6 +23,14 @@ struct SimulationTests {
         #expect(completed.load(ordering: .relaxed) == 1000 / 50, "every fault-free seed completed its lesion")
     }
 
+    @Test("A whole 15-minute lesion completes under every invariant, its energy matching the generator's account")
+    func fifteenMinuteLesion() {
+        let report = Simulation.lesion(seed: 2, holdSeconds: 900)
+        #expect(report.violation == nil, "\(report)")
+        #expect(report.completed)
+        #expect(report.ticks > 90_000, "the hold alone is 90,000 ticks")
+    }
+
     @Test("A seed replays exactly: the same script, ticks and outcome")
     func deterministic() {
         for seed: UInt64 in [7, 50, 123] {

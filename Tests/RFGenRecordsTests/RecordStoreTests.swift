@@ -1,4 +1,5 @@
 import Foundation
+import RFGenCore
 import RFGenRecords
 import Testing
 
@@ -39,9 +40,7 @@ struct RecordStoreTests {
             lesion: id,
             samples: batch,
             alarms: [alarm],
-            holdSeconds: 12.5,
-            energyJoules: 300,
-            peakCelsius: 85.3
+            summary: LesionSummary(holdSeconds: 12.5, energyJoules: 300, peakCelsius: 85.3)
         )
         try store.finish(lesion: id, outcome: "faulted", reason: "impedance_rise", at: 1_700_000_001_000_000)
 
@@ -63,9 +62,7 @@ struct RecordStoreTests {
             try store.append(
                 lesion: id,
                 samples: Self.samples(from: 0, count: 50),
-                holdSeconds: 0,
-                energyJoules: 10,
-                peakCelsius: 40
+                summary: LesionSummary(holdSeconds: 0, energyJoules: 10, peakCelsius: 40)
             )
             // No finish: the process dies here.
         }
@@ -85,9 +82,7 @@ struct RecordStoreTests {
         try store.append(
             lesion: id,
             samples: Self.samples(from: 0, count: 2),
-            holdSeconds: 0,
-            energyJoules: 0,
-            peakCelsius: 37
+            summary: LesionSummary(holdSeconds: 0, energyJoules: 0, peakCelsius: 37)
         )
         #expect(
             try store.exportCSV(lesion: id)
@@ -109,9 +104,7 @@ struct RecordStoreTests {
             lesion: id,
             samples: Self.samples(from: 0, count: 3),
             alarms: [alarm],
-            holdSeconds: 1,
-            energyJoules: 2,
-            peakCelsius: 3
+            summary: LesionSummary(holdSeconds: 1, energyJoules: 2, peakCelsius: 3)
         )
         let document = try JSONDecoder().decode(Document.self, from: try store.exportJSON(lesion: id))
         #expect(document.lesion.level == "L3" && document.lesion.operatorUID == 7)

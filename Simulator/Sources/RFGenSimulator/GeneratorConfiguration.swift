@@ -31,6 +31,12 @@ public struct GeneratorConfiguration: Sendable {
     public var tissue = TissueParameters.normal
     /// Fixes every random choice (sensor noise, bit errors, garbage).
     public var seed: UInt64 = 1
+    /// The generator's own safety (PROTOCOL.md section 7): the watchdog, set-point validity, and
+    /// the monitor of temperature, sensors, impedance and power. Every real generator has it.
+    /// Deterministic simulation switches it off for some seeds, so that the host's interlocks are
+    /// tested alone: with it on, a host that forgot an RF_OFF is mostly rescued by the generator
+    /// and the mistake goes unseen.
+    public var selfProtection = true
 
     public init() {}
 

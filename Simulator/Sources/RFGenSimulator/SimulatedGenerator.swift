@@ -65,6 +65,9 @@ public struct SimulatedGenerator: Sendable {
     /// Telemetry frames sent and RF_OFF frames received (retries and malformed ones included),
     /// since power-on: the real-time shell times the host's reaction between the two.
     public private(set) var telemetryFramesSent = 0
+    /// Energy delivered into the load since power-on, joules, by the physics' own account (power
+    /// times each step): what a record's energy is checked against.
+    public private(set) var deliveredEnergyJoules = 0.0
     public private(set) var rfOffFramesReceived = 0
     /// Whether any power can flow, as last recorded.
     private var outputEnabled = false
@@ -128,22 +131,28 @@ public struct SimulatedGenerator: Sendable {
     /// - Parameter microseconds: the new time; not earlier than `now`.
     public mutating func advance(to microseconds: Int64) {
         precondition(microseconds >= now, "simulated time never goes backwards")
-        while true {
-            var next = min(nextPhysics, nextTelemetry)
-            if now < bootDone { next = min(next, bootDone) }
-            if let deadline = watchdogDeadline { next = min(next, deadline) }
-            if let expiry = setPointExpiry { next = min(next, expiry) }
-            if let check = impedanceCheck { next = min(next, check.end) }
-            guard next <= microseconds else { break }
-            now = next
+        while nextDutyMicroseconds <= microseconds {
+            now = nextDutyMicroseconds
             runDuties()
         }
         now = microseconds
     }
 
+    /// When the next timed duty falls due (a physics step, telemetry, the end of booting, the
+    /// watchdog, a set point's expiry, the end of an impedance check): a real-time shell sleeps
+    /// until then, so that telemetry leaves on the generator's own clock whatever the host does.
+    public var nextDutyMicroseconds: Int64 {
+        var next = min(nextPhysics, nextTelemetry)
+        if now < bootDone { next = min(next, bootDone) }
+        if let deadline = watchdogDeadline { next = min(next, deadline) }
+        if configuration.selfProtection, let expiry = setPointExpiry { next = min(next, expiry) }
+        if let check = impedanceCheck { next = min(next, check.end) }
+        return next
+    }
+
     /// The watchdog only matters while output is commanded: an idle generator may be left alone.
     private var watchdogDeadline: Int64? {
-        rfState == .off ? nil : lastValidHostFrame + watchdogMicroseconds
+        rfState == .off || !configuration.selfProtection ? nil : lastValidHostFrame + watchdogMicroseconds
     }
 
     private mutating func runDuties() {
@@ -153,7 +162,7 @@ public struct SimulatedGenerator: Sendable {
         if let deadline = watchdogDeadline, now >= deadline {
             raise(.watchdog)
         }
-        if let expiry = setPointExpiry, now >= expiry {
+        if configuration.selfProtection, let expiry = setPointExpiry, now >= expiry {
             setPointExpiry = nil
             setPointMilliwatts = 0
             if rfState == .on { raise(.setPointExpired) }
@@ -209,6 +218,7 @@ public struct SimulatedGenerator: Sendable {
         let (ohms, share) = load()
         let power = outputPower(intoLoad: ohms)
         deliveredPower = power
+        deliveredEnergyJoules += power * dt
         loadResistance = ohms
         tissue.step(seconds: dt, power: power * share)
         for channel in thermocouples.indices {
@@ -221,6 +231,7 @@ public struct SimulatedGenerator: Sendable {
 
     /// The generator's own protection, checked every physics step.
     private mutating func monitor() {
+        guard configuration.selfProtection else { return }
         var tripped: FaultBits = []
         let limit = Double(configuration.temperatureLimitCentiCelsius) / 100
         for sample in temperatureSamples {

@@ -64,11 +64,13 @@ struct Serve: ParsableCommand {
     }
 }
 
-/// The real-time shell around `SimulatedGenerator`: one thread, a 1 ms tick, the pty master, the
-/// control inputs and a signal descriptor in one poll set.
+/// The real-time shell around `SimulatedGenerator`: one thread that sleeps until the generator's
+/// next timed duty (or at most `housekeepingMicroseconds`), with the pty master, the control
+/// inputs and a signal descriptor in one poll set.
 struct SimulatorServer {
-    /// The loop wakes at least this often to give the generator its time.
-    static let tickMicroseconds: Int64 = 1000
+    /// The longest the loop sleeps with no duty due: for `disconnect SECONDS` and `measure`'s
+    /// timeout, which the generator does not know about.
+    static let housekeepingMicroseconds: Int64 = 10_000
 
     var generator: SimulatedGenerator
     let linkPath: String?
@@ -154,7 +156,6 @@ struct SimulatorServer {
     mutating func run() throws {
         defer { shutdown() }
         var buffer = [UInt8](repeating: 0, count: 4096)
-        var nextTick = now
         while true {
             // The generator's line: read what the host sent, let time pass, send what it produced.
             var hostPresent = false
@@ -186,10 +187,12 @@ struct SimulatorServer {
                 try reconnect()
             }
 
-            // Wait for the next tick, or sooner for host bytes, a control line or a signal.
-            nextTick += Self.tickMicroseconds
-            let wait = max(0, nextTick - now)
-            if wait == 0 { nextTick = now }
+            // Sleep until the generator's next duty, so that telemetry leaves on its own clock as
+            // a real generator's does, or sooner for host bytes, a control line or a signal. (A
+            // fixed tick counted per wake-up ran ahead of the clock when the host's bytes woke the
+            // loop often, and then only the host's writes moved the generator's time: its
+            // telemetry went out just after the host's tick, a whole tick before it was read.)
+            let wait = max(0, min(generator.nextDutyMicroseconds, now + Self.housekeepingMicroseconds) - now)
             var fds: [pollfd] = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
             if let pty = terminal, hostPresent {
                 fds.append(pollfd(fd: pty.master.rawValue, events: Int16(POLLIN), revents: 0))
@@ -201,8 +204,7 @@ struct SimulatorServer {
                     fds.append(pollfd(fd: client.fd.rawValue, events: Int16(POLLIN), revents: 0))
                 }
             }
-            // poll counts in milliseconds: round up, so the loop never spins ahead of its tick.
-            _ = poll(&fds, nfds_t(fds.count), Int32((wait + 999) / 1000))
+            _ = rfgen_poll_microseconds(&fds, UInt(fds.count), wait)
 
             if fds[0].revents & Int16(POLLIN) != 0 { return }
             try serviceControl()

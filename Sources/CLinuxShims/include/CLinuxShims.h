@@ -19,4 +19,9 @@ int rfgen_set_fifo_priority(int priority);
 /// write of 1 wakes another thread's poll.
 int rfgen_eventfd(void);
 
+struct pollfd;
+/// poll(2) with a timeout in microseconds (ppoll, declared only under _GNU_SOURCE); a negative
+/// timeout waits without end. Returns what ppoll returns, with errno set.
+int rfgen_poll_microseconds(struct pollfd *fds, unsigned long count, long long microseconds);
+
 #endif

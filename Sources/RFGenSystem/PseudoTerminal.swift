@@ -1,23 +1,23 @@
-import RFGenSystem
 import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The simulator's pseudo-terminal: the generator's end of a serial line.
-enum PseudoTerminals {
+/// The simulator's pseudo-terminal: the generator's end of a serial line. Here rather than in
+/// rfgen-sim so that the benchmark of a bare round trip uses the very same kind of line.
+public enum PseudoTerminals {
     /// A pseudo-terminal pair; the master is the generator's end of the line.
-    struct PseudoTerminal {
-        var master: FileDescriptor
+    public struct PseudoTerminal: Sendable {
+        public var master: FileDescriptor
         /// The device a host opens, e.g. /dev/pts/3.
-        var devicePath: String
+        public var devicePath: String
     }
 
     /// Opens a pseudo-terminal in raw mode at 115200 baud, master non-blocking. The simulator keeps
     /// no descriptor of the device end open, so that the host's open and close are what the line
     /// sees, as with a real port.
-    static func openPseudoTerminal() throws(Errno) -> PseudoTerminal {
+    public static func openPseudoTerminal() throws(Errno) -> PseudoTerminal {
         var master: Int32 = -1
         var device: Int32 = -1
         guard openpty(&master, &device, nil, nil, nil) == 0 else { throw Errno(rawValue: errno) }

@@ -1,0 +1,74 @@
+import RFGenCore
+import RFGenProtocol
+import RFGenSimulator
+import Testing
+
+/// What the treatment record receives, from the core's actions: the entries the daemon's record
+/// thread writes and the deterministic simulation checks.
+struct TreatmentRecordingTests {
+    /// A harness whose every tick also collects the record's entries.
+    struct Recorded {
+        var harness = CoreHarness()
+        var entries: [RecordEntry] = []
+
+        mutating func tick(_ commands: [OperatorCommand] = []) {
+            let started = commands.contains { if case .start = $0 { true } else { false } }
+            let telemetry = harness.link.telemetry
+            let wall = 1_000_000_000 + harness.now
+            let actions = harness.tick(commands)
+            entries += TreatmentRecording.entries(
+                actions: actions,
+                core: harness.core,
+                start: started ? RecordedStart(level: "L5", operatorUID: 1001) : nil,
+                telemetry: telemetry,
+                wall: wall
+            )
+        }
+    }
+
+    @Test("A lesion's record: its start, a sample a tick with the totals, the alarm ahead of the end, the end's totals")
+    func lesionWithAlarm() {
+        var r = Recorded()
+        let startedAt = 1_000_000_000 + r.harness.now
+        r.tick([.start(.bvn)])
+        #expect(r.entries.first == .began(profile: "bvn", level: "L5", operatorUID: 1001, wallMicroseconds: startedAt))
+        for _ in 0..<300 { r.tick() }
+        #expect(r.harness.core.phase == .ramp)
+        r.harness.generator.inject(.thermocouple(channel: 0, .open))
+        for _ in 0..<5 { r.tick() }
+        #expect(r.harness.core.phase == .faulted)
+
+        let samples = r.entries.compactMap { if case .sample(let s, _) = $0 { s } else { nil } }
+        #expect(samples.count >= 290, "one a tick with fresh telemetry")
+        #expect(samples.contains { $0.rfOn && $0.powerMilliwatts > 0 })
+        guard let alarmIndex = r.entries.firstIndex(where: { if case .alarm = $0 { true } else { false } }),
+            case .alarm(let alarm) = r.entries[alarmIndex],
+            case .ended(let outcome, let reason, let summary, _) = r.entries[alarmIndex + 1]
+        else {
+            Issue.record("no alarm followed by the end: \(r.entries.suffix(3))")
+            return
+        }
+        #expect(alarm.interlock == "temperature_sensor" && alarm.priority == "high")
+        #expect(outcome == "faulted" && reason.contains("temperature_sensor"))
+        #expect(summary.energyJoules == r.harness.core.energyJoules && summary.energyJoules > 1)
+        #expect(r.entries.count == alarmIndex + 2, "nothing recorded after the end")
+    }
+
+    @Test("An alarm after the lesion's end is still an entry: the record thread gives it to that lesion")
+    func alarmAfterTheEnd() {
+        var r = Recorded()
+        r.tick([.start(.bvn)])
+        for _ in 0..<100 { r.tick() }
+        r.tick([.stop])
+        #expect(r.entries.contains { if case .ended(outcome: "stopped", _, _, _) = $0 { true } else { false } })
+        let ended = r.entries.count
+        r.tick([.emergencyStop])
+        #expect(r.entries.count == ended + 1)
+        if case .alarm(let alarm) = r.entries.last {
+            #expect(alarm.interlock == "emergency_stop")
+        } else {
+            Issue.record("no alarm entry: \(r.entries.suffix(2))")
+        }
+        #expect(r.entries.last?.droppable == false)
+    }
+}
