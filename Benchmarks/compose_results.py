@@ -171,6 +171,8 @@ def main():
 def machine_line(machine):
     """The machine in a few words, from machine.md's `- key: value` lines."""
     fields = dict(line[2:].split(": ", 1) for line in machine.splitlines() if line.startswith("- ") and ": " in line)
+    if "cores" in fields:
+        fields["cores"] += " cores"
     return ", ".join(fields[key] for key in ("date", "cpu", "cores", "memory", "kernel") if key in fields)
 
 
