@@ -148,6 +148,7 @@ public struct Daemon {
         let records = store.map { RecordWriter(store: $0, shared: shared, log: log) }
         let control = ControlLoop(
             tickRateHz: configuration.tickRateHz,
+            telemetryRateHz: Int(configuration.link.telemetryRateHz),
             fifoPriority: configuration.fifoPriority,
             shared: shared,
             records: records,
