@@ -21,6 +21,11 @@ public enum DaemonLimits {
     /// Sequence numbers skipped after a daemon that died without a clean stop: more than it can
     /// have issued since its last checkpoint (one every 10 s), so no number is ever reused.
     public static let sequenceSkipAfterCrash: UInt64 = 1_000_000
+    /// Log messages waiting for the log's own thread; beyond this they are dropped and counted,
+    /// and the count is logged when the log catches up. A minute of a busy daemon's messages.
+    public static let logQueue = 4096
+    /// How long rfgend waits at exit for queued log messages to be written, microseconds.
+    public static let logFlushMicroseconds: Int64 = 2_000_000
     /// Control tick rates the daemon accepts, Hz.
     public static let tickRateHz: ClosedRange<Int> = 10...1000
 }

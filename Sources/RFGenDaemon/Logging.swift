@@ -9,13 +9,74 @@ import Glibc
 
 /// Where rfgend's log goes: to the journal, with fields, when its standard error is connected to
 /// the journal (`JOURNAL_STREAM` names that stream); otherwise readable lines on standard error.
+///
+/// Handlers only format; the writing happens on a thread of its own (`BackgroundWriter`), so that
+/// a stalled journald or a full pipe can delay no thread that matters: the link thread that
+/// carries RF_OFF, the control tick, the API's event loop that takes an emergency stop.
 public enum DaemonLogging {
+    /// One message, formatted, waiting to be written.
+    enum Entry: Sendable {
+        /// The journal's fields, `NAME=value` each.
+        case journal([String])
+        /// One line for standard error.
+        case line(String)
+    }
+
+    /// Whether standard error is the journal's stream: decides the handler and the format.
+    static let toJournal = standardErrorIsJournal()
+
+    /// The writer every handler submits to, started on first use; nil where its thread could not
+    /// start (then handlers write directly, as before).
+    static let writer: BackgroundWriter<Entry>? = try? BackgroundWriter<Entry>(
+        capacity: DaemonLimits.logQueue,
+        write: write,
+        dropped: { count in
+            let message = "\(count) log messages dropped: the log did not keep up"
+            return toJournal
+                ? .journal(["MESSAGE=\(message)", "PRIORITY=4", "SYSLOG_IDENTIFIER=rfgend"])
+                : .line("rfgend: WARNING \(message)")
+        }
+    )
+
     /// Installs the handler for every Logger in the process; call once, first thing.
     public static func bootstrap() {
-        let journal = standardErrorIsJournal()
+        _ = writer
+        let journal = toJournal
         LoggingSystem.bootstrap { label in
             journal ? JournalLogHandler(label: label) as any LogHandler : StandardErrorLogHandler(label: label)
         }
+    }
+
+    /// Writes what is still queued, waiting at most `DaemonLimits.logFlushMicroseconds`: for the
+    /// last lines before rfgend exits.
+    public static func flush() {
+        writer?.flush(timeoutMicroseconds: DaemonLimits.logFlushMicroseconds)
+    }
+
+    static func submit(_ entry: Entry) {
+        if let writer { writer.submit(entry) } else { write(entry) }
+    }
+
+    /// On the writer's thread: the calls that may block.
+    @Sendable static func write(_ entry: Entry) {
+        switch entry {
+        case .line(let line): writeStandardError(line)
+        case .journal(let fields): sendToJournal(fields)
+        }
+    }
+
+    /// One journal entry through `sd_journal_sendv`, each field in a buffer of its own that lives
+    /// until the call returns.
+    static func sendToJournal(_ fields: [String]) {
+        let buffers = fields.map { field -> UnsafeMutableRawBufferPointer in
+            let bytes = Array(field.utf8)
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, bytes.count), alignment: 1)
+            buffer.copyBytes(from: bytes)
+            return UnsafeMutableRawBufferPointer(rebasing: buffer[0..<bytes.count])
+        }
+        defer { for buffer in buffers { buffer.deallocate() } }
+        var vectors = buffers.map { iovec(iov_base: $0.baseAddress, iov_len: $0.count) }
+        _ = sd_journal_sendv(&vectors, Int32(vectors.count))
     }
 
     /// Whether standard error is the stream systemd connected to the journal (systemd.exec(5),
@@ -75,17 +136,7 @@ struct JournalLogHandler: MetadataStoringLogHandler {
             let name = key.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }
             fields.append("RFGEN_\(String(name))=\(value)")
         }
-        var storage = fields.map { Array($0.utf8) }
-        var vectors: [iovec] = []
-        for index in storage.indices {
-            storage[index].withUnsafeMutableBytes { bytes in
-                vectors.append(iovec(iov_base: bytes.baseAddress, iov_len: bytes.count))
-            }
-        }
-        // The pointers stay valid: `storage` is neither changed nor freed before the call.
-        withExtendedLifetime(storage) {
-            _ = sd_journal_sendv(&vectors, Int32(vectors.count))
-        }
+        DaemonLogging.submit(.journal(fields))
     }
 }
 
@@ -102,7 +153,7 @@ struct StandardErrorLogHandler: MetadataStoringLogHandler {
         let all = metadata.merging(event.metadata ?? [:]) { $1 }
         let level = event.level > .info ? "\(event.level)".uppercased() + " " : ""
         let fields = all.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
-        writeStandardError("rfgend: \(level)\(event.message)\(fields)")
+        DaemonLogging.submit(.line("rfgend: \(level)\(event.message)\(fields)"))
     }
 }
 

@@ -107,6 +107,7 @@ struct RFGenD: ParsableCommand {
 
     func run() throws {
         DaemonLogging.bootstrap()
+        defer { DaemonLogging.flush() }
         let settings: Settings
         do {
             settings = try self.settings()
