@@ -1,3 +1,4 @@
+import CLinuxShims
 import RFGenCore
 import RFGenDiscovery
 import RFGenLink
@@ -29,9 +30,9 @@ final class LinkService: @unchecked Sendable {
     private var port: FileDescriptor?
     private var nextOpenAttempt: Int64 = 0
     private var lastFailure: String?
-    /// The longest the thread sleeps with nothing to do: well inside the link's 20 ms command
-    /// timeout and 25 ms keepalive interval.
-    static let pollMilliseconds: Int32 = 5
+    /// The longest the thread sleeps when the link has no timer due sooner (it wakes for the
+    /// link's retries and keepalives when they fall due): bounds how late a stop is noticed.
+    static let pollMilliseconds: Int64 = 50
 
     init(
         source: DeviceSource,
@@ -77,13 +78,15 @@ final class LinkService: @unchecked Sendable {
                 }
                 continue
             }
-            // Wake for bytes from the generator, for commands from the control thread, or after
-            // `pollMilliseconds` for the link's timers (retries, keepalive).
+            // Wake for bytes from the generator, for commands from the control thread, or when the
+            // link's next timer (a retry, a keepalive) falls due; not on a fixed beat, which cost
+            // 200 wake-ups a second.
             var fds = [
                 pollfd(fd: port.rawValue, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: shared.linkWake, events: Int16(POLLIN), revents: 0),
             ]
-            _ = poll(&fds, 2, Self.pollMilliseconds)
+            let wait = min(max(0, (engine.nextDeadline ?? .max) - now), Self.pollMilliseconds * 1000)
+            _ = rfgen_poll_microseconds(&fds, 2, wait)
             if fds[1].revents & Int16(POLLIN) != 0 {
                 var count: UInt64 = 0
                 _ = read(shared.linkWake, &count, 8)

@@ -170,6 +170,17 @@ public struct LinkEngine: Sendable {
         }
     }
 
+    /// When `poll` next has something to do: a retry, a keepalive, the end of a statistics
+    /// second. The shell need not wake before then unless bytes or commands arrive.
+    public var nextDeadline: Int64? {
+        var next = secondStart.map { $0 + 1_000_000 }
+        func consider(_ time: Int64) { next = min(next ?? time, time) }
+        guard state == .ready || state == .handshaking else { return next }
+        for command in pending { consider(command.lastSent + configuration.commandTimeoutMicroseconds) }
+        if state == .ready { consider(lastSent + configuration.keepaliveMicroseconds) }
+        return next
+    }
+
     /// Bytes to write to the port.
     public mutating func takeOutput() -> [UInt8] {
         defer { output.removeAll(keepingCapacity: true) }

@@ -63,6 +63,28 @@ struct LinkEngineTests {
         #expect(bench.generator.recorder.commands.contains { $0.frame.message.type == .keepalive })
     }
 
+    @Test("The next deadline is the earliest of a retry, a keepalive and the statistics second")
+    func nextDeadline() {
+        var bench = LinkBench()
+        bench.run(milliseconds: 50)
+        let keepalive = LinkConfiguration().keepaliveMicroseconds
+        let timeout = LinkConfiguration().commandTimeoutMicroseconds
+        // Idle and ready: the keepalive is what falls due.
+        let idle = bench.link.nextDeadline ?? 0
+        #expect(idle > bench.now && idle <= bench.now + keepalive)
+        // A command in flight: its retry, sooner than the keepalive.
+        bench.dropOutgoing = true
+        bench.link.send(.clearFault, now: bench.now)
+        #expect(bench.link.nextDeadline == bench.now + timeout)
+        // Polling a little early does nothing; at the deadline the retry goes out.
+        let due = bench.now + timeout
+        bench.link.poll(now: due - 1)
+        #expect(bench.link.statistics.retries == 0)
+        bench.link.poll(now: due)
+        #expect(bench.link.statistics.retries == 1)
+        #expect(bench.link.nextDeadline == due + timeout)
+    }
+
     @Test("A lost command is sent again with the same sequence number and answered once")
     func retry() {
         var bench = LinkBench()
