@@ -41,3 +41,9 @@ int rfgen_poll_microseconds(struct pollfd *fds, unsigned long count, long long m
     };
     return ppoll(fds, (nfds_t)count, &timeout, NULL);
 }
+
+void rfgen_block_all_signals(void) {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+}

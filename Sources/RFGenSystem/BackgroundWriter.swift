@@ -42,6 +42,9 @@ public final class BackgroundWriter<Entry: Sendable>: Sendable {
         // The thread lives as long as the process and holds only the queue and the descriptor.
         let (queue, wake) = (self.queue, self.wake)
         _ = try OSThread {
+            // A thread started before the process blocks SIGTERM for its signal descriptor (the
+            // log starts first) would otherwise be the one the kernel kills the process through.
+            rfgen_block_all_signals()
             var count: UInt64 = 0
             while true {
                 var pfd = pollfd(fd: wake, events: Int16(POLLIN), revents: 0)

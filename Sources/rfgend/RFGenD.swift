@@ -105,6 +105,22 @@ struct RFGenD: ParsableCommand {
         return merged
     }
 
+    /// Starts from no blocked signal, whatever the parent left (some test runners and supervisors
+    /// block SIGTERM in the thread that spawns): rfgend blocks SIGINT and SIGTERM itself for its
+    /// signal descriptor, and a thread that must not die by them blocks them itself. Inheriting a
+    /// mask would hide a thread that forgot to.
+    static func main() {
+        var none = sigset_t()
+        sigemptyset(&none)
+        sigprocmask(SIG_SETMASK, &none, nil)
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     func run() throws {
         DaemonLogging.bootstrap()
         defer { DaemonLogging.flush() }

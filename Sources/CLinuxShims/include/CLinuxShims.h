@@ -19,6 +19,10 @@ int rfgen_set_fifo_priority(int priority);
 /// write of 1 wakes another thread's poll.
 int rfgen_eventfd(void);
 
+/// Blocks every blockable signal for the calling thread: for threads that must never be the one
+/// a process-directed signal (SIGTERM) is delivered to, whatever mask they started with.
+void rfgen_block_all_signals(void);
+
 struct pollfd;
 /// poll(2) with a timeout in microseconds (ppoll, declared only under _GNU_SOURCE); a negative
 /// timeout waits without end. Returns what ppoll returns, with errno set.
