@@ -52,3 +52,13 @@ public func writeStandardError(_ line: String) {
     bytes.append(UInt8(ascii: "\n"))
     bytes.withUnsafeBytes { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
 }
+
+/// Unblocks every signal for the calling thread; the commands call it first thing in `main`. A
+/// mask inherited from the parent (some test runners and supervisors block SIGTERM in the thread
+/// that spawns) would make `rfctl watch` and `capture` deaf to a stop, and would hide an rfgend
+/// thread that forgot to block what only the signal descriptor may take.
+public func unblockInheritedSignals() {
+    var none = sigset_t()
+    sigemptyset(&none)
+    sigprocmask(SIG_SETMASK, &none, nil)
+}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RFGenAPI
+import RFGenSystem
 
 /// `rfctl`: the operator's and the test rig's command line to rfgend.
 @main
@@ -23,13 +24,9 @@ struct RFCtl: ParsableCommand {
     @Option(help: "rfgend's API socket (may also follow the subcommand).")
     var socket: String = RFCtl.defaultSocket
 
-    /// A signal mask inherited from the parent (some test runners and supervisors block
-    /// SIGTERM in the thread that spawns) would make `capture` and `watch` deaf to a stop:
-    /// start with none blocked.
+    /// Starts with no signal blocked, whatever the parent left (`unblockInheritedSignals`).
     static func main() {
-        var none = sigset_t()
-        sigemptyset(&none)
-        sigprocmask(SIG_SETMASK, &none, nil)
+        unblockInheritedSignals()
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -105,14 +105,11 @@ struct RFGenD: ParsableCommand {
         return merged
     }
 
-    /// Starts from no blocked signal, whatever the parent left (some test runners and supervisors
-    /// block SIGTERM in the thread that spawns): rfgend blocks SIGINT and SIGTERM itself for its
-    /// signal descriptor, and a thread that must not die by them blocks them itself. Inheriting a
-    /// mask would hide a thread that forgot to.
+    /// Starts from no blocked signal, whatever the parent left (`unblockInheritedSignals`): rfgend
+    /// blocks SIGINT and SIGTERM itself for its signal descriptor, and a thread that must not die
+    /// by them blocks them itself.
     static func main() {
-        var none = sigset_t()
-        sigemptyset(&none)
-        sigprocmask(SIG_SETMASK, &none, nil)
+        unblockInheritedSignals()
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -1,4 +1,5 @@
 import Foundation
+import RFGenSystem
 import Testing
 
 #if canImport(Glibc)
@@ -28,7 +29,7 @@ struct FaultProcessTests {
         #expect(P.ok(P.start(pair.api, ["level": "L4", "hold_s": 60])))
         let on = P.ask(pair.control, "status") { $0.contains("rf=on") && (Self.power($0) ?? 0) > 0.1 }
         #expect(on?.contains("rf=on") == true, "\(on ?? "")")
-        let stoppedAt = P.monotonicMicroseconds()
+        let stoppedAt = MonotonicClock.microseconds()
         kill(pair.daemon.processIdentifier, SIGSTOP)
         P.expectGeneratorCutRF(pair.control, silentAt: stoppedAt)
         let off = P.ask(pair.control, "status") { $0.contains("rf=off") && Self.power($0) == 0 }

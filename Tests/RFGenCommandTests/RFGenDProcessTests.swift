@@ -1,4 +1,5 @@
 import Foundation
+import RFGenSystem
 import Testing
 
 #if canImport(Glibc)
@@ -109,13 +110,6 @@ struct RFGenDProcessTests {
         )
     }
 
-    /// The monotonic clock, µs, as the simulator's `edges` reads it.
-    static func monotonicMicroseconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
-    }
-
     @Test("rfgend connects with RF off, starts only on request, stops, and leaves RF off on SIGTERM")
     func startStopAndTerminate() throws {
         let pair = try Self.start()
@@ -216,7 +210,7 @@ struct RFGenDProcessTests {
         #expect(Self.ok(Self.start(pair.api)))
         // Long enough into the ramp for the record thread's once-a-second commit to have run.
         _ = Self.status(pair.api) { ($0["energy_j"] as? Double ?? 0) >= 2 }
-        let killedAt = Self.monotonicMicroseconds()
+        let killedAt = MonotonicClock.microseconds()
         kill(pair.daemon.processIdentifier, SIGKILL)
         pair.daemon.waitUntilExit()
         Self.expectGeneratorCutRF(pair.control, silentAt: killedAt)
