@@ -23,6 +23,7 @@ public enum Interlock: String, CaseIterable, Sendable, Hashable {
     case overTemperature = "over_temperature"
     case temperatureRiseTooFast = "temperature_rise_too_fast"
     case noTemperatureRise = "no_temperature_rise"
+    case temperatureImplausible = "temperature_implausible"
     case temperatureSensor = "temperature_sensor"
     case channelDisagreement = "channel_disagreement"
     case impedanceOutOfRange = "impedance_out_of_range"
@@ -44,7 +45,8 @@ public enum Interlock: String, CaseIterable, Sendable, Hashable {
     public var priority: AlarmPriority {
         switch self {
         // Energy may be reaching the patient outside control, or the temperature is unknown.
-        case .overTemperature, .temperatureRiseTooFast, .noTemperatureRise, .temperatureSensor,
+        case .overTemperature, .temperatureRiseTooFast, .noTemperatureRise, .temperatureImplausible,
+            .temperatureSensor,
             .powerAboveSetPoint, .rfOnWhileCommandedOff, .staleTelemetry, .linkLost, .emergencyStop:
             .high
         // RF is off and the cause is known; the operator must look before going on.

@@ -51,4 +51,61 @@ public enum InterlockLimits {
     public static let impedanceCheckTimeoutMicroseconds: Int64 = 2_000_000
     /// The impedance check's duration, milliseconds.
     public static let impedanceCheckMilliseconds: UInt16 = 200
+
+    // MARK: temperature_implausible (TemperaturePlausibility; docs/INTERLOCKS.md derives each)
+
+    /// The highest relative rise of tissue's electrical conductivity per kelvin that the impedance
+    /// evidence assumes: about 2 %/K near 500 kHz (the simulator's and the usual modelling value).
+    /// A fall of the load by R₀/R needs a rise of at least (R₀/R − 1)/α somewhere, and the
+    /// electrodes, where the thermocouples are, are the hottest place.
+    public static let tissueConductivityPerKelvin = 0.02
+    /// The impedance evidence trips when the load's fall needs the tissue this much warmer than the
+    /// coolest channel's rise since the reference, °C. Normal lesions stay below 0.1 °C of excess
+    /// (the load reflects about 40 % of the tip's rise); 4 °C leaves room for a real tissue's
+    /// coefficient up to twice the assumed one and for a noisy impedance.
+    public static let plausibilityImpedanceMarginCelsius = 4.0
+    /// The impedance reference is the first measurement with at least this much power flowing, W.
+    public static let plausibilityImpedanceReferenceWatts = 0.5
+    /// The tip's thermal response is identified over the first seconds of RF, microseconds: long
+    /// enough for a few kelvin of rise above the noise, short enough to end before the ramp reaches
+    /// 43 °C (about 7 s at 1 °C/s), where a fault in the window would teach the model the fault.
+    public static let plausibilityIdentificationMicroseconds: Int64 = 5_000_000
+    /// Less energy than this in the identification window identifies nothing, joules.
+    public static let plausibilityIdentificationJoules = 1.0
+    /// An identified model outside these ranges is refused (the energy evidence then stays off for
+    /// the lesion): °C per W and seconds. The simulator's presets give 5-7.5 °C/W and 5-8 s.
+    public static let plausibilityModelGain: ClosedRange<Double> = 1...50
+    public static let plausibilityModelTimeConstant: ClosedRange<Double> = 0.5...60
+    /// A new prediction starts every second and lives this long, microseconds: long enough to see a
+    /// reading that does not follow the power, short enough that the tissue's slow changes, which
+    /// the first-order model does not know, stay well inside the margin (0.6 °C in normal lesions).
+    public static let plausibilityAnchorMicroseconds: Int64 = 1_000_000
+    public static let plausibilityWindowMicroseconds: Int64 = 20_000_000
+    /// A prediction is compared only from this age on: shorter ones are mostly noise, microseconds.
+    public static let plausibilityMinimumAnchorAgeMicroseconds: Int64 = 2_000_000
+    /// The energy evidence trips when the reading falls short of the prediction by this much, °C.
+    public static let plausibilityEnergyMarginCelsius = 4.0
+    /// A lesion that starts below this, °C, starts from body temperature: nothing but the power
+    /// moves its tip, and the identification's free rate is judged.
+    public static let plausibilityBodyStartCelsius = 40.0
+    /// From body temperature, an identified free rate below minus this is a drifting reading,
+    /// °C/s. Normal starts fit -0.41 to +0.06 °C/s (the first-order model's mismatch); a reading
+    /// drifting at 1 °C/s fits -1.2 to -1.7.
+    public static let plausibilityFreeRateCelsiusPerSecond = 0.9
+    /// A reading this far below its value at the start command, with RF on, is implausible, °C:
+    /// RF only heats. Wide enough for noise and for a warm tip (a lesion started again after an
+    /// interruption) cooling a little before the controller catches it.
+    public static let plausibilityBelowStartCelsius = 3.0
+    /// A lesion may start only with every channel reading at least this, °C: a probe in a vertebral
+    /// body reads body temperature (35-39 °C under anaesthesia); below this it is not in a body or
+    /// the reading is wrong, and a reading that starts low makes the controller overheat by as much.
+    public static let minimumStartCelsius = 33.0
+    /// A channel whose reading has not changed at all for this long with RF on is stuck,
+    /// microseconds: 200 frames at 100 Hz, each with the sensor's noise (the simulator's σ is
+    /// 0.05 °C, five steps of the wire's 0.01 °C); a stuck reading near the set point otherwise lets
+    /// the controller's integral creep the tip up at about 0.1 °C/s, too slowly for the energy
+    /// evidence's 20-second predictions.
+    public static let frozenReadingMicroseconds: Int64 = 2_000_000
+    /// Either evidence must hold this long, so that one glitched sample does not end a lesion.
+    public static let plausibilityHoldMicroseconds: Int64 = 100_000
 }

@@ -50,6 +50,8 @@ public struct TreatmentCore: Sendable {
     private var powerShortSince: Int64?
     private var stuckSince: Int64?
     private var rfDroppedSince: Int64?
+    /// Whether the readings agree with the load and the energy delivered (`temperature_implausible`).
+    public private(set) var plausibility = TemperaturePlausibility()
 
     /// The most readings the rise-rate window holds (1 s at the fastest tick, 1 kHz).
     static let maxRecentReadings = 1001
@@ -139,6 +141,12 @@ public struct TreatmentCore: Sendable {
         if let bad = telemetry.temperatures.firstIndex(where: { $0.status != .ok }) {
             return "temperature channel \(bad) is \(telemetry.temperatures[bad].status)"
         }
+        if let cold = telemetry.temperatures.firstIndex(where: {
+            Double($0.centiCelsius) / 100 < InterlockLimits.minimumStartCelsius
+        }) {
+            return "temperature channel \(cold) reads \(Double(telemetry.temperatures[cold].centiCelsius) / 100) °C, "
+                + "below the \(InterlockLimits.minimumStartCelsius) °C of a probe in a body"
+        }
         return nil
     }
 
@@ -177,6 +185,9 @@ public struct TreatmentCore: Sendable {
         powerExcessSince = nil
         powerShortSince = nil
         rfDroppedSince = nil
+        plausibility = TemperaturePlausibility(
+            beforeRF: fresh.map { $0.temperatures.map { Double($0.centiCelsius) / 100 } } ?? []
+        )
         out.send(.impedanceCheck(milliseconds: InterlockLimits.impedanceCheckMilliseconds))
         enter(.impedanceCheck, now: now, out: &out)
     }
@@ -397,6 +408,18 @@ public struct TreatmentCore: Sendable {
             if ohms >= floor * InterlockLimits.impedanceRiseRatio {
                 return alarm(.impedanceRise, "impedance rose from \(floor) to \(ohms) Ω")
             }
+        }
+
+        // Last: every more specific cause above has had its say. Fed every tick of RF, from the
+        // first on, so that it is armed for the whole lesion.
+        if let finding = plausibility.observe(
+            now: now,
+            seconds: dt,
+            celsius: celsius,
+            powerWatts: delivered,
+            impedanceOhms: t.impedanceValid && t.rfState == .on ? Double(t.impedanceDeciohms) / 10 : nil
+        ) {
+            return alarm(.temperatureImplausible, "\(finding.evidence.rawValue): \(finding.detail)")
         }
         return nil
     }
