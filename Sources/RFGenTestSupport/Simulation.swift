@@ -25,6 +25,14 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
     public var completed = false
     /// The faults and operator actions, in order, for reading a failure.
     public var script: [String] = []
+    /// A sensor seed (`Simulation.sensorRun`): its thermocouple fault, named for grouping.
+    public var sensorFault: String?
+    /// The simulator's true tip at its hottest while RF was on, °C.
+    public var peakWhileRFOn = 0.0
+    /// From the sensor fault to the output stage's last switch off, by the generator's record, µs.
+    public var faultToRFOffMicroseconds: Int64?
+    /// Every alarm raised, by cause, in order.
+    public var alarms: [String] = []
 
     public var description: String {
         "seed \(seed)\(unprotected ? " (generator without self-protection)" : ""): " + (violation ?? "ok")
@@ -52,6 +60,13 @@ public enum SimulationLimits {
     public static let holdTimeToleranceSeconds = 1.0
     /// One seed in this many is fault-free and must complete its lesion.
     public static let faultFreeEvery: UInt64 = 50
+    /// Sensor seeds: a thermocouple fault somewhere in the first this many seconds of a bvn lesion
+    /// (RF on, the ramp, the first half-minute of the hold), then this long to watch the tissue.
+    public static let sensorFaultWithinSeconds = 90.0
+    public static let sensorWatchSeconds = 30.0
+    /// The slowest common-mode drift a sensor seed draws, °C/s: the slowest that the plausibility
+    /// interlock catches before 95 °C at every moment (docs/INTERLOCKS.md; PlausibilityTests).
+    public static let sensorSlowestDrift = 3.0
     /// Odd seeds run the generator without its own protection, and draw only faults that leave
     /// the link sound (sensors, load, power, overruns, operator actions): there, RF_OFF must come
     /// from the core within a tick, with no generator timeout to fall back on.
@@ -67,17 +82,36 @@ public enum Simulation {
         return world.run()
     }
 
+    /// One sensor seed: a bvn lesion on the seed's tissue with one thermocouple fault (short,
+    /// stuck, open, a step either way, a drift low) on the tip, the second channel or both, at a
+    /// random moment from RF on to the hold. Besides every invariant of `run`, the true tip must
+    /// stay below the 95 °C cap while RF is on.
+    public static func sensorRun(seed: UInt64) -> SimulationReport {
+        var world = World(seed: seed, kind: .sensor)
+        return world.run()
+    }
+
     /// One fault-free lesion with the given hold, under the same invariants: what the benchmark of
     /// virtual-time speed runs (a whole 15-minute treatment of the daemon's core, link and codec
     /// against the simulated generator).
     public static func lesion(seed: UInt64, holdSeconds: Double) -> SimulationReport {
-        var world = World(seed: seed, lesionHoldSeconds: holdSeconds)
+        var world = World(seed: seed, kind: .lesion(holdSeconds: holdSeconds))
         return world.run()
     }
 }
 
 /// One run's whole state.
 struct World {
+    /// What a seed runs.
+    enum Kind {
+        /// Faults, line noise and operator actions over a short run (`Simulation.run`).
+        case mixed
+        /// One fault-free lesion with this hold.
+        case lesion(holdSeconds: Double)
+        /// One thermocouple fault in a lesion (`Simulation.sensorRun`).
+        case sensor
+    }
+    let kind: Kind
     var random: SeededRandom
     var report: SimulationReport
     var generator: SimulatedGenerator
@@ -125,8 +159,14 @@ struct World {
     }
     /// A fault-free run's hold, seconds.
     var holdSeconds = SimulationLimits.livenessHoldSeconds
+    /// A sensor seed's fault time and the end of its run.
+    var sensorFaultAt: Int64?
+    var sensorEnd: Int64?
 
-    init(seed: UInt64, lesionHoldSeconds: Double? = nil) {
+    init(seed: UInt64, kind: Kind = .mixed) {
+        self.kind = kind
+        var lesionHoldSeconds: Double?
+        if case .lesion(let hold) = kind { lesionHoldSeconds = hold }
         // splitmix64's finaliser: neighbouring seeds get unrelated scripts.
         var mixed = seed &+ 0x9E37_79B9_7F4A_7C15
         mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -136,13 +176,13 @@ struct World {
         var configuration = GeneratorConfiguration()
         configuration.seed = seed
         configuration.tissue = [TissueParameters.normal, .sclerotic, .highPerfusion][Int(seed % 3)]
-        report.unprotected = lesionHoldSeconds == nil && SimulationLimits.unprotected(seed: seed)
+        report.unprotected = kind.isMixed && SimulationLimits.unprotected(seed: seed)
         configuration.selfProtection = !report.unprotected
         generator = SimulatedGenerator(configuration: configuration)
         generator.advance(to: configuration.bootMicroseconds + 20_000)
         engine.opened(now: now)
         for _ in 0..<30 { exchange(advancing: 1000) }
-        report.faultFree = lesionHoldSeconds != nil || seed % SimulationLimits.faultFreeEvery == 0
+        report.faultFree = lesionHoldSeconds != nil || (kind.isMixed && seed % SimulationLimits.faultFreeEvery == 0)
         if let lesionHoldSeconds { holdSeconds = lesionHoldSeconds }
         script()
     }
@@ -153,6 +193,10 @@ struct World {
         func at(_ seconds: Double) -> Int64 { t0 + Int64(seconds * 1_000_000) }
         if report.faultFree {
             events.append((at(0.1), .start(hold: holdSeconds)))
+            return
+        }
+        if case .sensor = kind {
+            sensorScript(start: t0)
             return
         }
         events.append((at(Double.random(in: 0...0.5, using: &random)), .start(hold: 30)))
@@ -208,6 +252,30 @@ struct World {
         events.sort { $0.at < $1.at }
     }
 
+    /// A sensor seed's script: the start, then one thermocouple fault.
+    mutating func sensorScript(start t0: Int64) {
+        events.append((t0 + 100_000, .start(hold: 120)))
+        let when = Double.random(in: 0...SimulationLimits.sensorFaultWithinSeconds, using: &random)
+        let fault: ThermocoupleFault
+        switch Int.random(in: 0..<6, using: &random) {
+        case 0: fault = .shorted
+        case 1: fault = .stuck
+        case 2: fault = .open
+        case 3: fault = .offset(celsius: -Double.random(in: 3...30, using: &random))
+        case 4: fault = .offset(celsius: Double.random(in: 3...30, using: &random))
+        default:
+            fault = .drifting(
+                celsiusPerSecond: -Double.random(in: SimulationLimits.sensorSlowestDrift...5, using: &random)
+            )
+        }
+        let channels = [[0], [1], [0, 1]][Int.random(in: 0...2, using: &random)]
+        report.sensorFault = "\(fault) on \(channels == [0, 1] ? "both channels" : "channel \(channels[0])")"
+        let at = t0 + 100_000 + Int64(when * 1e6)
+        for channel in channels { events.append((at, .fault(.thermocouple(channel: channel, fault)))) }
+        sensorFaultAt = at
+        sensorEnd = at + Int64(SimulationLimits.sensorWatchSeconds * 1e6)
+    }
+
     mutating func exchange(advancing microseconds: Int64) {
         engine.receive(generator.takeOutput(), now: now)
         engine.poll(now: now)
@@ -223,7 +291,7 @@ struct World {
             report.faultFree
             ? SimulationLimits.livenessLimitSeconds + holdSeconds - SimulationLimits.livenessHoldSeconds
             : SimulationLimits.faultRunSeconds
-        let end = now + Int64(limit * 1_000_000)
+        let end = sensorEnd ?? now + Int64(limit * 1_000_000)
         while now < end && report.violation == nil {
             var commands: [OperatorCommand] = []
             while let next = events.first, next.at <= now {
@@ -262,6 +330,12 @@ struct World {
             step(commands)
             if report.faultFree && core.phase == .done { break }
         }
+        if let at = sensorFaultAt {
+            report.faultToRFOffMicroseconds = generator.recorder.edges.last.flatMap {
+                !$0.on && $0.microseconds >= at ? $0.microseconds - at : nil
+            }
+        }
+        report.alarms = alarmsRaised.map(\.interlock.rawValue)
         if report.violation == nil && report.faultFree {
             report.completed = core.phase == .done
             if !report.completed {
@@ -400,6 +474,16 @@ struct World {
                 fail("RF on with telemetry \(now - telemetryAt) µs old")
             }
         }
+        if rfOn && !stuckOn {
+            report.peakWhileRFOn = max(report.peakWhileRFOn, generator.tipTemperature)
+            // The cap itself, by the truth: no sensor fault may let RF heat the tip to it.
+            if generator.tipTemperature >= InterlockLimits.maxTemperatureCelsius {
+                fail(
+                    "the true tip is at \(generator.tipTemperature) °C with RF on (cap \(InterlockLimits.maxTemperatureCelsius) °C; "
+                        + "readings \(generator.samples.map { "\($0.celsius) \($0.status)" }))"
+                )
+            }
+        }
         if !stuckOn
             && generator.tipTemperature > InterlockLimits.maxTemperatureCelsius
                 + SimulationLimits.temperatureMarginCelsius
@@ -420,4 +504,8 @@ struct World {
             }
         }
     }
+}
+
+extension World.Kind {
+    var isMixed: Bool { if case .mixed = self { true } else { false } }
 }

@@ -7,6 +7,8 @@ import Testing
 enum FaultMoment: Hashable, Sendable, CustomStringConvertible {
     /// With the start, before any RF.
     case rfOn
+    /// This long after RF came on, seconds (within the first 5 s the model is being identified).
+    case afterRFOn(Double)
     /// When the tip's reading first reaches this, °C, in the ramp.
     case reading(Double)
     /// This long after the hold began, seconds.
@@ -15,6 +17,7 @@ enum FaultMoment: Hashable, Sendable, CustomStringConvertible {
     var description: String {
         switch self {
         case .rfOn: "at RF on"
+        case .afterRFOn(let seconds): "\(seconds) s after RF on"
         case .reading(let celsius): "at \(Int(celsius)) °C"
         case .hold(let seconds): "\(Int(seconds)) s into the hold"
         }
@@ -82,6 +85,7 @@ func runThermocoupleFault(
     if moment == .rfOn { inject(&h) }
     h.tick([.start(.bvn)])
     var holdSince: Int64?
+    var rampSince: Int64?
     var injected = moment == .rfOn
     while !injected {
         h.tick()
@@ -90,6 +94,12 @@ func runThermocoupleFault(
         let reading = Double(h.engine.snapshot.telemetry?.temperatures[0].centiCelsius ?? 0) / 100
         switch moment {
         case .rfOn: break
+        case .afterRFOn(let seconds):
+            if h.core.phase == .ramp { rampSince = rampSince ?? h.now }
+            if let rampSince, h.now - rampSince >= Int64(seconds * 1e6) {
+                inject(&h)
+                injected = true
+            }
         case .reading(let celsius):
             if h.core.phase == .ramp && reading >= celsius {
                 inject(&h)
@@ -165,6 +175,8 @@ struct PlausibilityTests {
     }
     static let drifts: [DriftCase] = [
         DriftCase(moment: .rfOn, caught: -0.5, missed: -0.3),
+        // Begun while the model is being identified, a drift teaches the model a slower tip.
+        DriftCase(moment: .afterRFOn(3), caught: -3, missed: -2),
         DriftCase(moment: .reading(43), caught: -1, missed: -0.5),
         DriftCase(moment: .reading(60), caught: -1, missed: -0.5),
         DriftCase(moment: .hold(30), caught: -0.3, missed: -0.2),
