@@ -71,6 +71,11 @@ public enum RecordEntry: Hashable, Sendable {
     case alarm(LesionAlarm)
     /// The lesion ended, with its final totals (never dropped, unlike samples).
     case ended(outcome: String, reason: String, summary: LesionSummary, wallMicroseconds: Int64)
+    /// After the last lesion ended `done` or `stopped`, and before another began, an alarm latched
+    /// (a stuck output stage, an emergency stop) and the daemon went to `faulted`: the record's
+    /// outcome follows what the daemon ended in; its end time stays, and `reason` is added to the
+    /// reason it ended for.
+    case amended(outcome: String, reason: String)
 
     /// Samples may be dropped when the disk lags; the rest never are.
     public var droppable: Bool { if case .sample = self { true } else { false } }
@@ -120,6 +125,8 @@ public enum TreatmentRecording {
                             wallMicroseconds: wall
                         )
                     )
+                } else if to == .faulted && (from == .done || from == .stopped) {
+                    entries.append(.amended(outcome: to.rawValue, reason: core.alarms.last.map { "\($0)" } ?? ""))
                 } else if from.isActive && !to.isActive {
                     let reason =
                         core.alarms.last.map { "\($0)" } ?? (to == .done ? "hold complete" : "stopped by the operator")

@@ -87,6 +87,10 @@ final class RecordWriter: @unchecked Sendable {
                     } else {
                         log("records: alarm \(alarm.interlock) with no lesion since rfgend started; only logged")
                     }
+                case .amended(let outcome, let reason):
+                    if lesion == nil, let lastLesion {
+                        try store.amend(lesion: lastLesion, outcome: outcome, reason: reason)
+                    }
                 case .ended(let outcome, let reason, let totals, let wall):
                     summary = totals
                     try write(&samples, &alarms, &summary)

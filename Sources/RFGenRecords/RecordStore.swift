@@ -152,6 +152,17 @@ public final class RecordStore: Sendable {
         }
     }
 
+    /// Changes an ended lesion's outcome, keeping its end time, and adds to its reason: for an
+    /// alarm that latched after the lesion ended and before another began (`RecordEntry.amended`).
+    public func amend(lesion id: Int64, outcome: String, reason: String) throws {
+        try database.write { db in
+            try db.execute(
+                sql: "UPDATE lesion SET outcome = ?, endReason = endReason || '; then ' || ? WHERE id = ?",
+                arguments: [outcome, reason, id]
+            )
+        }
+    }
+
     /// Marks every lesion still `running` as `aborted`: called once when the daemon starts, since no
     /// lesion survives a restart.
     /// - Returns: the ids marked.

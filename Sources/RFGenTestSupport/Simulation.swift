@@ -159,6 +159,8 @@ struct World {
     }
     /// A fault-free run's hold, seconds.
     var holdSeconds = SimulationLimits.livenessHoldSeconds
+    /// Whether the core has been idle since the last lesion began (see `keepRecord`).
+    var passedIdleSinceLesion = false
     /// A sensor seed's fault time and the end of its run.
     var sensorFaultAt: Int64?
     var sensorEnd: Int64?
@@ -243,6 +245,11 @@ struct World {
             events.append((at(when), action))
             if case .pullCable = action {
                 events.append((at(when + Double.random(in: 0.05...1.5, using: &random)), .plugCable))
+            }
+            // A stop is followed, half the time, by an emergency stop after the lesion's end: the
+            // record must follow the daemon from stopped to faulted.
+            if case .stop = action, Bool.random(using: &random) {
+                events.append((at(when + Double.random(in: 0.05...1, using: &random)), .estop))
             }
         }
         // An operator who acknowledges and starts again, whatever happened.
@@ -375,6 +382,10 @@ struct World {
                     trueBandReached = false
                 }
                 if !to.isActive { armed = false }
+                // An alarm after the acknowledgement belongs to the last lesion's record but is
+                // not its outcome: the daemon went through idle.
+                if to == .idle { passedIdleSinceLesion = true }
+                if to == .impedanceCheck { passedIdleSinceLesion = false }
             }
         }
         let startAsked = commands.contains { if case .start = $0 { true } else { false } }
@@ -427,7 +438,18 @@ struct World {
                 record[record.count - 1].summary = summary
                 record[record.count - 1].outcome = outcome
                 checkEnded(summary)
+            case .amended(let outcome, _) where !record.isEmpty:
+                record[record.count - 1].outcome = outcome
+            case .amended: break
             }
+        }
+        // The record says what the daemon ended in: after a lesion's end, until the operator's
+        // acknowledgement or the next start, the core's phase and the record's outcome agree.
+        if let lesion = record.last, let outcome = lesion.outcome,
+            [.done, .stopped, .faulted].contains(core.phase), outcome != core.phase.rawValue,
+            !passedIdleSinceLesion
+        {
+            fail("the record's outcome is \(outcome) while the daemon is \(core.phase.rawValue)")
         }
     }
 

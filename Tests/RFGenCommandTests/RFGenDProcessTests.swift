@@ -227,7 +227,7 @@ struct RFGenDProcessTests {
         #expect(Self.status(pair.api)?["state"] as? String == "idle", "a restarted daemon is idle with RF off")
     }
 
-    @Test("An emergency stop after a lesion ended is kept in that lesion's record, after its end")
+    @Test("An emergency stop after a lesion ended is kept in that lesion's record, after its end; the outcome follows")
     func alarmAfterTheEnd() throws {
         let pair = try Self.start()
         defer { pair.stop() }
@@ -243,7 +243,14 @@ struct RFGenDProcessTests {
         let result = try #require(shown.flatMap(APITestClient.result), "\(shown ?? [:])")
         let record = result["record"] as? [String: Any]
         let alarms = result["alarms"] as? [[String: Any]] ?? []
-        #expect(record?["outcome"] as? String == "stopped", "\(result)")
+        // The daemon went from stopped to faulted, and the record with it; the reason keeps both.
+        let shownFaulted = Self.call(pair.api, "records.show", ["id": 1]) { reply in
+            ((APITestClient.result(reply)?["record"] as? [String: Any])?["outcome"] as? String) == "faulted"
+        }
+        let amended = shownFaulted.flatMap(APITestClient.result)?["record"] as? [String: Any]
+        #expect(amended?["outcome"] as? String == "faulted", "\(shownFaulted ?? [:])")
+        let reason = amended?["end_reason"] as? String ?? ""
+        #expect(reason.hasPrefix("stopped by the operator; then ") && reason.contains("emergency_stop"), "\(reason)")
         #expect(alarms.map { $0["cause"] as? String } == ["emergency_stop"], "\(alarms)")
         let endedAt = record?["ended_us"] as? Int64 ?? (record?["ended_us"] as? Int).map(Int64.init)
         let raisedAt = alarms.first?["wall_us"] as? Int64 ?? (alarms.first?["wall_us"] as? Int).map(Int64.init)

@@ -54,7 +54,9 @@ struct TreatmentRecordingTests {
         #expect(r.entries.count == alarmIndex + 2, "nothing recorded after the end")
     }
 
-    @Test("An alarm after the lesion's end is still an entry: the record thread gives it to that lesion")
+    @Test(
+        "An alarm after the lesion's end is still an entry, and the record's outcome follows the daemon to faulted"
+    )
     func alarmAfterTheEnd() {
         var r = Recorded()
         r.tick([.start(.bvn)])
@@ -63,12 +65,19 @@ struct TreatmentRecordingTests {
         #expect(r.entries.contains { if case .ended(outcome: "stopped", _, _, _) = $0 { true } else { false } })
         let ended = r.entries.count
         r.tick([.emergencyStop])
-        #expect(r.entries.count == ended + 1)
-        if case .alarm(let alarm) = r.entries.last {
+        #expect(r.entries.count == ended + 2)
+        if case .alarm(let alarm) = r.entries[ended] {
             #expect(alarm.interlock == "emergency_stop")
         } else {
             Issue.record("no alarm entry: \(r.entries.suffix(2))")
         }
-        #expect(r.entries.last?.droppable == false)
+        // The daemon is now faulted, and so is the record: it says what the daemon ended in.
+        if case .amended(let outcome, let reason) = r.entries.last {
+            #expect(outcome == "faulted")
+            #expect(reason.contains("emergency_stop"))
+        } else {
+            Issue.record("no amendment: \(r.entries.suffix(2))")
+        }
+        #expect(r.entries.suffix(2).allSatisfy { !$0.droppable })
     }
 }
