@@ -75,6 +75,59 @@ struct FaultProcessTests {
         #expect(causes.contains("over_temperature"), "\(faulted ?? [:])")
     }
 
+    /// The simulator's true tip and its tip channel's reading, °C, from its status line.
+    static func tip(_ line: String?) -> (truth: Double, reading: Double)? {
+        guard let words = line?.split(separator: " "),
+            let truth = words.first(where: { $0.hasPrefix("tip=") }).flatMap({ Double($0.dropFirst(4).dropLast()) }),
+            let readings = words.first(where: { $0.hasPrefix("readings=") }),
+            let reading = readings.dropFirst(9).split(separator: ",").first.flatMap({ Double($0) })
+        else { return nil }
+        return (truth, reading)
+    }
+
+    @Test(
+        "Both thermocouples shorted mid-ramp, as issue 12 reproduced it: temperature_implausible, RF off by the host, the true tip far below 95 °C"
+    )
+    func shortedMidRamp() throws {
+        let pair = try P.start()
+        defer { pair.stop() }
+        #expect(P.status(pair.api, until: P.ready) != nil)
+        #expect(P.ok(P.start(pair.api, ["level": "L4", "hold_s": 60])))
+        // About 8 s of ramp to 43 °C; `ask` gives up after 10 s, so ask again once if need be.
+        var warm: String?
+        for _ in 0..<3 where warm == nil {
+            warm = P.ask(pair.control, "status") { (Self.tip($0)?.reading ?? 0) >= 43 }.flatMap {
+                (Self.tip($0)?.reading ?? 0) >= 43 ? $0 : nil
+            }
+        }
+        let before = try #require(warm.flatMap(Self.tip), "the tip never read 43 °C: \(warm ?? "")")
+        #expect(warm?.contains("rf=on") == true)
+        // Both channels now read about 37 °C with status ok; the second short is the one timed.
+        #expect(P.ask(pair.control, "tc short 1") == "ok")
+        #expect(P.ask(pair.control, "measure tc short 0") == "ok")
+        var peak = before.truth
+        let off = P.ask(pair.control, "status") { line in
+            peak = max(peak, Self.tip(line)?.truth ?? peak)
+            return line.contains("rf=off")
+        }
+        #expect(off?.contains("rf=off") == true, "\(off ?? "")")
+        let reactions = P.ask(pair.control, "reactions") { $0.contains("pending=0") }
+        #expect(reactions?.hasPrefix("reactions measured=1 missed=0 pending=0 us=") == true, "\(reactions ?? "")")
+        print(
+            "issue 12's short mid-ramp: true tip \(before.truth) °C at the fault, at most \(peak) °C after; \(reactions ?? "")"
+        )
+        #expect(peak < 60, "the true tip is still far from the 95 °C cap when RF goes off")
+        let edge = P.edges(pair.control).last
+        #expect(
+            edge?.on == false && edge?.cause == "command:RF_OFF",
+            "the host switched RF off: \(String(describing: edge))"
+        )
+        let faulted = P.status(pair.api) { $0["state"] as? String == "faulted" }
+        let alarms = faulted?["alarms"] as? [[String: Any]] ?? []
+        #expect(alarms.first?["cause"] as? String == "temperature_implausible", "\(faulted ?? [:])")
+        #expect(alarms.first?["priority"] as? String == "high", "\(alarms)")
+    }
+
     @Test("Bursts of garbage and bit errors on the line: the link survives, and the errors are counted")
     func noisyLine() throws {
         let pair = try P.start()
