@@ -83,6 +83,19 @@ public enum InterlockLimits {
     public static let plausibilityWindowMicroseconds: Int64 = 20_000_000
     /// A prediction is compared only from this age on: shorter ones are mostly noise, microseconds.
     public static let plausibilityMinimumAnchorAgeMicroseconds: Int64 = 2_000_000
+    /// A fall of power is predicted to cool the tip this many times more than the identified fast
+    /// response says, at the same speed: the bound that a cooling tip must not pass. The tissue's
+    /// steady response is about three times its fast one (14 against 5 °C/W in the hold), and a
+    /// controller rolling power off for a rising load cut 2-4 W at once.
+    public static let plausibilityFallGainFactor = 4.0
+    /// The fraction of a predicted rise by which the model may overstate it, reached once the tip
+    /// has risen `plausibilityModelErrorRiseCelsius` above its start (in proportion before): the
+    /// model is identified at body temperature, and a warm tip gains less per watt (tissue
+    /// conducts heat and current better warm: +0.2 %/K and +2 %/K). A 7 W surge onto a tip at
+    /// 70 °C, after a controller had rolled power off for a load 1.4 times its lowest, rose 15-20 %
+    /// less than the model said.
+    public static let plausibilityModelErrorAtHold = 0.2
+    public static let plausibilityModelErrorRiseCelsius = 48.0
     /// The energy evidence trips when the reading falls short of the prediction by this much, °C.
     public static let plausibilityEnergyMarginCelsius = 4.0
     /// A lesion that starts below this, °C, starts from body temperature: nothing but the power

@@ -73,14 +73,33 @@ public struct TemperaturePlausibility: Sendable {
         var microseconds: Int64
         var powerWatts: Double
         var celsius: Double
-        /// Predicted change of the tip since the anchor, °C.
-        var predicted: Double
+        /// The least the tip can have changed since the anchor, °C, from the rise of the power
+        /// (the identified fast response: the tissue's slow response only adds to it) and from
+        /// its fall (a gain `plausibilityFallGainFactor` times larger at the same speed: after a
+        /// fall of power the tissue's slow response cools the tip further than the fast model
+        /// knows, and a bound must not be passed by a tip that is merely cooling).
+        var rise = 0.0
+        var fall = 0.0
+        /// How fast the reading was falling when the anchor started, °C/s (0 if it was not): a tip
+        /// already cooling (power cut a moment before) may go on cooling at that rate, and cooling
+        /// only slows.
+        var coolingRate = 0.0
+        /// The fraction of the predicted rise the model may overstate from this anchor's
+        /// temperature (see `InterlockLimits.plausibilityModelErrorAtHold`).
+        var modelError = 0.0
+        /// The least change since the anchor at this age, °C: the rise's share less the model's
+        /// own error, which grows with the size of the power change.
+        func predicted(ageSeconds: Double) -> Double {
+            rise * (1 - modelError) + fall + coolingRate * ageSeconds
+        }
     }
     private var anchors: [Anchor] = []
     private var nextAnchor: Int64 = 0
     /// Delivered power, smoothed over about `powerSmoothingSeconds`, W.
     private var smoothedPower = 0.0
 
+    /// The lowest load measured in the lesion, ohms.
+    private var impedanceFloor: Double?
     /// The load and readings when the lesion's first measurable impedance arrived.
     private var impedanceReference: (ohms: Double, celsius: [Double])?
 
@@ -122,11 +141,23 @@ public struct TemperaturePlausibility: Sendable {
             start = now
             startCelsius = tip
         }
-        smoothedPower += (powerWatts - smoothedPower) * min(1, dt / Self.powerSmoothingSeconds)
+        assert(dt >= 0 && dt.isFinite, "time never goes back")
+        // The power the tissue takes: a load above its lowest in the lesion is counted as a
+        // resistance in series (a poor contact, a damaged cable, vapour at the tip) that heats
+        // nothing the model knows. Counting less than the tissue may get can only make the energy
+        // evidence later, never false; counting the cable's share as heat made it trip while the
+        // controller rolled power off for a rising load.
+        var tissueWatts = powerWatts
+        if let ohms = impedanceOhms, ohms > 0 {
+            let floor = min(impedanceFloor ?? ohms, ohms)
+            impedanceFloor = floor
+            tissueWatts = powerWatts * floor / ohms
+        }
+        smoothedPower += (tissueWatts - smoothedPower) * min(1, dt / Self.powerSmoothingSeconds)
         let impedance = checkImpedance(celsius: celsius, powerWatts: powerWatts, impedanceOhms: impedanceOhms)
         let energy =
             checkBelowStart(celsius: celsius, now: now)
-            ?? checkEnergy(now: now, dt: dt, tip: tip, powerWatts: powerWatts)
+            ?? checkEnergy(now: now, dt: dt, tip: tip, powerWatts: tissueWatts)
         let impedanceTrips = impedanceHeld.observe(impedance != nil, at: now)
         let energyTrips = energyHeld.observe(energy != nil, at: now)
         if impedanceTrips { return impedance }
@@ -219,17 +250,29 @@ public struct TemperaturePlausibility: Sendable {
         guard let model else { return nil }
         let a = model.gainCelsiusPerWatt / model.timeConstantSeconds
         let b = 1 / model.timeConstantSeconds
+        let fallFactor = InterlockLimits.plausibilityFallGainFactor
         var worst: (excess: Double, anchor: Anchor)?
         for i in anchors.indices {
-            anchors[i].predicted += (a * (powerWatts - anchors[i].powerWatts) - b * anchors[i].predicted) * dt
+            let change = powerWatts - anchors[i].powerWatts
+            anchors[i].rise += (a * max(0, change) - b * anchors[i].rise) * dt
+            anchors[i].fall += (a * fallFactor * min(0, change) - b * anchors[i].fall) * dt
             let age = now - anchors[i].microseconds
             guard age >= InterlockLimits.plausibilityMinimumAnchorAgeMicroseconds else { continue }
-            let excess = anchors[i].predicted - (tip - anchors[i].celsius)
+            let excess = anchors[i].predicted(ageSeconds: Double(age) / 1e6) - (tip - anchors[i].celsius)
             if excess > worst?.excess ?? -.infinity { worst = (excess, anchors[i]) }
         }
         anchors.removeAll { now - $0.microseconds >= InterlockLimits.plausibilityWindowMicroseconds }
         if now >= nextAnchor {
-            anchors.append(Anchor(microseconds: now, powerWatts: smoothedPower, celsius: tip, predicted: 0))
+            // The reading's rate over the last anchors' span (2 s: the noise's share is small).
+            var anchor = Anchor(microseconds: now, powerWatts: smoothedPower, celsius: tip)
+            let warmed = (tip - startCelsius) / InterlockLimits.plausibilityModelErrorRiseCelsius
+            anchor.modelError = InterlockLimits.plausibilityModelErrorAtHold * min(1, max(0, warmed))
+            if let earlier = anchors.last(where: {
+                now - $0.microseconds >= InterlockLimits.plausibilityMinimumAnchorAgeMicroseconds
+            }) {
+                anchor.coolingRate = min(0, (tip - earlier.celsius) / (Double(now - earlier.microseconds) / 1e6))
+            }
+            anchors.append(anchor)
             nextAnchor = now + InterlockLimits.plausibilityAnchorMicroseconds
         }
         assert(anchors.count <= Self.maxAnchors, "one anchor a second over the window")

@@ -252,6 +252,35 @@ struct PlausibilityTests {
         }
     }
 
+    @Test(
+        "No false trip through the controller's impedance roll-off: a load 1.3 or 1.35 times its lowest for 30 s, then well again",
+        arguments: [1.3, 1.35]
+    )
+    func impedanceRollOff(_ ratio: Double) {
+        for tissue in TissuePreset.allCases {
+            var config = GeneratorConfiguration()
+            config.tissue = tissue.parameters
+            var h = CoreHarness(configuration: config)
+            h.startAndReachHold()
+            h.run(seconds: 30)
+            let floor = h.core.controller.impedanceFloorOhms ?? 0
+            let load = h.generator.loadResistance
+            // A series resistance (poor contact) that takes the load to `ratio` times its floor.
+            h.generator.inject(.impedance(.step(ohms: floor * ratio - load)))
+            h.run(seconds: 30)
+            let rolledOff = h.core.controller.impedanceAllowance(ohms: h.generator.loadResistance)
+            h.generator.inject(.impedance(nil))
+            h.run(seconds: 30)
+            print(
+                "roll-off \(ratio), \(tissue.rawValue): allowance \(rolledOff), \(h.core.phase.rawValue), "
+                    + "largest excess: impedance \(h.core.plausibility.peakImpedanceExcess) °C, energy \(h.core.plausibility.peakEnergyExcess) °C"
+            )
+            #expect(rolledOff < 1, "the controller rolled power off")
+            #expect(h.alarms.isEmpty, "\(tissue.rawValue) at \(ratio): \(h.alarms)")
+            #expect(h.core.phase == .hold)
+        }
+    }
+
     @Test("A start with a reading below body temperature is refused: the offset would overheat by as much")
     func coldStartRefused() {
         var h = CoreHarness()
