@@ -1,5 +1,6 @@
-/// Checks, every tick of a lesion with RF on, that the temperature readings agree with two kinds of
-/// evidence the thermocouples cannot fake (docs/INTERLOCKS.md, `temperature_implausible`):
+/// Checks, every tick of a lesion with RF on, that the temperature readings agree with evidence
+/// the thermocouples cannot fake (docs/INTERLOCKS.md, `temperature_implausible`, derives each
+/// threshold):
 ///
 /// - **Impedance.** Tissue conducts better as it warms (about 2 % per kelvin), so the load falls as
 ///   the tissue around the electrodes heats. No tissue is hotter than the electrodes, where the
@@ -8,11 +9,14 @@
 ///   average that is well below the tip's rise), but it needs nothing learned.
 /// - **Energy.** In the first seconds of RF the tip's response to power is identified as a
 ///   first-order model (°C per W, a time constant). From then on, every second starts an
-///   anchor: the model predicts how much the reading should have changed since then from how the
-///   delivered power changed since then. A reading that falls short of that prediction by more
-///   than the margin is implausible. Predictions are of changes over at most 20 s, so that the
-///   tissue's slow changes (heat spreading, perfusion ending where tissue coagulates) stay small
-///   beside the margin.
+///   anchor: from how the delivered power changed since then, a lower bound of how much the
+///   reading must have changed. A reading below that bound by more than the margin is
+///   implausible. Bounds are of changes over at most 20 s, so that the tissue's slow changes
+///   (heat spreading, perfusion ending where tissue coagulates) stay small beside the margin. A
+///   reading below its value before RF, and one that, from body temperature, fits only by moving
+///   on its own in the first seconds, are evidence of the same kind.
+/// - **Frozen.** A live thermocouple's sample carries noise: a channel that does not change at
+///   all for seconds with RF on is stuck.
 ///
 /// Pure: time arrives with each observation; no clock, no descriptor.
 public struct TemperaturePlausibility: Sendable {
@@ -42,8 +46,8 @@ public struct TemperaturePlausibility: Sendable {
     }
 
     /// The identified model; nil until identified, and for the whole lesion if the first seconds
-    /// did not give a plausible one (then `identificationProblem` says why, and the impedance
-    /// evidence stands alone).
+    /// did not give a plausible one (then `identificationProblem` says why, and the impedance and
+    /// frozen evidence stand alone).
     public private(set) var model: ThermalModel?
     public private(set) var identificationProblem: String?
     /// The largest excess each evidence has shown in this lesion, °C (how close it came to
@@ -295,11 +299,18 @@ public struct TemperaturePlausibility: Sendable {
             energyJoules += powerWatts * dt
             riseIntegral += (tip - startCelsius) * dt
             let y = tip - startCelsius
-            let phi = [energyJoules, -riseIntegral, Double(now - start) / 1e6]
-            for i in 0..<3 {
-                for j in 0..<3 { normal[i * 3 + j] += phi[i] * phi[j] }
-                moments[i] += phi[i] * y
-            }
+            // φ = (∫P dt, −∫y dt, t), without an array a tick.
+            let (p0, p1, p2) = (energyJoules, -riseIntegral, Double(now - start) / 1e6)
+            normal[0] += p0 * p0
+            normal[1] += p0 * p1
+            normal[2] += p0 * p2
+            normal[4] += p1 * p1
+            normal[5] += p1 * p2
+            normal[8] += p2 * p2
+            (normal[3], normal[6], normal[7]) = (normal[1], normal[2], normal[5])
+            moments[0] += p0 * y
+            moments[1] += p1 * y
+            moments[2] += p2 * y
         }
         guard now - start >= InterlockLimits.plausibilityIdentificationMicroseconds else { return }
         identified = true

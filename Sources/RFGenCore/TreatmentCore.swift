@@ -45,11 +45,13 @@ public struct TreatmentCore: Sendable {
     private var impedanceFloor: Double?
     /// Tip readings of the last `riseWindowMicroseconds`, oldest first; bounded by the tick rate.
     private var recentReadings: [(microseconds: Int64, celsius: Double)] = []
-    private var disagreementSince: Int64?
-    private var powerExcessSince: Int64?
-    private var powerShortSince: Int64?
-    private var stuckSince: Int64?
-    private var rfDroppedSince: Int64?
+    // The interlocks that trip only on a condition held for a while.
+    private var disagreement = HeldCondition(microseconds: InterlockLimits.disagreementMicroseconds)
+    private var powerExcess = HeldCondition(microseconds: InterlockLimits.powerExcessMicroseconds)
+    private var powerShort = HeldCondition(microseconds: InterlockLimits.powerShortMicroseconds)
+    private var stuck = HeldCondition(microseconds: InterlockLimits.stuckMicroseconds)
+    /// Counted from RF_ON at the earliest: the check runs only once RF is commanded on.
+    private var rfDropped = HeldCondition(microseconds: InterlockLimits.rfDroppedMicroseconds)
     /// Whether the readings agree with the load and the energy delivered (`temperature_implausible`).
     public private(set) var plausibility = TemperaturePlausibility()
 
@@ -181,10 +183,10 @@ public struct TreatmentCore: Sendable {
         setPointCelsius = startReading
         impedanceFloor = nil
         recentReadings.removeAll(keepingCapacity: true)
-        disagreementSince = nil
-        powerExcessSince = nil
-        powerShortSince = nil
-        rfDroppedSince = nil
+        disagreement.reset()
+        powerExcess.reset()
+        powerShort.reset()
+        rfDropped.reset()
         plausibility = TemperaturePlausibility(
             beforeRF: fresh.map { $0.temperatures.map { Double($0.centiCelsius) / 100 } } ?? []
         )
@@ -263,7 +265,7 @@ public struct TreatmentCore: Sendable {
     private mutating func switchOff(out: inout Output) {
         rfCommanded = false
         commandedMilliwatts = 0
-        stuckSince = nil
+        stuck.reset()
         out.send(.rfOff)
     }
 
@@ -331,14 +333,11 @@ public struct TreatmentCore: Sendable {
         }
 
         if celsius.count >= 2 {
-            if abs(celsius[0] - celsius[1]) > InterlockLimits.maxChannelDifferenceCelsius {
-                let since = disagreementSince ?? now
-                disagreementSince = since
-                if now - since >= InterlockLimits.disagreementMicroseconds {
-                    return alarm(.channelDisagreement, "channels read \(celsius[0]) and \(celsius[1]) °C")
-                }
-            } else {
-                disagreementSince = nil
+            if disagreement.observe(
+                abs(celsius[0] - celsius[1]) > InterlockLimits.maxChannelDifferenceCelsius,
+                at: now
+            ) {
+                return alarm(.channelDisagreement, "channels read \(celsius[0]) and \(celsius[1]) °C")
             }
         }
 
@@ -361,41 +360,25 @@ public struct TreatmentCore: Sendable {
             return alarm(.treatmentTimeCap, "the lesion has run \(Int(Double(now - treatmentStart) / 1e6)) s")
         }
 
-        if t.rfState != .on {
-            let since = rfDroppedSince ?? now
-            rfDroppedSince = since
-            if now - max(since, rfOnSentAt) >= InterlockLimits.rfDroppedMicroseconds {
-                return alarm(.rfDroppedByGenerator, "the generator reports RF \(t.rfState) while it should be on")
-            }
-        } else {
-            rfDroppedSince = nil
+        let dropped = rfDropped.observe(t.rfState != .on, at: now)
+        assert(rfDropped.since.map { $0 > rfOnSentAt } ?? true, "RF counts as dropped only after RF_ON went out")
+        if dropped {
+            return alarm(.rfDroppedByGenerator, "the generator reports RF \(t.rfState) while it should be on")
         }
 
         let delivered = Double(t.powerMilliwatts) / 1000
         let commanded = Double(max(commandedMilliwatts, t.setPointMilliwatts)) / 1000
         let allowed = commanded + max(InterlockLimits.powerExcessWatts, commanded * InterlockLimits.powerExcessFraction)
-        if delivered > allowed {
-            let since = powerExcessSince ?? now
-            powerExcessSince = since
-            if now - since >= InterlockLimits.powerExcessMicroseconds {
-                return alarm(.powerAboveSetPoint, "delivering \(delivered) W for a set point of \(commanded) W")
-            }
-        } else {
-            powerExcessSince = nil
+        if powerExcess.observe(delivered > allowed, at: now) {
+            return alarm(.powerAboveSetPoint, "delivering \(delivered) W for a set point of \(commanded) W")
         }
         // Falling short is checked against what the generator was asked for and reports as its
         // set point: both must agree, so a set point still in flight does not count.
         let reported = Double(t.setPointMilliwatts) / 1000
         let asked = Double(commandedMilliwatts) / 1000
         let shortfall = max(InterlockLimits.powerExcessWatts, reported * InterlockLimits.powerExcessFraction)
-        if t.rfState == .on && delivered < min(reported, asked) - shortfall {
-            let since = powerShortSince ?? now
-            powerShortSince = since
-            if now - since >= InterlockLimits.powerShortMicroseconds {
-                return alarm(.powerBelowSetPoint, "delivering \(delivered) W for a set point of \(reported) W")
-            }
-        } else {
-            powerShortSince = nil
+        if powerShort.observe(t.rfState == .on && delivered < min(reported, asked) - shortfall, at: now) {
+            return alarm(.powerBelowSetPoint, "delivering \(delivered) W for a set point of \(reported) W")
         }
 
         if t.impedanceValid && t.rfState == .on {
@@ -428,20 +411,14 @@ public struct TreatmentCore: Sendable {
     /// keep commanding off every tick and raise the highest-priority alarm once.
     private mutating func checkStuckOutput(now: Int64, fresh: Telemetry?, out: inout Output) {
         guard !rfCommanded, phase != .impedanceCheck, let t = fresh else {
-            stuckSince = nil
+            stuck.reset()
             return
         }
         let delivering = t.rfState == .on || Double(t.powerMilliwatts) / 1000 > InterlockLimits.stuckPowerWatts
-        guard delivering else {
-            stuckSince = nil
-            return
-        }
+        let held = stuck.observe(delivering, at: now)
+        guard delivering else { return }
         if !out.actions.contains(.generator(.rfOff)) { out.send(.rfOff) }
-        let since = stuckSince ?? now
-        stuckSince = since
-        if now - since >= InterlockLimits.stuckMicroseconds
-            && !alarms.contains(where: { $0.interlock == .rfOnWhileCommandedOff })
-        {
+        if held && !alarms.contains(where: { $0.interlock == .rfOnWhileCommandedOff }) {
             let alarm = Alarm(
                 .rfOnWhileCommandedOff,
                 at: now,
