@@ -81,6 +81,34 @@ public enum CoreAction: Hashable, Sendable {
     case generator(GeneratorCommand)
     case alarm(Alarm)
     case phaseChanged(from: TreatmentPhase, to: TreatmentPhase)
-    /// An operator command that could not be carried out, and why.
-    case refused(OperatorCommand, reason: String)
+    /// An operator command that could not be carried out, and why. `index` is its position among
+    /// the tick's commands: two commands of one tick may be equal (two operators' stops, a client's
+    /// pipelined starts), and each must get its own outcome.
+    case refused(OperatorCommand, index: Int, reason: String)
+}
+
+/// What became of a tick's operator commands, by position: the one reading of the core's refusals
+/// that the daemon's control loop and the deterministic simulation share.
+public enum TickOutcomes {
+    /// Each command's refusal, nil for those carried out.
+    /// - Parameters:
+    ///   - count: how many commands the tick was given.
+    ///   - actions: the tick's actions.
+    public static func refusals(count: Int, actions: [CoreAction]) -> [String?] {
+        var refusals = [String?](repeating: nil, count: count)
+        for case .refused(_, let index, let reason) in actions {
+            precondition(refusals.indices.contains(index), "a refusal names a command of its tick")
+            refusals[index] = reason
+        }
+        return refusals
+    }
+
+    /// The position of the start the tick carried out, if any: the first start not refused (once
+    /// one is carried out a treatment runs, and every later start of the tick is refused).
+    public static func acceptedStart(commands: [OperatorCommand], actions: [CoreAction]) -> Int? {
+        let refusals = refusals(count: commands.count, actions: actions)
+        return commands.indices.first { index in
+            if case .start = commands[index], refusals[index] == nil { true } else { false }
+        }
+    }
 }

@@ -82,7 +82,9 @@ public struct TreatmentCore: Sendable {
         let fresh: Telemetry? =
             link.connected && now - link.telemetryReceivedAt <= InterlockLimits.staleMicroseconds ? link.telemetry : nil
 
-        for command in commands { handle(command, now: now, link: link, fresh: fresh, out: &out) }
+        for (index, command) in commands.enumerated() {
+            handle(command, index: index, now: now, link: link, fresh: fresh, out: &out)
+        }
 
         if phase.isActive {
             if let trip = checkInterlocks(now: now, link: link, fresh: fresh, dt: dt) {
@@ -100,6 +102,7 @@ public struct TreatmentCore: Sendable {
 
     private mutating func handle(
         _ command: OperatorCommand,
+        index: Int,
         now: Int64,
         link: LinkSnapshot,
         fresh: Telemetry?,
@@ -110,14 +113,14 @@ public struct TreatmentCore: Sendable {
             trip(Alarm(.emergencyStop, at: now, "emergency stop by the operator"), now: now, out: &out)
         case .stop:
             guard phase.isActive else {
-                return out.refuse(command, "no treatment is running")
+                return out.refuse(command, index, "no treatment is running")
             }
             switchOff(out: &out)
             enter(.stopped, now: now, out: &out)
         case .acknowledge:
-            guard phase == .faulted else { return out.refuse(command, "no alarm to acknowledge") }
+            guard phase == .faulted else { return out.refuse(command, index, "no alarm to acknowledge") }
             if let reason = conditionsPersisting(link: link, fresh: fresh) {
-                return out.refuse(command, reason)
+                return out.refuse(command, index, reason)
             }
             alarms.removeAll()
             // The generator may have latched faults of its own (watchdog, set point expired).
@@ -125,7 +128,7 @@ public struct TreatmentCore: Sendable {
             enter(.idle, now: now, out: &out)
         case .start(let requested):
             if let reason = startRefusal(requested, link: link, fresh: fresh) {
-                return out.refuse(command, reason)
+                return out.refuse(command, index, reason)
             }
             begin(requested, now: now, fresh: fresh, out: &out)
         }
@@ -439,7 +442,7 @@ private struct Output {
         actions.insert(.generator(command), at: firstOther)
     }
 
-    mutating func refuse(_ command: OperatorCommand, _ reason: String) {
-        actions.append(.refused(command, reason: reason))
+    mutating func refuse(_ command: OperatorCommand, _ index: Int, _ reason: String) {
+        actions.append(.refused(command, index: index, reason: reason))
     }
 }

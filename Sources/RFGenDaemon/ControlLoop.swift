@@ -82,21 +82,24 @@ final class ControlLoop: @unchecked Sendable {
                 return exchange.queue
             }
             let alarmsBefore = core.alarms
-            let actions = core.step(now: now, link: snapshot, commands: requests.map(\.command))
+            let commands = requests.map(\.command)
+            let actions = core.step(now: now, link: snapshot, commands: commands)
+            // Each request's own outcome, by its position in the tick, never by its value.
+            let refusals = TickOutcomes.refusals(count: requests.count, actions: actions)
+            let started = TickOutcomes.acceptedStart(commands: commands, actions: actions).map { requests[$0] }
             shared.enqueue(actions.compactMap { if case .generator(let c) = $0 { c } else { nil } })
 
             let wall = wallClockMicroseconds()
             let age = now - snapshot.telemetryReceivedAt
             // A stale reading is never shown as current: the API sees its age instead.
             let fresh = snapshot.connected && age <= InterlockLimits.staleMicroseconds ? snapshot.telemetry : nil
-            track(actions: actions, requests: requests, now: now)
+            track(actions: actions, started: started, now: now)
             if let records {
-                let start = requests.last { if case .start = $0.command { true } else { false } }
                 records.post(
                     TreatmentRecording.entries(
                         actions: actions,
                         core: core,
-                        start: start.map { RecordedStart(level: $0.level, operatorUID: $0.uid) },
+                        start: started.map { RecordedStart(level: $0.level, operatorUID: $0.uid) },
                         telemetry: fresh,
                         wall: wall
                     )
@@ -104,11 +107,9 @@ final class ControlLoop: @unchecked Sendable {
             }
 
             // An operator command is refused if the core said so in this tick, done otherwise.
-            var refusals: [OperatorCommand: String] = [:]
-            for case .refused(let command, let reason) in actions { refusals[command] = reason }
             if !requests.isEmpty {
                 shared.operators.withLock { exchange in
-                    for request in requests { exchange.outcomes[request.ticket] = refusals[request.command] }
+                    for (request, refusal) in zip(requests, refusals) { exchange.outcomes[request.ticket] = refusal }
                 }
             }
             let linkUp = linkState == .ready
@@ -184,13 +185,13 @@ final class ControlLoop: @unchecked Sendable {
         return Double((lesionEndedAt ?? now) - start) / 1_000_000
     }
 
-    /// Notes a lesion's start (and the level its start request named) and end.
-    private func track(actions: [CoreAction], requests: [OperatorRequest], now: Int64) {
+    /// Notes a lesion's start (and the level the start request the tick carried out named) and end.
+    private func track(actions: [CoreAction], started: OperatorRequest?, now: Int64) {
         for case .phaseChanged(let from, let to) in actions {
             if to == .impedanceCheck && !from.isActive {
                 lesionStartedAt = now
                 lesionEndedAt = nil
-                level = requests.last { if case .start = $0.command { true } else { false } }?.level
+                level = started?.level
             } else if from.isActive && !to.isActive {
                 lesionEndedAt = now
             }
@@ -201,7 +202,7 @@ final class ControlLoop: @unchecked Sendable {
     private func publish(
         actions: [CoreAction],
         requests: [OperatorRequest],
-        refusals: [OperatorCommand: String],
+        refusals: [String?],
         alarmsBefore: [Alarm],
         linkText: String,
         linkUp: Bool,
@@ -212,8 +213,7 @@ final class ControlLoop: @unchecked Sendable {
             lastLinkText = linkText
             bus.publish(.link(LinkChange(link: linkUp ? "up" : "down", linkState: linkText)), wallUs: wall)
         }
-        for request in requests {
-            let refusal = refusals[request.command]
+        for (request, refusal) in zip(requests, refusals) {
             bus.publish(
                 .command(
                     CommandOutcome(

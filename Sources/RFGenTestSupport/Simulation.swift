@@ -366,7 +366,6 @@ struct World {
         let wasActive = core.phase.isActive
         let raisedBefore = alarmsRaised.count
         let actions = core.step(now: now, link: link, commands: commands)
-        var refused: Set<OperatorCommand> = []
         for action in actions {
             switch action {
             case .generator(let command): engine.send(command, now: now)
@@ -374,7 +373,7 @@ struct World {
                 alarmsRaised.append(alarm)
                 alarmAt = now
                 armed = false
-            case .refused(let command, _): refused.insert(command)
+            case .refused: break
             case .phaseChanged(let from, let to):
                 if !from.isActive && to == .impedanceCheck {
                     energyAtStart = generator.deliveredEnergyJoules
@@ -388,18 +387,16 @@ struct World {
                 if to == .impedanceCheck { passedIdleSinceLesion = false }
             }
         }
-        let startAsked = commands.contains { if case .start = $0 { true } else { false } }
-        let startRefused = refused.contains { if case .start = $0 { true } else { false } }
-        if startAsked && !startRefused && core.phase.isActive && !wasActive { armed = true }
+        let started = TickOutcomes.acceptedStart(commands: commands, actions: actions)
+        if started != nil && core.phase.isActive && !wasActive { armed = true }
         if !armed && disarmedAt == nil { disarmedAt = now }
         if armed { disarmedAt = nil }
         let fresh = link.connected && now - link.telemetryReceivedAt <= InterlockLimits.staleMicroseconds
-        let start = commands.contains { if case .start = $0 { true } else { false } }
         keepRecord(
             TreatmentRecording.entries(
                 actions: actions,
                 core: core,
-                start: start ? RecordedStart(level: "L4", operatorUID: 0) : nil,
+                start: started.map { RecordedStart(level: "L4", operatorUID: UInt32($0)) },
                 telemetry: fresh ? link.telemetry : nil,
                 wall: now
             )

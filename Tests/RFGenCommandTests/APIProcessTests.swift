@@ -14,6 +14,45 @@ struct APIProcessTests {
     static let isRoot = getuid() == 0
 
     @Test(
+        "Two starts, then two stops, pipelined in one write: each its own outcome, and the record names the start carried out"
+    )
+    func pipelinedEqualCommands() throws {
+        let pair = try P.start()
+        defer { pair.stop() }
+        #expect(P.status(pair.api, until: P.ready) != nil)
+        let client = try APITestClient(pair.api)
+        #expect(P.ok(try client.call("subscribe", ["streams": ["telemetry"]])))
+        #expect(P.ok(try client.call("lease.acquire")))
+        func pipeline(_ requests: [String]) throws -> [[String: Any]] {
+            try client.send(raw: requests.joined(separator: "\n"))
+            return try (0..<requests.count).map { try client.reply(id: 101 + $0) }
+        }
+        // Two starts at different levels. The first may be refused for a reading a tick late on a
+        // loaded machine: try again a few ticks later, as an operator would.
+        var starts: [[String: Any]] = []
+        for _ in 0..<5 {
+            starts = try pipeline([
+                #"{"id":101,"method":"start","params":{"level":"L4","hold_s":60}}"#,
+                #"{"id":102,"method":"start","params":{"level":"L5","hold_s":60}}"#,
+            ])
+            if P.ok(starts[0]) { break }
+            #expect(client.awaitTicks(5))
+        }
+        #expect(P.ok(starts[0]), "the first start is carried out: \(starts)")
+        #expect(APITestClient.errorCode(starts[1]) == "refused", "the second is refused: \(starts)")
+        let record = P.call(pair.api, "records.show", ["id": 1]) { APITestClient.result($0) != nil }
+        let summary = record.flatMap(APITestClient.result)?["record"] as? [String: Any]
+        #expect(summary?["level"] as? String == "L4", "the record names the start carried out: \(record ?? [:])")
+        #expect(P.status(pair.api)?["level"] as? String == "L4")
+
+        let stops = try pipeline([#"{"id":101,"method":"stop"}"#, #"{"id":102,"method":"stop"}"#])
+        #expect(P.ok(stops[0]), "the first stop is carried out: \(stops)")
+        let refusal = (stops[1]["error"] as? [String: Any])?["message"] as? String ?? ""
+        #expect(APITestClient.errorCode(stops[1]) == "refused" && refusal.contains("no treatment"), "\(stops)")
+        #expect(P.status(pair.api) { $0["state"] as? String == "stopped" } != nil)
+    }
+
+    @Test(
         "Roles and the control lease: one holder, start only with it, stop and estop from any operator, lost on disconnect"
     )
     func leaseAndOperators() throws {

@@ -288,7 +288,7 @@ struct PlausibilityTests {
         h.run(seconds: 0.1)
         let actions = h.tick([.start(.bvn)])
         #expect(h.core.phase == .idle)
-        #expect(actions.contains { if case .refused(_, let reason) = $0 { reason.contains("body") } else { false } })
+        #expect(actions.contains { if case .refused(_, _, let reason) = $0 { reason.contains("body") } else { false } })
         #expect(!h.generator.recorder.edges.contains { $0.on })
     }
 

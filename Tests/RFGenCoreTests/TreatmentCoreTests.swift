@@ -17,6 +17,26 @@ struct TreatmentCoreTests {
         #expect(h.core.phase == .idle)
     }
 
+    @Test("Two starts and two stops in one tick: each command gets its own outcome, by its position")
+    func equalCommandsInOneTick() {
+        var h = CoreHarness()
+        let starts: [OperatorCommand] = [.start(.bvn), .start(.bvn)]
+        let started = h.tick(starts)
+        let startRefusals = TickOutcomes.refusals(count: 2, actions: started)
+        #expect(startRefusals[0] == nil, "the first start is carried out")
+        #expect(startRefusals[1]?.contains("running") == true, "\(startRefusals)")
+        #expect(TickOutcomes.acceptedStart(commands: starts, actions: started) == 0)
+        h.run(seconds: 1)
+        let stopped = h.tick([.stop, .stop])
+        let stopRefusals = TickOutcomes.refusals(count: 2, actions: stopped)
+        #expect(stopRefusals[0] == nil, "the first stop is carried out")
+        #expect(stopRefusals[1] == "no treatment is running")
+        #expect(h.core.phase == .stopped)
+        let none = h.tick([.stop, .acknowledge])
+        #expect(TickOutcomes.refusals(count: 2, actions: none).allSatisfy { $0 != nil })
+        #expect(TickOutcomes.acceptedStart(commands: [.stop, .acknowledge], actions: none) == nil)
+    }
+
     @Test("A bvn lesion runs idle → impedance check → ramp → hold → done and switches RF off")
     func fullLesion() {
         var h = CoreHarness()
@@ -55,15 +75,19 @@ struct TreatmentCoreTests {
         bad.setPointCelsius = 120
         let refused = h.tick([.start(bad)])
         #expect(
-            refused.contains { if case .refused(_, let reason) = $0 { reason.contains("set point") } else { false } }
+            refused.contains { if case .refused(_, _, let reason) = $0 { reason.contains("set point") } else { false } }
         )
         h.tick([.start(.bvn)])
         let again = h.tick([.start(.bvn)])
-        #expect(again.contains { if case .refused(_, let reason) = $0 { reason.contains("running") } else { false } })
+        #expect(
+            again.contains { if case .refused(_, _, let reason) = $0 { reason.contains("running") } else { false } }
+        )
         h.tick([.emergencyStop])
         let faulted = h.tick([.start(.bvn)])
         #expect(
-            faulted.contains { if case .refused(_, let reason) = $0 { reason.contains("acknowledge") } else { false } }
+            faulted.contains {
+                if case .refused(_, _, let reason) = $0 { reason.contains("acknowledge") } else { false }
+            }
         )
     }
 
@@ -76,7 +100,7 @@ struct TreatmentCoreTests {
         #expect(h.core.phase == .faulted)
         let early = h.tick([.acknowledge])
         #expect(
-            early.contains { if case .refused(_, let reason) = $0 { reason.contains("still open") } else { false } }
+            early.contains { if case .refused(_, _, let reason) = $0 { reason.contains("still open") } else { false } }
         )
         #expect(h.core.phase == .faulted)
         h.generator.inject(.thermocouple(channel: 0, nil))
