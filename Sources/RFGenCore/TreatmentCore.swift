@@ -116,7 +116,7 @@ public struct TreatmentCore: Sendable {
                 return out.refuse(command, index, "no treatment is running")
             }
             switchOff(out: &out)
-            enter(.stopped, now: now, out: &out)
+            enter(.stopped, because: .stop, now: now, out: &out)
         case .acknowledge:
             guard phase == .faulted else { return out.refuse(command, index, "no alarm to acknowledge") }
             if let reason = conditionsPersisting(link: link, fresh: fresh) {
@@ -125,7 +125,7 @@ public struct TreatmentCore: Sendable {
             alarms.removeAll()
             // The generator may have latched faults of its own (watchdog, set point expired).
             out.send(.clearFault)
-            enter(.idle, now: now, out: &out)
+            enter(.idle, because: .acknowledge, now: now, out: &out)
         case .start(let requested):
             if let reason = startRefusal(requested, link: link, fresh: fresh) {
                 return out.refuse(command, index, reason)
@@ -194,7 +194,7 @@ public struct TreatmentCore: Sendable {
             beforeRF: fresh.map { $0.temperatures.map { Double($0.centiCelsius) / 100 } } ?? []
         )
         out.send(.impedanceCheck(milliseconds: InterlockLimits.impedanceCheckMilliseconds))
-        enter(.impedanceCheck, now: now, out: &out)
+        enter(.impedanceCheck, because: .start, now: now, out: &out)
     }
 
     // MARK: - Phases
@@ -218,7 +218,7 @@ public struct TreatmentCore: Sendable {
                         out: &out
                     )
                 }
-                enter(.ramp, now: now, out: &out)
+                enter(.ramp, because: .impedanceAccepted, now: now, out: &out)
                 rfCommanded = true
                 rfOnSentAt = now
                 // A valid set point must exist before RF_ON (PROTOCOL.md 6.1): 0 W first.
@@ -234,14 +234,14 @@ public struct TreatmentCore: Sendable {
             energyJoules += Double(telemetry.powerMilliwatts) / 1000 * dt
             setPointCelsius = min(profile.setPointCelsius, setPointCelsius + profile.rampCelsiusPerSecond * dt)
             if phase == .ramp && reading >= profile.setPointCelsius - profile.holdBandCelsius {
-                enter(.hold, now: now, out: &out)
+                enter(.hold, because: .bandReached, now: now, out: &out)
             }
             if phase == .hold && abs(reading - profile.setPointCelsius) <= profile.holdBandCelsius {
                 holdSeconds += dt
             }
             if holdSeconds >= profile.holdSeconds {
                 switchOff(out: &out)
-                enter(.done, now: now, out: &out)
+                enter(.done, because: .holdComplete, now: now, out: &out)
                 return
             }
             let ohms = telemetry.impedanceValid ? Double(telemetry.impedanceDeciohms) / 10 : nil
@@ -258,7 +258,11 @@ public struct TreatmentCore: Sendable {
         }
     }
 
-    private mutating func enter(_ next: TreatmentPhase, now: Int64, out: inout Output) {
+    private mutating func enter(_ next: TreatmentPhase, because trigger: PhaseTrigger, now: Int64, out: inout Output) {
+        assert(
+            TreatmentStateTable.next(from: phase, on: trigger) == next,
+            "\(phase.rawValue) --\(trigger.rawValue)--> \(next.rawValue) is not in TreatmentStateTable"
+        )
         guard next != phase else { return }
         out.actions.append(.phaseChanged(from: phase, to: next))
         phase = next
@@ -276,7 +280,7 @@ public struct TreatmentCore: Sendable {
     private mutating func trip(_ alarm: Alarm, now: Int64, out: inout Output) {
         switchOff(out: &out)
         latch(alarm, out: &out)
-        enter(.faulted, now: now, out: &out)
+        enter(.faulted, because: .alarm, now: now, out: &out)
     }
 
     /// Latches an alarm under the next id; ids are never reused while the core lives, so an
@@ -428,7 +432,7 @@ public struct TreatmentCore: Sendable {
                 "RF \(t.rfState), \(t.powerMilliwatts) mW while commanded off"
             )
             latch(alarm, out: &out)
-            enter(.faulted, now: now, out: &out)
+            enter(.faulted, because: .alarm, now: now, out: &out)
         }
     }
 }
