@@ -212,7 +212,7 @@ let package = Package(
             // The core is tested against the simulator library, in virtual time.
             name: "RFGenCoreTests",
             dependencies: [
-                "RFGenCore", "RFGenLink", "RFGenProtocol", "RFGenSimulator", "RFGenTestSupport",
+                "RFGenCore", "RFGenLink", "RFGenProtocol", "RFGenSimulator", "RFGenSystem", "RFGenTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strict

@@ -58,7 +58,7 @@ struct APIProcessTests {
     func leaseAndOperators() throws {
         let pair = try P.start()
         defer { pair.stop() }
-        _ = P.status(pair.api, until: P.ready)
+        #expect(P.reaches(pair.api, P.ready), "the daemon never became ready for a start")
         let first = try APITestClient(pair.api)
         let second = try APITestClient(pair.api)
         #expect(first.banner["type"] as? String == "banner")
@@ -108,7 +108,7 @@ struct APIProcessTests {
         // are group 65533.
         let pair = try P.start(daemonArguments: ["--socket-group", "65534", "--operator-group", "65533"])
         defer { pair.stop() }
-        _ = P.status(pair.api, until: P.ready)
+        #expect(P.reaches(pair.api, P.ready), "the daemon never became ready for a start")
         func asUser(
             _ uid: Int,
             groups: String,
@@ -172,7 +172,7 @@ struct APIProcessTests {
     func sixtyFourSubscribers() throws {
         let pair = try P.start()
         defer { pair.stop() }
-        _ = P.status(pair.api, until: P.ready)
+        #expect(P.reaches(pair.api, P.ready), "the daemon never became ready for a start")
         #expect(P.ok(P.start(pair.api, ["level": "L4", "hold_s": 60])))
         let probe = try APITestClient(pair.api)
         #expect(P.ok(try probe.call("subscribe", ["streams": ["telemetry"]])))
@@ -208,7 +208,7 @@ struct APIProcessTests {
     func stalledClient() throws {
         let pair = try P.start()
         defer { pair.stop() }
-        _ = P.status(pair.api, until: P.ready)
+        #expect(P.reaches(pair.api, P.ready), "the daemon never became ready for a start")
         let stalled = try APITestClient(pair.api)
         #expect(P.ok(try stalled.call("subscribe")))
         let stalledID = stalled.banner["client"] as? Int
@@ -233,7 +233,7 @@ struct APIProcessTests {
     func malformedInput() throws {
         let pair = try P.start()
         defer { pair.stop() }
-        _ = P.status(pair.api, until: P.ready)
+        #expect(P.reaches(pair.api, P.ready), "the daemon never became ready for a start")
         let watcher = try APITestClient(pair.api)
         #expect(P.ok(try watcher.call("subscribe", ["streams": ["telemetry"]])))
 
@@ -280,7 +280,7 @@ struct APIProcessTests {
     func captureAcrossRestart() throws {
         var pair = try P.start()
         defer { pair.stop() }
-        _ = P.status(pair.api, until: P.ready)
+        #expect(P.reaches(pair.api, P.ready), "the daemon never became ready for a start")
         let directory = pair.directory + "/capture"
         let capture = Process()
         capture.executableURL = URL(fileURLWithPath: P.rfctlPath)
@@ -360,7 +360,7 @@ struct APIProcessTests {
         let tmux = try #require(Self.tmux)
         let pair = try P.start()
         defer { pair.stop() }
-        _ = P.status(pair.api, until: P.ready)
+        #expect(P.reaches(pair.api, P.ready), "the daemon never became ready for a start")
         #expect(P.ok(P.start(pair.api, ["level": "L4", "hold_s": 30])))
         let session = "rfgen-watch-\(getpid())"
         func run(_ arguments: [String]) throws -> String {
@@ -433,7 +433,7 @@ extension APIProcessTests {
     func noRole() throws {
         let pair = try P.start(daemonArguments: ["--socket-group", "65534", "--observer-group", "65532"])
         defer { pair.stop() }
-        _ = P.status(pair.api, until: P.ready)
+        #expect(P.reaches(pair.api, P.ready), "the daemon never became ready for a start")
         let result = try runProcess(
             "/usr/bin/setpriv",
             ["--reuid=65534", "--regid=65534", "--groups=65534", P.rfctlPath, "--socket", pair.api, "status"]
@@ -449,7 +449,7 @@ extension APIProcessTests {
     func clientLimit() throws {
         let pair = try P.start(daemonArguments: ["--max-clients", "8"])
         defer { pair.stop() }
-        _ = P.status(pair.api, until: P.ready)
+        #expect(P.reaches(pair.api, P.ready), "the daemon never became ready for a start")
         var clients: [APITestClient] = []
         for _ in 0..<8 { clients.append(try APITestClient(pair.api)) }
         let connection = try LineConnection(path: pair.api)
@@ -470,7 +470,7 @@ extension APIProcessTests {
     func oneDaemonPerStateDirectory() throws {
         let pair = try P.start()
         defer { pair.stop() }
-        _ = P.status(pair.api, until: P.ready)
+        #expect(P.reaches(pair.api, P.ready), "the daemon never became ready for a start")
         func second(_ arguments: [String]) throws -> (Int32, String) {
             let result = try runProcess(builtProgram("rfgend"), ["--device", pair.directory + "/nothing"] + arguments)
             return (result.status, result.errors)

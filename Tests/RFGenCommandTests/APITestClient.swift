@@ -137,6 +137,18 @@ extension RFGenDProcessTests {
             .flatMap(APITestClient.result)
     }
 
+    /// Whether the status comes to satisfy `accept` within the wait, for a wait a test relies on:
+    /// `status` returns the last answer either way, and a discarded one lets a test go on when
+    /// what it waited for never happened.
+    static func reaches(_ socket: String, _ accept: ([String: Any]) -> Bool) -> Bool {
+        status(socket, until: accept).map(accept) ?? false
+    }
+
+    /// The same for the simulator's control channel (`ask`).
+    static func askReaches(_ socket: String, _ line: String, _ accept: (String) -> Bool) -> Bool {
+        ask(socket, line, until: accept).map(accept) ?? false
+    }
+
     /// Idle, link up, RF off, fresh readings and no generator fault: ready for a start.
     static func ready(_ status: [String: Any]) -> Bool {
         status["link"] as? String == "up" && status["rf_on"] as? Bool == false

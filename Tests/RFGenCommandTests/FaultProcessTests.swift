@@ -25,7 +25,7 @@ struct FaultProcessTests {
             kill(pair.daemon.processIdentifier, SIGCONT)
             pair.stop()
         }
-        _ = P.status(pair.api, until: P.ready)
+        #expect(P.reaches(pair.api, P.ready), "the daemon never became ready for a start")
         #expect(P.ok(P.start(pair.api, ["level": "L4", "hold_s": 60])))
         let on = P.ask(pair.control, "status") { $0.contains("rf=on") && (Self.power($0) ?? 0) > 0.1 }
         #expect(on?.contains("rf=on") == true, "\(on ?? "")")
@@ -61,9 +61,9 @@ struct FaultProcessTests {
     func overTemperatureReaction() throws {
         let pair = try P.start()
         defer { pair.stop() }
-        _ = P.status(pair.api, until: P.ready)
+        #expect(P.reaches(pair.api, P.ready), "the daemon never became ready for a start")
         #expect(P.ok(P.start(pair.api, ["level": "L4", "hold_s": 60])))
-        _ = P.ask(pair.control, "status") { $0.contains("rf=on") && (Self.power($0) ?? 0) > 0.1 }
+        #expect(P.askReaches(pair.control, "status") { $0.contains("rf=on") && (Self.power($0) ?? 0) > 0.1 })
         // 37 °C read 60 °C high: over the daemon's 95 °C cap, under the generator's own 105 °C.
         #expect(P.ask(pair.control, "measure tc offset 60 0") == "ok")
         let reactions = P.ask(pair.control, "reactions") { $0.contains("pending=0") }
@@ -132,7 +132,7 @@ struct FaultProcessTests {
     func noisyLine() throws {
         let pair = try P.start()
         defer { pair.stop() }
-        _ = P.status(pair.api, until: P.ready)
+        #expect(P.reaches(pair.api, P.ready), "the daemon never became ready for a start")
         for _ in 0..<5 { #expect(P.ask(pair.control, "garbage 400") == "ok") }
         #expect(P.ask(pair.control, "biterrors 0.002") == "ok")
         // Bit errors until the daemon has counted some: the count, not a time, ends the burst.

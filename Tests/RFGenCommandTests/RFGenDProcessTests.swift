@@ -97,7 +97,11 @@ struct RFGenDProcessTests {
         silentAt: Int64,
         sourceLocation: SourceLocation = #_sourceLocation
     ) {
-        _ = ask(control, "status") { $0.contains("rf=off") }
+        #expect(
+            askReaches(control, "status") { $0.contains("rf=off") },
+            "the generator never reported RF off",
+            sourceLocation: sourceLocation
+        )
         let off = edges(control).first { !$0.on && $0.microseconds >= silentAt }
         #expect(off != nil, "no RF-off edge after the host went silent", sourceLocation: sourceLocation)
         guard let off else { return }
@@ -132,7 +136,7 @@ struct RFGenDProcessTests {
         #expect(Self.status(pair.api)?["state"] as? String == "stopped")
 
         #expect(Self.ok(Self.start(pair.api)))
-        _ = Self.ask(pair.control, "status") { $0.contains("rf=on") }
+        #expect(Self.askReaches(pair.control, "status") { $0.contains("rf=on") })
         pair.daemon.terminate()
         pair.daemon.waitUntilExit()
         #expect(pair.daemon.terminationStatus == 0)
@@ -148,9 +152,9 @@ struct RFGenDProcessTests {
     func hotplug() throws {
         let pair = try Self.start()
         defer { pair.stop() }
-        _ = Self.status(pair.api, until: Self.ready)
+        #expect(Self.reaches(pair.api, Self.ready), "the daemon never became ready for a start")
         #expect(Self.ok(Self.start(pair.api)))
-        _ = Self.ask(pair.control, "status") { $0.contains("rf=on") }
+        #expect(Self.askReaches(pair.control, "status") { $0.contains("rf=on") })
         #expect(Self.ask(pair.control, "disconnect 1") == "ok")
         let faulted = Self.status(pair.api) { $0["state"] as? String == "faulted" }
         let alarm = (faulted?["alarms"] as? [[String: Any]])?.first
@@ -206,10 +210,10 @@ struct RFGenDProcessTests {
     func killedMidLesion() throws {
         var pair = try Self.start()
         defer { pair.stop() }
-        _ = Self.status(pair.api, until: Self.ready)
+        #expect(Self.reaches(pair.api, Self.ready), "the daemon never became ready for a start")
         #expect(Self.ok(Self.start(pair.api)))
         // Long enough into the ramp for the record thread's once-a-second commit to have run.
-        _ = Self.status(pair.api) { ($0["energy_j"] as? Double ?? 0) >= 2 }
+        #expect(Self.reaches(pair.api) { ($0["energy_j"] as? Double ?? 0) >= 2 })
         let killedAt = MonotonicClock.microseconds()
         kill(pair.daemon.processIdentifier, SIGKILL)
         pair.daemon.waitUntilExit()
@@ -231,9 +235,9 @@ struct RFGenDProcessTests {
     func alarmAfterTheEnd() throws {
         let pair = try Self.start()
         defer { pair.stop() }
-        _ = Self.status(pair.api, until: Self.ready)
+        #expect(Self.reaches(pair.api, Self.ready), "the daemon never became ready for a start")
         #expect(Self.ok(Self.start(pair.api)))
-        _ = Self.status(pair.api) { $0["state"] as? String == "ramp" }
+        #expect(Self.reaches(pair.api) { $0["state"] as? String == "ramp" })
         #expect(Self.ok(Self.call(pair.api, "stop", until: Self.ok)))
         #expect(Self.ok(Self.call(pair.api, "estop", until: Self.ok)))
         // The record thread writes once a second: ask until the alarm is there.
@@ -270,7 +274,7 @@ struct RFGenDProcessTests {
     func rfctlCommandLine() throws {
         let pair = try Self.start()
         defer { pair.stop() }
-        _ = Self.status(pair.api, until: Self.ready)
+        #expect(Self.reaches(pair.api, Self.ready), "the daemon never became ready for a start")
         // The stable form, socket before the subcommand; the socket after it works too.
         let status = try Self.rfctl(["--socket", pair.api, "status", "--json"])
         #expect(status.status == 0)
@@ -301,7 +305,8 @@ struct RFGenDProcessTests {
         #expect(completion.status == 0 && completion.output.contains("capture"), "bash completion covers the commands")
         #expect(try Self.rfctl(["ack", "999", "--socket", pair.api]).status == 1, "no such alarm")
         // The record thread commits once a second: wait for the lesion's record to be there.
-        _ = Self.call(pair.api, "records.list") { APITestClient.resultArray($0)?.isEmpty == false }
+        let listed = Self.call(pair.api, "records.list") { APITestClient.resultArray($0)?.isEmpty == false }
+        #expect(listed.flatMap(APITestClient.resultArray)?.isEmpty == false, "no record: \(listed ?? [:])")
         let records = try Self.rfctl(["--socket", pair.api, "records", "list", "--json"])
         #expect(records.status == 0)
         let list = try JSONSerialization.jsonObject(with: Data(records.output.utf8)) as? [[String: Any]]

@@ -168,11 +168,11 @@ extension SystemdProcessTests {
             if daemon.isRunning { daemon.terminate() }
             daemon.waitUntilExit()
         }
-        _ = P.status(pair.api, until: P.ready)
+        #expect(P.reaches(pair.api, P.ready), "the daemon never became ready for a start")
         #expect(P.ok(P.start(pair.api, ["level": "L4", "hold_s": 30])))
-        _ = P.status(pair.api) { $0["rf_on"] as? Bool == true }
+        #expect(P.reaches(pair.api) { $0["rf_on"] as? Bool == true })
         #expect(P.ok(P.call(pair.api, "estop", until: P.ok)))
-        _ = P.status(pair.api) { $0["rf_on"] as? Bool == false }
+        #expect(P.reaches(pair.api) { $0["rf_on"] as? Bool == false })
         daemon.terminate()
         daemon.waitUntilExit()
         try handle.close()

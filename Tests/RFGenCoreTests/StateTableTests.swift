@@ -1,4 +1,5 @@
 import RFGenCore
+import RFGenSystem
 import Testing
 
 #if canImport(Glibc)
@@ -12,7 +13,7 @@ struct StateTableTests {
     @Test("docs/STATES.md is the state table and its diagram, as the code has them (rewritten when not)")
     func docsMatchTheTable() {
         let wanted = TreatmentStateTable.markdown
-        let present = Self.read(Self.path)
+        let present = readFile(Self.path).map { String(decoding: $0, as: UTF8.self) }
         if present != wanted { Self.write(Self.path, wanted) }
         #expect(present == wanted, "docs/STATES.md was out of date and has been rewritten: commit it")
     }
@@ -41,19 +42,6 @@ struct StateTableTests {
         #expect(
             TreatmentStateTable.transitions.filter { $0.from == .faulted && $0.to != .faulted }.map(\.to) == [.idle]
         )
-    }
-
-    static func read(_ path: String) -> String? {
-        guard let file = fopen(path, "r") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = fread(&buffer, 1, buffer.count, file)
-            if n == 0 { break }
-            bytes += buffer[0..<n]
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     static func write(_ path: String, _ text: String) {
