@@ -8,6 +8,8 @@
 //   RFGenLink       the host's side of the generator link, sans-I/O: handshake, retries, keepalive, stats
 //   RFGenSimulator  the simulated generator: tissue model + protocol engine on an injected clock
 //   RFGenAPI        the socket API's requests, replies and events (Codable values, no I/O)
+//   RFGenMachine    everything the control thread decides, as one pure value the daemon, the
+//                   simulation and the harnesses all step
 //   RFGenDaemon     the shell: serial port, link and control threads, the API on SwiftNIO; rfgend runs it
 //   rfgen-sim       the simulator served on a pseudo-terminal (the only I/O in Simulator/)
 //   RFGenDiscovery  finding the generator through libudev by USB vendor, product and serial; hotplug
@@ -33,6 +35,7 @@ let package = Package(
         .library(name: "RFGenCore", targets: ["RFGenCore"]),
         .library(name: "RFGenLink", targets: ["RFGenLink"]),
         .library(name: "RFGenAPI", targets: ["RFGenAPI"]),
+        .library(name: "RFGenMachine", targets: ["RFGenMachine"]),
         .library(name: "RFGenSimulator", targets: ["RFGenSimulator"]),
         .library(name: "RFGenTestSupport", targets: ["RFGenTestSupport"]),
         .library(name: "RFGenSystem", targets: ["RFGenSystem"]),
@@ -71,6 +74,14 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            // Everything the control thread decides, as one pure value (issue 13): the daemon,
+            // the simulation, the benchmarks and the harnesses step this same machine.
+            name: "RFGenMachine",
+            dependencies: ["RFGenAPI", "RFGenCore", "RFGenLink", "RFGenProtocol"],
+            path: "Sources/RFGenMachine",
+            swiftSettings: strict
+        ),
+        .target(
             // The socket API's requests, replies and events: Codable values, no I/O. rfgend and
             // rfctl share it.
             name: "RFGenAPI",
@@ -81,7 +92,7 @@ let package = Package(
         .target(
             name: "RFGenDaemon",
             dependencies: [
-                "RFGenAPI", "RFGenCore", "RFGenDiscovery", "RFGenLink", "RFGenProtocol", "RFGenRecords",
+                "RFGenAPI", "RFGenCore", "RFGenDiscovery", "RFGenLink", "RFGenMachine", "RFGenProtocol", "RFGenRecords",
                 "RFGenSystem", "CLinuxShims", "CSystemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -134,7 +145,7 @@ let package = Package(
         .target(
             // Fixtures shared by tests and benchmarks: the controller against the simulator.
             name: "RFGenTestSupport",
-            dependencies: ["RFGenCore", "RFGenLink", "RFGenProtocol", "RFGenSimulator"],
+            dependencies: ["RFGenCore", "RFGenLink", "RFGenMachine", "RFGenProtocol", "RFGenSimulator"],
             path: "Sources/RFGenTestSupport",
             swiftSettings: strict
         ),
@@ -212,7 +223,8 @@ let package = Package(
             // The core is tested against the simulator library, in virtual time.
             name: "RFGenCoreTests",
             dependencies: [
-                "RFGenCore", "RFGenLink", "RFGenProtocol", "RFGenSimulator", "RFGenSystem", "RFGenTestSupport",
+                "RFGenAPI", "RFGenCore", "RFGenLink", "RFGenMachine", "RFGenProtocol", "RFGenSimulator", "RFGenSystem",
+                "RFGenTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strict

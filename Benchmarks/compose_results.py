@@ -78,15 +78,18 @@ def summary(inprocess, dst_line, process):
             f"{run['p99']} / {run['p999']} / {run['max']} µs; {run['cpu_percent']} %",
             "no event lost" if lost == 0 else f"{lost} gaps or refusals"))
     pty = inprocess.get("Pty: bare frame round trip (telemetry out, RF_OFF back)", {})
+    pty_p99 = None
     pty_text = ""
     if "Time (wall clock)" in pty:
-        p50, p99 = microseconds(pty["Time (wall clock)"])
-        pty_text = f"bare pty round trip: p50 {figure(p50)} µs, p99 {figure(p99)} µs"
+        p50, pty_p99 = microseconds(pty["Time (wall clock)"])
+        pty_text = f"bare pty round trip: p50 {figure(p50)} µs, p99 {figure(pty_p99)} µs"
     for run in process["reaction"]:
+        # Issue 13's target: fault-to-RF-off p99 at most 1.5 times the bare round trip's p99.
+        ratio = f"; p99 {run['p99'] / pty_p99:.2f}× the round trip's (target ≤ 1.5×)" if pty_p99 else ""
         rows.append((
             f"Fault-to-RF-off, {run['hz']} Hz tick (p50 / p99 / max, {run['trials']} faults)",
             f"{figure(run['p50'])} / {figure(run['p99'])} / {figure(run['max'])} µs",
-            pty_text))
+            pty_text + ratio))
     for name, label in (("Codec: decode 1000 telemetry frames", "Codec: decode a telemetry frame"),
                         ("Codec: encode 1000 SET_POWER frames", "Codec: encode a SET_POWER frame")):
         bench = inprocess.get(name, {})

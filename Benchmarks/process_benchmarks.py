@@ -443,9 +443,9 @@ def reaction_part(args, results):
     print("\n### Fault-to-RF-off\n")
     print(f"{args.trials} over-temperature readings mid-lesion (`measure tc offset 60 0`): from rfgen-sim "
           "writing the first telemetry frame that shows it to rfgen-sim reading the daemon's RF_OFF, µs. "
-          "The daemon acts on telemetry at its next control tick, so the figure is bounded by one tick "
-          "plus the line; the bare round trip of a frame over the same kind of pty is in the in-process "
-          "table (Pty).\n")
+          "The daemon checks each frame against the interlocks as it arrives, on its link thread, and "
+          "sends RF_OFF at once, whatever the tick; the floor is the bare round trip of a frame over the "
+          "same kind of pty, measured in the same run (in-process table, Pty; the summary gives the ratio).\n")
     print("| tick rate | trials | min | p50 | p99 | max |")
     print("|---|---|---|---|---|---|")
     for hz in (100, 1000):

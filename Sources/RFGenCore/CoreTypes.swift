@@ -32,6 +32,19 @@ public struct LinkSnapshot: Sendable {
         self.impedanceResultReceivedAt = impedanceResultReceivedAt
         self.consecutiveOverruns = consecutiveOverruns
     }
+
+    /// The newest telemetry if it is current at `now`: the link up and the frame no older than the
+    /// stale limit. The one test of freshness: the core's interlocks, the status, the telemetry
+    /// events and the record all take their readings through it, so a stale reading is never
+    /// acted on, shown or recorded as current.
+    public func freshTelemetry(at now: Int64) -> Telemetry? {
+        connected && now - telemetryReceivedAt <= InterlockLimits.staleMicroseconds ? telemetry : nil
+    }
+
+    /// Age of the newest telemetry at `now`, microseconds; nil when none has arrived.
+    public func telemetryAge(at now: Int64) -> Int64? {
+        telemetry == nil ? nil : now - telemetryReceivedAt
+    }
 }
 
 /// What an operator asks for, through the API.

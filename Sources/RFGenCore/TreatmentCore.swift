@@ -11,10 +11,12 @@ import RFGenProtocol
 /// - RF_ON is emitted only on the way from a successful impedance check into the ramp, and the
 ///   only way into the impedance check is an operator's `start`. A new core (start-up, restart)
 ///   is idle; a reconnect does not change the phase it is in, and a lost link faults an active one.
-/// - Every interlock is checked every tick while a treatment is active; a trip switches RF off in
-///   the same tick's actions, latches an alarm and ends the treatment (`faulted`).
+/// - Every interlock is checked on every telemetry frame while a treatment is active, once, when
+///   the frame arrives (`telemetryArrived`) or at the first tick after it, and the link's and the
+///   loop's every tick; a trip switches RF off first in the same call's actions, latches an alarm
+///   and ends the treatment (`faulted`).
 /// - While RF should be off and the generator reports it on or delivering power, RF_OFF goes out
-///   every tick.
+///   on every frame.
 public struct TreatmentCore: Sendable {
     /// The control tick, seconds; set points last a few ticks so that a silent host drops RF fast.
     public let tickSeconds: Double
@@ -38,6 +40,10 @@ public struct TreatmentCore: Sendable {
     public private(set) var rfCommanded = false
     private var commandedMilliwatts: UInt32 = 0
     private var lastTick: Int64?
+    /// When the last frame check ran, and the arrival time of the frame it checked: each frame
+    /// is checked once, on arrival or at the first tick after it.
+    private var lastCheck: Int64?
+    private var checkedFrameAt: Int64?
     private var phaseStart: Int64 = 0
     private var treatmentStart: Int64 = 0
     private var rfOnSentAt: Int64 = 0
@@ -71,31 +77,62 @@ public struct TreatmentCore: Sendable {
 
     /// One control tick.
     /// - Parameters:
-    ///   - now: host time, microseconds, monotonic.
+    ///   - now: host time, microseconds, monotonic; never earlier than the last call's.
     ///   - link: what the link knows now.
     ///   - commands: operator commands received since the last tick, in order.
     /// - Returns: what to do, generator commands first.
     public mutating func step(now: Int64, link: LinkSnapshot, commands: [OperatorCommand] = []) -> [CoreAction] {
+        assert(lastTick.map { now >= $0 } ?? true, "time never goes back")
         var out = Output()
         let dt = lastTick.map { min(Double(now - $0) / 1e6, 0.1) } ?? tickSeconds
         lastTick = now
-        let fresh: Telemetry? =
-            link.connected && now - link.telemetryReceivedAt <= InterlockLimits.staleMicroseconds ? link.telemetry : nil
+        let fresh = link.freshTelemetry(at: now)
 
         for (index, command) in commands.enumerated() {
             handle(command, index: index, now: now, link: link, fresh: fresh, out: &out)
         }
 
-        if phase.isActive {
-            if let trip = checkInterlocks(now: now, link: link, fresh: fresh, dt: dt) {
-                self.trip(trip, now: now, out: &out)
-            }
+        if phase.isActive, let trip = checkLink(now: now, link: link) {
+            self.trip(trip, now: now, out: &out)
         }
+        if fresh == nil { stuck.reset() }
+        // A frame not checked on its arrival (`telemetryArrived`) is checked here, before the
+        // controller acts on it.
+        checkFrame(now: now, link: link, out: &out)
         if phase.isActive, let telemetry = fresh {
             advance(now: now, telemetry: telemetry, link: link, dt: dt, out: &out)
         }
-        checkStuckOutput(now: now, fresh: fresh, out: &out)
+        assertInvariants(out.actions)
         return out.actions
+    }
+
+    /// A telemetry frame has just arrived: the interlocks that read it are checked now, by the
+    /// same code the tick runs (`checkFrame`), so that a reading that trips one switches RF off
+    /// at once rather than at the next tick. The controller still acts only on the tick.
+    /// - Parameters:
+    ///   - now: host time, microseconds, monotonic; never earlier than the last call's.
+    ///   - link: what the link knows, with the new frame.
+    /// - Returns: RF_OFF and the alarm when a check trips; nothing otherwise.
+    public mutating func telemetryArrived(now: Int64, link: LinkSnapshot) -> [CoreAction] {
+        assert(lastCheck.map { now >= $0 } ?? true, "time never goes back")
+        var out = Output()
+        checkFrame(now: now, link: link, out: &out)
+        assertInvariants(out.actions)
+        return out.actions
+    }
+
+    /// What holds after every step: RF goes off first; an inactive phase never wants RF.
+    private func assertInvariants(_ actions: [CoreAction]) {
+        assert(!rfCommanded || phase == .ramp || phase == .hold, "only the ramp and the hold want RF")
+        if actions.contains(.generator(.rfOff)) {
+            assert(actions.first == .generator(.rfOff), "RF_OFF goes first")
+        }
+        // A start's impedance check or RF_ON goes out only if the step ends in a treatment (a
+        // stop and a new start in one tick; never a start ended by an estop in the same tick).
+        assert(
+            phase.isActive || !actions.contains { $0 == .generator(.rfOn) || $0.isImpedanceCheck },
+            "nothing that switches the output on goes out for a treatment that has ended"
+        )
     }
 
     // MARK: - Operator commands
@@ -295,12 +332,12 @@ public struct TreatmentCore: Sendable {
 
     // MARK: - Interlocks
 
-    /// The first interlock whose condition holds, if any. Checked every tick while active.
-    private mutating func checkInterlocks(now: Int64, link: LinkSnapshot, fresh: Telemetry?, dt: Double) -> Alarm? {
+    /// The interlocks of time rather than of a reading: the link, the readings' age, the loop.
+    /// Checked every tick while active.
+    private func checkLink(now: Int64, link: LinkSnapshot) -> Alarm? {
         func alarm(_ interlock: Interlock, _ detail: String) -> Alarm { Alarm(interlock, at: now, detail) }
-
         guard link.connected else { return alarm(.linkLost, "the generator link is lost") }
-        guard let t = fresh else {
+        guard link.freshTelemetry(at: now) != nil else {
             return alarm(.staleTelemetry, "no telemetry for \((now - link.telemetryReceivedAt) / 1000) ms")
         }
         if link.consecutiveOverruns > InterlockLimits.maxConsecutiveOverruns {
@@ -309,6 +346,30 @@ public struct TreatmentCore: Sendable {
                 "\(link.consecutiveOverruns) control ticks in a row missed their deadline"
             )
         }
+        return nil
+    }
+
+    /// Checks the newest frame once: the interlocks that read it while a treatment is active, and
+    /// the stuck output whenever RF is meant off. The one check of a reading, whichever caller
+    /// (the frame's arrival, the tick) comes first.
+    private mutating func checkFrame(now: Int64, link: LinkSnapshot, out: inout Output) {
+        // Frames are checked in the order they arrived; one already checked, or older, is not
+        // checked again.
+        guard let t = link.freshTelemetry(at: now), checkedFrameAt.map({ link.telemetryReceivedAt > $0 }) ?? true
+        else { return }
+        // The time the frame stands for: from the last frame checked, at most 0.1 s (a gap).
+        let dt = checkedFrameAt.map { min(Double(link.telemetryReceivedAt - $0) / 1e6, 0.1) } ?? tickSeconds
+        checkedFrameAt = link.telemetryReceivedAt
+        lastCheck = now
+        if phase.isActive, let alarm = checkReading(now: now, t, dt: dt) {
+            trip(alarm, now: now, out: &out)
+        }
+        checkStuckOutput(now: now, t, out: &out)
+    }
+
+    /// The first interlock whose condition the reading shows, if any.
+    private mutating func checkReading(now: Int64, _ t: Telemetry, dt: Double) -> Alarm? {
+        func alarm(_ interlock: Interlock, _ detail: String) -> Alarm { Alarm(interlock, at: now, detail) }
         // The specific causes first; a generator fault raised for the same reason comes after.
         for (channel, reading) in t.temperatures.enumerated() where reading.status != .ok {
             return alarm(.temperatureSensor, "temperature channel \(channel) is \(reading.status)")
@@ -415,9 +476,9 @@ public struct TreatmentCore: Sendable {
     }
 
     /// With RF meant off, a generator that reports it on or delivers power has a stuck output:
-    /// keep commanding off every tick and raise the highest-priority alarm once.
-    private mutating func checkStuckOutput(now: Int64, fresh: Telemetry?, out: inout Output) {
-        guard !rfCommanded, phase != .impedanceCheck, let t = fresh else {
+    /// keep commanding off on every frame and raise the highest-priority alarm once.
+    private mutating func checkStuckOutput(now: Int64, _ t: Telemetry, out: inout Output) {
+        guard !rfCommanded, phase != .impedanceCheck else {
             stuck.reset()
             return
         }
@@ -442,6 +503,14 @@ private struct Output {
     var actions: [CoreAction] = []
 
     mutating func send(_ command: GeneratorCommand) {
+        if command == .rfOff {
+            // RF_OFF goes first, and whatever would have switched the output on earlier in the
+            // same call (a start's impedance check, RF_ON) does not go at all: an estop racing a
+            // start in one tick must not energise the probe for an instant.
+            actions.removeAll { $0 == .generator(.rfOn) || $0 == .generator(.rfOff) || $0.isImpedanceCheck }
+            actions.insert(.generator(.rfOff), at: 0)
+            return
+        }
         let firstOther = actions.firstIndex { if case .generator = $0 { false } else { true } } ?? actions.endIndex
         actions.insert(.generator(command), at: firstOther)
     }
@@ -449,4 +518,8 @@ private struct Output {
     mutating func refuse(_ command: OperatorCommand, _ index: Int, _ reason: String) {
         actions.append(.refused(command, index: index, reason: reason))
     }
+}
+
+extension CoreAction {
+    var isImpedanceCheck: Bool { if case .generator(.impedanceCheck) = self { true } else { false } }
 }

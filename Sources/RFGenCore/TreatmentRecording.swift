@@ -163,3 +163,50 @@ public enum TreatmentRecording {
         return entries
     }
 }
+
+/// Where each record entry goes: the one routing of entries to lesions, which the daemon's record
+/// thread (`RecordWriter`, to the database) and the deterministic simulation (to its copy of the
+/// record it checks) both follow. Lesions are numbered from 0 in the order this daemon began them;
+/// the writer maps each number to the database's id.
+public struct RecordRouter: Sendable {
+    /// Where an entry goes.
+    public enum Destination: Hashable, Sendable {
+        /// A new lesion, numbered.
+        case newLesion(Int)
+        /// The lesion under way (a sample, an alarm, its end).
+        case lesion(Int)
+        /// The last lesion, after its end: an alarm raised or an outcome amended before another began.
+        case afterEnd(Int)
+        /// No lesion since the daemon started (or an amendment while one runs, which the core
+        /// never makes): the writer logs it.
+        case nowhere
+    }
+
+    /// The lesion under way, and the last one begun.
+    public private(set) var current: Int?
+    public private(set) var last: Int?
+    private var begun = 0
+
+    public init() {}
+
+    public mutating func route(_ entry: RecordEntry) -> Destination {
+        switch entry {
+        case .began:
+            current = begun
+            last = begun
+            begun += 1
+            return .newLesion(begun - 1)
+        case .sample:
+            return current.map(Destination.lesion) ?? .nowhere
+        case .alarm:
+            if let current { return .lesion(current) }
+            return last.map(Destination.afterEnd) ?? .nowhere
+        case .amended:
+            guard current == nil, let last else { return .nowhere }
+            return .afterEnd(last)
+        case .ended:
+            defer { current = nil }
+            return current.map(Destination.lesion) ?? .nowhere
+        }
+    }
+}

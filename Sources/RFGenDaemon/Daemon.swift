@@ -135,6 +135,8 @@ public struct Daemon {
             log: log
         )
 
+        let records = store.map { RecordWriter(store: $0, shared: shared, log: log) }
+        let host = MachineHost(tickSeconds: 1 / Double(configuration.tickRateHz), shared: shared, records: records)
         let link = LinkService(
             source: configuration.device,
             baud: configuration.baud,
@@ -143,15 +145,15 @@ public struct Daemon {
             // by nothing else.
             fifoPriority: configuration.fifoPriority.map { max(1, $0 - 1) },
             shared: shared,
+            host: host,
             log: log
         )
-        let records = store.map { RecordWriter(store: $0, shared: shared, log: log) }
         let control = ControlLoop(
             tickRateHz: configuration.tickRateHz,
             telemetryRateHz: Int(configuration.link.telemetryRateHz),
             fifoPriority: configuration.fifoPriority,
             shared: shared,
-            records: records,
+            host: host,
             stallAfterMicroseconds: configuration.injectControlStallMicroseconds,
             log: log
         )

@@ -25,6 +25,10 @@ final class LinkService: @unchecked Sendable {
     /// would add milliseconds to the reaction to a fault.
     private let fifoPriority: Int32?
     private let shared: Shared
+    /// Checks each telemetry frame as it arrives (RF off on arrival).
+    private let host: MachineHost
+    /// The arrival time of the last frame handed to the check.
+    private var checkedTelemetryAt: Int64?
     private let log: @Sendable (String) -> Void
     private var engine: LinkEngine
     private var port: FileDescriptor?
@@ -40,8 +44,10 @@ final class LinkService: @unchecked Sendable {
         configuration: LinkConfiguration,
         fifoPriority: Int32?,
         shared: Shared,
+        host: MachineHost,
         log: @escaping @Sendable (String) -> Void
     ) {
+        self.host = host
         self.source = source
         self.fifoPriority = fifoPriority
         switch source {
@@ -104,6 +110,7 @@ final class LinkService: @unchecked Sendable {
                     continue
                 }
                 engine.receive(buffer[0..<count], now: time)
+                checkArrival(now: time)
             }
             exchange(now: time)
         }
@@ -146,6 +153,20 @@ final class LinkService: @unchecked Sendable {
             lost("link failed: \(why)", retryAfter: DaemonLimits.reopenMicroseconds)
         }
         publish()
+    }
+
+    /// A new telemetry frame is checked against the interlocks at once, and what the check sends
+    /// (RF_OFF) goes out in this wake-up's write, ahead of the queue. Only the newest frame of a
+    /// read is checked: frames that came in one read are microseconds apart.
+    private func checkArrival(now: Int64) {
+        let snapshot = engine.snapshot
+        guard snapshot.telemetry != nil, snapshot.telemetryReceivedAt != checkedTelemetryAt else { return }
+        checkedTelemetryAt = snapshot.telemetryReceivedAt
+        // Published first: a tick that runs after this check must not see an older frame.
+        publish()
+        for command in host.telemetryArrived(link: snapshot, linkState: engine.state) {
+            engine.send(command, now: now)
+        }
     }
 
     private func publish() {

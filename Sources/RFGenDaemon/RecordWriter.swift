@@ -12,14 +12,17 @@ import Glibc
 /// second. The queue is bounded: when the disk cannot keep up, samples are dropped and counted, and
 /// the tick never waits; a lesion's start, alarms and end (with its final totals) are always kept.
 final class RecordWriter: @unchecked Sendable {
-    // @unchecked: `store`, `lesion` and `lastLesion` are touched only by the record thread after `start`.
+    // @unchecked: `store`, `router` and `ids` are touched only by the record thread after `start`.
     private let store: RecordStore
     private let queue = Mutex<(entries: [RecordEntry], dropped: UInt64)>(([], 0))
     private let shared: Shared
     private let log: @Sendable (String) -> Void
-    /// The lesion under way, and the last one this daemon began (alarms raised after its end go to it).
-    private var lesion: Int64?
-    private var lastLesion: Int64?
+    /// Which lesion each entry belongs to (the routing the simulation checks), and each lesion's
+    /// id in the store, by the router's number.
+    private var router = RecordRouter()
+    private var ids: [Int: Int64] = [:]
+    /// The lesion under way, by its id in the store.
+    private var lesion: Int64? { router.current.flatMap { ids[$0] } }
     private var flushes = 0
 
     init(store: RecordStore, shared: Shared, log: @escaping @Sendable (String) -> Void) {
@@ -71,34 +74,33 @@ final class RecordWriter: @unchecked Sendable {
         var summary: LesionSummary?
         do {
             for entry in entries {
-                switch entry {
-                case .began(let profile, let level, let uid, let wall):
-                    try write(&samples, &alarms, &summary)
-                    lesion = try store.begin(profile: profile, level: level, operatorUID: uid, at: wall)
-                    lastLesion = lesion
-                case .sample(let sample, let totals):
+                let destination = router.route(entry)
+                switch (entry, destination) {
+                case (.began(let profile, let level, let uid, let wall), .newLesion(let number)):
+                    try write(&samples, &alarms, &summary, to: ids[number - 1])
+                    ids[number] = try store.begin(profile: profile, level: level, operatorUID: uid, at: wall)
+                    // Only the last lesion can still receive entries.
+                    ids = ids.filter { $0.key == number }
+                case (.sample(let sample, let totals), .lesion):
                     samples.append(sample)
                     summary = totals
-                case .alarm(let alarm):
-                    if lesion != nil {
-                        alarms.append(alarm)
-                    } else if let lastLesion {
-                        try store.append(lesion: lastLesion, samples: [], alarms: [alarm], summary: nil)
-                    } else {
-                        log("records: alarm \(alarm.interlock) with no lesion since rfgend started; only logged")
-                    }
-                case .amended(let outcome, let reason):
-                    if lesion == nil, let lastLesion {
-                        try store.amend(lesion: lastLesion, outcome: outcome, reason: reason)
-                    }
-                case .ended(let outcome, let reason, let totals, let wall):
+                case (.alarm(let alarm), .lesion):
+                    alarms.append(alarm)
+                case (.alarm(let alarm), .afterEnd(let number)):
+                    if let id = ids[number] { try store.append(lesion: id, samples: [], alarms: [alarm], summary: nil) }
+                case (.amended(let outcome, let reason), .afterEnd(let number)):
+                    if let id = ids[number] { try store.amend(lesion: id, outcome: outcome, reason: reason) }
+                case (.ended(let outcome, let reason, let totals, let wall), .lesion(let number)):
                     summary = totals
-                    try write(&samples, &alarms, &summary)
-                    if let lesion { try store.finish(lesion: lesion, outcome: outcome, reason: reason, at: wall) }
-                    lesion = nil
+                    try write(&samples, &alarms, &summary, to: ids[number])
+                    if let id = ids[number] { try store.finish(lesion: id, outcome: outcome, reason: reason, at: wall) }
+                case (.alarm(let alarm), _):
+                    log("records: alarm \(alarm.interlock) with no lesion since rfgend started; only logged")
+                case (let entry, let destination):
+                    log("records: \(entry) has no lesion to go to (\(destination)); only logged")
                 }
             }
-            try write(&samples, &alarms, &summary)
+            try write(&samples, &alarms, &summary, to: lesion)
             // The API's numbering, so that after a crash the next daemon numbers on past it;
             // every 10 s, which `sequenceSkipAfterCrash` covers many times over even at 1 kHz,
             // rather than an fsync every second while idle.
@@ -109,11 +111,12 @@ final class RecordWriter: @unchecked Sendable {
         }
     }
 
-    /// Writes what is pending for the lesion under way, and clears it.
+    /// Writes what is pending for the lesion under way (`lesion`), and clears it.
     private func write(
         _ samples: inout [LesionSample],
         _ alarms: inout [LesionAlarm],
-        _ summary: inout LesionSummary?
+        _ summary: inout LesionSummary?,
+        to lesion: Int64?
     ) throws {
         defer {
             samples.removeAll()

@@ -1,6 +1,7 @@
 import CLinuxShims
 import RFGenCore
 import RFGenLink
+import RFGenMachine
 import RFGenProtocol
 import RFGenRecords
 import Synchronization
@@ -8,15 +9,6 @@ import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// An operator command on its way to the control tick, with who sent it.
-struct OperatorRequest: Sendable {
-    var ticket: UInt64
-    var command: OperatorCommand
-    var level: String
-    var uid: UInt32
-    var client: UInt64
-}
 
 /// What the threads share, each part behind its own lock, held only to copy in or out.
 public final class Shared: Sendable {
@@ -92,23 +84,11 @@ public final class Shared: Sendable {
     }
 }
 
-/// What the daemon reports to the API, written by the control thread once a tick.
+/// What the daemon reports to the API: the machine's status after its last step, and the
+/// control loop's own timing, written once a tick.
+@dynamicMemberLookup
 public struct DaemonStatus: Sendable {
-    public var phase = TreatmentPhase.idle
-    public var profile: TreatmentProfile?
-    public var level: String?
-    public var setPointCelsius = 0.0
-    public var holdSeconds = 0.0
-    public var elapsedSeconds = 0.0
-    public var energyJoules = 0.0
-    public var peakCelsius = 0.0
-    public var alarms: [Alarm] = []
-    public var linkState = "closed"
-    public var linkUp = false
-    /// The newest telemetry while it is fresh; nil when stale or absent.
-    public var telemetry: Telemetry?
-    /// Age of the newest telemetry at the last tick, microseconds; nil when none ever arrived.
-    public var telemetryAgeMicroseconds: Int64?
+    public var machine = MachineStatus()
     /// Control ticks that missed their deadline, in all and the worst lateness, microseconds.
     public var overruns: UInt64 = 0
     public var worstLatenessMicroseconds: Int64 = 0
@@ -117,4 +97,6 @@ public struct DaemonStatus: Sendable {
     public var latenessP999Microseconds: Int64 = 0
     public var ticks: UInt64 = 0
     public var tickRateHz = 0
+
+    public subscript<Value>(dynamicMember path: KeyPath<MachineStatus, Value>) -> Value { machine[keyPath: path] }
 }

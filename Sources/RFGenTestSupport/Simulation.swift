@@ -6,8 +6,10 @@
 // daemon's record thread writes; the first violation ends the run with the seed, so that
 // `Simulation.run(seed:)` reproduces it exactly.
 
+import RFGenAPI
 import RFGenCore
 import RFGenLink
+import RFGenMachine
 import RFGenProtocol
 import RFGenSimulator
 
@@ -58,6 +60,8 @@ public enum SimulationLimits {
     /// thermocouple lags the tissue by its time constant (0.25 s).
     public static let holdTimeTolerance = 0.02
     public static let holdTimeToleranceSeconds = 1.0
+    /// Operators' clients in a mixed seed, each with its own uid and level.
+    public static let clients = 3
     /// One seed in this many is fault-free and must complete its lesion.
     public static let faultFreeEvery: UInt64 = 50
     /// Sensor seeds: a thermocouple fault somewhere in the first this many seconds of a bvn lesion
@@ -114,19 +118,49 @@ struct World {
     let kind: Kind
     var random: SeededRandom
     var report: SimulationReport
-    var generator: SimulatedGenerator
-    var core = TreatmentCore()
-    var engine = LinkEngine()
-    var now: Int64 { generator.now }
+    /// The daemon's machine, link engine and codec against the simulated generator.
+    var rig: VirtualDaemon
+    var now: Int64 { rig.now }
+    var core: TreatmentCore { rig.core }
 
     // The script: what happens when.
     var events: [(at: Int64, what: Action)] = []
-    enum Action {
-        case start(hold: Double)
-        case stop, estop, ack
+    enum Action: CustomStringConvertible {
+        /// An operator's request, from one of `SimulationLimits.clients` clients.
+        case request(client: Int, Operation)
         case fault(InjectedFault)
         case pullCable, plugCable
         case overruns(Int)
+
+        var description: String {
+            switch self {
+            case .request(let client, let operation):
+                "client \(client) (uid \(Operator.uid(client)), \(Operator.level(client))): \(operation)"
+            case .fault(let fault): "fault \(fault)"
+            case .pullCable: "cable pulled"
+            case .plugCable: "cable back"
+            case .overruns(let count): "\(count) ticks overrun"
+            }
+        }
+    }
+    enum Operation: CustomStringConvertible {
+        case start(hold: Double)
+        case stop, estop, ack
+
+        var description: String {
+            switch self {
+            case .start(let hold): "start (hold \(hold) s)"
+            case .stop: "stop"
+            case .estop: "estop"
+            case .ack: "ack"
+            }
+        }
+    }
+    /// Who the simulated operators are: each names its own level, so that the record shows whose
+    /// start was carried out.
+    enum Operator {
+        static func uid(_ client: Int) -> UInt32 { 1000 + UInt32(client) }
+        static func level(_ client: Int) -> String { ["L3", "L4", "L5", "S1"][client % 4] }
     }
 
     // What the invariants track.
@@ -143,7 +177,7 @@ struct World {
     var powerFaulted = false
     var consecutiveOverruns = 0
     /// The generator's delivered energy by its own account, J, since the lesion's start.
-    var deliveredJoules: Double { generator.deliveredEnergyJoules - energyAtStart }
+    var deliveredJoules: Double { rig.generator.deliveredEnergyJoules - energyAtStart }
     var energyAtStart = 0.0
     /// The simulator's time at temperature in the lesion: the true tip within the hold band, from
     /// when it first reached the band's floor.
@@ -152,7 +186,10 @@ struct World {
     var alarmsRaised: [Alarm] = []
     /// The treatment record as the daemon's record thread would write it, from the same entries.
     var record: [RecordedLesion] = []
+    var router = RecordRouter()
     struct RecordedLesion {
+        var level = ""
+        var uid: UInt32 = 0
         var alarms: [LesionAlarm] = []
         var summary: LesionSummary?
         var outcome: String?
@@ -180,10 +217,11 @@ struct World {
         configuration.tissue = [TissueParameters.normal, .sclerotic, .highPerfusion][Int(seed % 3)]
         report.unprotected = kind.isMixed && SimulationLimits.unprotected(seed: seed)
         configuration.selfProtection = !report.unprotected
-        generator = SimulatedGenerator(configuration: configuration)
-        generator.advance(to: configuration.bootMicroseconds + 20_000)
-        engine.opened(now: now)
-        for _ in 0..<30 { exchange(advancing: 1000) }
+        rig = VirtualDaemon(configuration: configuration, tickMicroseconds: Simulation.tick)
+        report.script.append(
+            "tissue \(["normal", "sclerotic", "high perfusion"][Int(seed % 3)]); generator "
+                + (report.unprotected ? "without its own protection" : "with its own protection")
+        )
         report.faultFree = lesionHoldSeconds != nil || (kind.isMixed && seed % SimulationLimits.faultFreeEvery == 0)
         if let lesionHoldSeconds { holdSeconds = lesionHoldSeconds }
         script()
@@ -194,14 +232,18 @@ struct World {
         let t0 = now
         func at(_ seconds: Double) -> Int64 { t0 + Int64(seconds * 1_000_000) }
         if report.faultFree {
-            events.append((at(0.1), .start(hold: holdSeconds)))
+            events.append((at(0.1), .request(client: 0, .start(hold: holdSeconds))))
             return
         }
         if case .sensor = kind {
             sensorScript(start: t0)
             return
         }
-        events.append((at(Double.random(in: 0...0.5, using: &random)), .start(hold: 30)))
+        // The first start; now and then raced by another client's start in the same tick (the
+        // record must name the one carried out).
+        let first = at(Double.random(in: 0...0.5, using: &random))
+        operators(at: first, .start(hold: 30))
+        if Int.random(in: 0..<4, using: &random) == 0 { operators(at: first, .start(hold: 30)) }
         let faults = Int.random(in: 1...3, using: &random)
         for _ in 0..<faults {
             let when = Double.random(in: 0.5...(SimulationLimits.faultRunSeconds - 1), using: &random)
@@ -240,28 +282,50 @@ struct World {
                     .thermocouple(channel: channel, .offset(celsius: Double.random(in: 10...70, using: &random)))
                 )
             default:
-                action = [.stop, .estop, .ack][Int.random(in: 0...2, using: &random)]
+                // An operator's stop, estop or ack; half the time, others act in the same tick.
+                let operation = [Operation.stop, .estop, .ack][Int.random(in: 0...2, using: &random)]
+                operators(at: at(when), operation)
+                if Bool.random(using: &random) { race(at: at(when)) }
+                if case .stop = operation, Bool.random(using: &random) {
+                    // A stop is followed, half the time, by an emergency stop after the lesion's
+                    // end: the record must follow the daemon from stopped to faulted.
+                    operators(at: at(when + Double.random(in: 0.05...1, using: &random)), .estop)
+                }
+                continue
             }
             events.append((at(when), action))
             if case .pullCable = action {
                 events.append((at(when + Double.random(in: 0.05...1.5, using: &random)), .plugCable))
             }
-            // A stop is followed, half the time, by an emergency stop after the lesion's end: the
-            // record must follow the daemon from stopped to faulted.
-            if case .stop = action, Bool.random(using: &random) {
-                events.append((at(when + Double.random(in: 0.05...1, using: &random)), .estop))
-            }
         }
-        // An operator who acknowledges and starts again, whatever happened.
+        // An operator who acknowledges and starts again, whatever happened; sometimes raced.
         let again = Double.random(in: 2...(SimulationLimits.faultRunSeconds - 0.5), using: &random)
-        events.append((at(again), .ack))
-        events.append((at(again + 0.05), .start(hold: 30)))
-        events.sort { $0.at < $1.at }
+        operators(at: at(again), .ack)
+        if Bool.random(using: &random) { race(at: at(again)) }
+        operators(at: at(again + 0.05), .start(hold: 30))
+        if Bool.random(using: &random) { race(at: at(again + 0.05)) }
+        // In time order; events of one instant keep the order they were drawn in.
+        events = events.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
+    }
+
+    /// One operator's request at `time`, from a client drawn from the seed.
+    mutating func operators(at time: Int64, _ operation: Operation) {
+        let client = Int.random(in: 0..<SimulationLimits.clients, using: &random)
+        events.append((time, .request(client: client, operation)))
+    }
+
+    /// One to three more requests in the same tick, from any clients: two stops, two starts, an
+    /// estop racing a start, an ack racing a stop. Each must get its own outcome.
+    mutating func race(at time: Int64) {
+        for _ in 0..<Int.random(in: 1...3, using: &random) {
+            let operation = [Operation.start(hold: 30), .stop, .estop, .ack][Int.random(in: 0...3, using: &random)]
+            operators(at: time, operation)
+        }
     }
 
     /// A sensor seed's script: the start, then one thermocouple fault.
     mutating func sensorScript(start t0: Int64) {
-        events.append((t0 + 100_000, .start(hold: 120)))
+        events.append((t0 + 100_000, .request(client: 0, .start(hold: 120))))
         let when = Double.random(in: 0...SimulationLimits.sensorFaultWithinSeconds, using: &random)
         let fault: ThermocoupleFault
         switch Int.random(in: 0..<6, using: &random) {
@@ -283,15 +347,6 @@ struct World {
         sensorEnd = at + Int64(SimulationLimits.sensorWatchSeconds * 1e6)
     }
 
-    mutating func exchange(advancing microseconds: Int64) {
-        engine.receive(generator.takeOutput(), now: now)
-        engine.poll(now: now)
-        let out = engine.takeOutput()
-        if !out.isEmpty { generator.receive(out, at: now) }
-        engine.receive(generator.takeOutput(), now: now)
-        generator.advance(to: now + microseconds)
-    }
-
     mutating func run() -> SimulationReport {
         // A longer hold than the liveness runs' gets that much longer to complete.
         let limit =
@@ -300,20 +355,32 @@ struct World {
             : SimulationLimits.faultRunSeconds
         let end = sensorEnd ?? now + Int64(limit * 1_000_000)
         while now < end && report.violation == nil {
-            var commands: [OperatorCommand] = []
+            var requests: [OperatorRequest] = []
             while let next = events.first, next.at <= now {
                 events.removeFirst()
                 report.script.append("\(Double(now) / 1e6) s: \(next.what)")
                 switch next.what {
-                case .start(let hold):
-                    var profile = TreatmentProfile.bvn
-                    profile.holdSeconds = hold
-                    commands.append(.start(profile))
-                case .stop: commands.append(.stop)
-                case .estop: commands.append(.emergencyStop)
-                case .ack: commands.append(.acknowledge)
+                case .request(let client, let operation):
+                    let command: OperatorCommand
+                    switch operation {
+                    case .start(let hold):
+                        var profile = TreatmentProfile.bvn
+                        profile.holdSeconds = hold
+                        command = .start(profile)
+                    case .stop: command = .stop
+                    case .estop: command = .emergencyStop
+                    case .ack: command = .acknowledge
+                    }
+                    requests.append(
+                        rig.request(
+                            command,
+                            level: Operator.level(client),
+                            uid: Operator.uid(client),
+                            client: UInt64(client)
+                        )
+                    )
                 case .fault(let fault):
-                    generator.inject(fault)
+                    rig.generator.inject(fault)
                     switch fault {
                     case .rfStuckOn: stuckOn = true
                     case .bitErrors, .garbage, .reboot: impaired = true
@@ -324,21 +391,19 @@ struct World {
                     default: break
                     }
                 case .pullCable:
-                    generator.inject(.disconnected(true))
-                    engine.closed()
+                    rig.pullCable()
                     impaired = true
                 case .plugCable:
-                    generator.inject(.disconnected(false))
-                    engine.opened(now: now)
+                    rig.plugCable()
                 case .overruns(let count):
                     consecutiveOverruns = count
                 }
             }
-            step(commands)
+            step(requests)
             if report.faultFree && core.phase == .done { break }
         }
         if let at = sensorFaultAt {
-            report.faultToRFOffMicroseconds = generator.recorder.edges.last.flatMap {
+            report.faultToRFOffMicroseconds = rig.generator.recorder.edges.last.flatMap {
                 !$0.on && $0.microseconds >= at ? $0.microseconds - at : nil
             }
         }
@@ -357,28 +422,62 @@ struct World {
         return report
     }
 
-    /// One control tick and the invariants after it.
-    mutating func step(_ commands: [OperatorCommand]) {
-        engine.receive(generator.takeOutput(), now: now)
-        var link = engine.snapshot
-        link.consecutiveOverruns = consecutiveOverruns
+    /// One control tick, the time to the next with every frame checked on arrival, and the
+    /// invariants after them.
+    mutating func step(_ requests: [OperatorRequest]) {
+        rig.consecutiveOverruns = consecutiveOverruns
         if consecutiveOverruns > 0 { consecutiveOverruns -= 1 }
-        let wasActive = core.phase.isActive
         let raisedBefore = alarmsRaised.count
-        let actions = core.step(now: now, link: link, commands: commands)
-        for action in actions {
+        let out = rig.tick(requests)
+        checkOutcomes(of: requests, out)
+        absorb(out, at: now)
+        if core.phase.isActive, let profile = core.profile {
+            let tip = rig.generator.tipTemperature
+            if tip >= profile.setPointCelsius - profile.holdBandCelsius { trueBandReached = true }
+            if trueBandReached && abs(tip - profile.setPointCelsius) <= profile.holdBandCelsius {
+                trueHoldSeconds += Double(Simulation.tick) / 1e6
+            }
+        }
+        rig.exchange(advancing: Simulation.tick)
+        for reaction in rig.takeArrivals() {
+            absorb(reaction.output, at: reaction.microseconds)
+            // The reaction per frame: an RF_OFF decided on a frame's arrival has switched the
+            // output stage off by the time the generator took it, with no tick in between.
+            if reaction.output.generator.contains(.rfOff) && reaction.outputEnabledAfter && !stuckOn && !impaired {
+                fail("RF_OFF decided on a frame's arrival left the generator's output on")
+            }
+        }
+        // Every alarm is in the record: in the lesion under way, or the last one ended (which
+        // may be the one before the last, when a start followed the alarm in the same tick).
+        if !record.isEmpty {
+            for alarm in alarmsRaised[raisedBefore...]
+            where !record.suffix(2).contains(where: { lesion in
+                lesion.alarms.contains { $0.interlock == alarm.interlock.rawValue && $0.detail == alarm.detail }
+            }) {
+                fail("alarm \(alarm) is not in the treatment record")
+            }
+        }
+        report.ticks += 1
+        check(telemetryAt: rig.engine.snapshot.telemetryReceivedAt)
+    }
+
+    /// What the invariants track, from one output of the machine (a tick's or an arrival's).
+    mutating func absorb(_ out: MachineOutput, at time: Int64) {
+        for action in out.actions {
             switch action {
-            case .generator(let command): engine.send(command, now: now)
+            case .generator: break
             case .alarm(let alarm):
                 alarmsRaised.append(alarm)
-                alarmAt = now
+                alarmAt = time
                 armed = false
             case .refused: break
             case .phaseChanged(let from, let to):
                 if !from.isActive && to == .impedanceCheck {
-                    energyAtStart = generator.deliveredEnergyJoules
+                    energyAtStart = rig.generator.deliveredEnergyJoules
                     trueHoldSeconds = 0
                     trueBandReached = false
+                    // A lesion began: by an accepted start (checked in `checkOutcomes`).
+                    armed = true
                 }
                 if !to.isActive { armed = false }
                 // An alarm after the acknowledgement belongs to the last lesion's record but is
@@ -387,57 +486,78 @@ struct World {
                 if to == .impedanceCheck { passedIdleSinceLesion = false }
             }
         }
-        let started = TickOutcomes.acceptedStart(commands: commands, actions: actions)
-        if started != nil && core.phase.isActive && !wasActive { armed = true }
-        if !armed && disarmedAt == nil { disarmedAt = now }
+        if !armed && disarmedAt == nil { disarmedAt = time }
         if armed { disarmedAt = nil }
-        let fresh = link.connected && now - link.telemetryReceivedAt <= InterlockLimits.staleMicroseconds
-        keepRecord(
-            TreatmentRecording.entries(
-                actions: actions,
-                core: core,
-                start: started.map { RecordedStart(level: "L4", operatorUID: UInt32($0)) },
-                telemetry: fresh ? link.telemetry : nil,
-                wall: now
-            )
-        )
-        if let lesion = record.last {
-            for alarm in alarmsRaised[raisedBefore...]
-            where !lesion.alarms.contains(where: {
-                $0.interlock == alarm.interlock.rawValue && $0.detail == alarm.detail
-            }) {
-                fail("alarm \(alarm) is not in the treatment record")
-            }
-        }
-        if core.phase.isActive, let profile = core.profile {
-            let tip = generator.tipTemperature
-            if tip >= profile.setPointCelsius - profile.holdBandCelsius { trueBandReached = true }
-            if trueBandReached && abs(tip - profile.setPointCelsius) <= profile.holdBandCelsius {
-                trueHoldSeconds += Double(Simulation.tick) / 1e6
-            }
-        }
-        exchange(advancing: Simulation.tick)
-        report.ticks += 1
-        check(telemetryAt: link.telemetryReceivedAt)
+        keepRecord(out.records)
     }
 
-    /// Folds one tick's record entries as the record thread does (`RecordWriter`): a new lesion
-    /// at `began`, alarms to the last lesion begun, the totals as they come. Then checks that
-    /// every alarm raised since the first lesion began is in it, with its cause.
+    /// Each request's outcome against what the tick did: one outcome per request under its own
+    /// ticket; as many accepted starts as lesions begun (with the record naming that start's level
+    /// and uid), accepted stops as lesions stopped, accepted acknowledgements as alarms cleared;
+    /// every emergency stop accepted; and the API's command events saying the same.
+    mutating func checkOutcomes(of requests: [OperatorRequest], _ out: MachineOutput) {
+        guard out.outcomes.map(\.ticket) == requests.map(\.ticket) else {
+            return fail("outcomes \(out.outcomes.map(\.ticket)) for requests \(requests.map(\.ticket))")
+        }
+        var began = 0
+        var stopped = 0
+        var cleared = 0
+        for case .phaseChanged(let from, let to) in out.actions {
+            if !from.isActive && to == .impedanceCheck { began += 1 }
+            if to == .stopped { stopped += 1 }
+            if from == .faulted && to == .idle { cleared += 1 }
+        }
+        func accepted(_ matches: (OperatorCommand) -> Bool) -> [OperatorRequest] {
+            zip(requests, out.outcomes).filter { matches($0.0.command) && $0.1.accepted }.map(\.0)
+        }
+        let starts = accepted { if case .start = $0 { true } else { false } }
+        let stops = accepted { $0 == .stop }
+        let acks = accepted { $0 == .acknowledge }
+        let estops = requests.filter { $0.command == .emergencyStop }
+        if starts.count != began { fail("\(starts.count) starts accepted in a tick that began \(began) lesions") }
+        if stops.count != stopped { fail("\(stops.count) stops accepted in a tick that stopped \(stopped) lesions") }
+        if acks.count != cleared { fail("\(acks.count) acknowledgements accepted in a tick that cleared \(cleared)") }
+        if accepted({ $0 == .emergencyStop }).count != estops.count { fail("an emergency stop was refused") }
+        for case .began(_, let level, let uid, _) in out.records {
+            if let start = starts.first, level != start.level || uid != start.uid {
+                fail("the record names \(level) uid \(uid); the start carried out was \(start.level) uid \(start.uid)")
+            }
+        }
+        let told = out.events.compactMap { if case .command(let c) = $0 { c } else { nil } }
+        let expected = zip(requests, out.outcomes).map {
+            CommandOutcome(
+                command: $0.0.command.name,
+                uid: $0.0.uid,
+                client: $0.0.client,
+                accepted: $0.1.accepted,
+                reason: $0.1.refusal
+            )
+        }
+        if told != expected { fail("the API was told \(told), the outcomes were \(expected)") }
+    }
+
+    /// Files one output's record entries as the record thread does (`RecordRouter`, as
+    /// `RecordWriter` follows it). Then checks that the record's outcome follows the daemon.
     mutating func keepRecord(_ entries: [RecordEntry]) {
         for entry in entries {
-            switch entry {
-            case .began: record.append(RecordedLesion())
-            case .sample(_, let summary): record[record.count - 1].summary = summary
-            case .alarm(let alarm) where !record.isEmpty: record[record.count - 1].alarms.append(alarm)
-            case .alarm: break
-            case .ended(let outcome, _, let summary, _):
-                record[record.count - 1].summary = summary
-                record[record.count - 1].outcome = outcome
+            switch (entry, router.route(entry)) {
+            case (.began(_, let level, let uid, _), .newLesion(let number)):
+                if number != record.count { fail("lesion \(number) begun after \(record.count)") }
+                record.append(RecordedLesion(level: level, uid: uid))
+            case (.sample(_, let summary), .lesion(let number)):
+                record[number].summary = summary
+            case (.alarm(let alarm), .lesion(let number)), (.alarm(let alarm), .afterEnd(let number)):
+                record[number].alarms.append(alarm)
+            case (.ended(let outcome, _, let summary, _), .lesion(let number)):
+                record[number].summary = summary
+                record[number].outcome = outcome
                 checkEnded(summary)
-            case .amended(let outcome, _) where !record.isEmpty:
-                record[record.count - 1].outcome = outcome
-            case .amended: break
+            case (.amended(let outcome, _), .afterEnd(let number)):
+                record[number].outcome = outcome
+            case (.alarm, .nowhere):
+                break
+            case (let entry, let destination):
+                fail("record entry \(entry) went to \(destination)")
             }
         }
         // The record says what the daemon ended in: after a lesion's end, until the operator's
@@ -476,7 +596,7 @@ struct World {
 
     /// The invariants, after every tick.
     mutating func check(telemetryAt: Int64) {
-        let rfOn = generator.isOutputEnabled && generator.deliveredPower > 0.05
+        let rfOn = rig.generator.isOutputEnabled && rig.generator.deliveredPower > 0.05
         // Commands reach the generator within a tick on a sound link; on an impaired one the
         // generator's own watchdog (100 ms) and set-point expiry end RF.
         // RF_OFF goes out in the tick that decides it, so on a sound link the generator is off
@@ -494,21 +614,21 @@ struct World {
             }
         }
         if rfOn && !stuckOn {
-            report.peakWhileRFOn = max(report.peakWhileRFOn, generator.tipTemperature)
+            report.peakWhileRFOn = max(report.peakWhileRFOn, rig.generator.tipTemperature)
             // The cap itself, by the truth: no sensor fault may let RF heat the tip to it.
-            if generator.tipTemperature >= InterlockLimits.maxTemperatureCelsius {
+            if rig.generator.tipTemperature >= InterlockLimits.maxTemperatureCelsius {
                 fail(
-                    "the true tip is at \(generator.tipTemperature) °C with RF on (cap \(InterlockLimits.maxTemperatureCelsius) °C; "
-                        + "readings \(generator.samples.map { "\($0.celsius) \($0.status)" }))"
+                    "the true tip is at \(rig.generator.tipTemperature) °C with RF on (cap \(InterlockLimits.maxTemperatureCelsius) °C; "
+                        + "readings \(rig.generator.samples.map { "\($0.celsius) \($0.status)" }))"
                 )
             }
         }
         if !stuckOn
-            && generator.tipTemperature > InterlockLimits.maxTemperatureCelsius
+            && rig.generator.tipTemperature > InterlockLimits.maxTemperatureCelsius
                 + SimulationLimits.temperatureMarginCelsius
         {
             fail(
-                "tip at \(generator.tipTemperature) °C, over the \(InterlockLimits.maxTemperatureCelsius) °C cap by more than the margin"
+                "tip at \(rig.generator.tipTemperature) °C, over the \(InterlockLimits.maxTemperatureCelsius) °C cap by more than the margin"
             )
         }
         for alarm in alarmsRaised.suffix(1) where core.phase == .faulted {

@@ -1,78 +1,87 @@
 import RFGenCore
 import RFGenLink
+import RFGenMachine
 import RFGenProtocol
 import RFGenSimulator
+import RFGenTestSupport
 
-/// The core against the simulated generator in virtual time, through the daemon's own link engine
-/// and the real codec: the same path as in rfgend, less the threads and the port. Ticks are 10 ms.
+/// The daemon's machine against the simulated generator in virtual time (`VirtualDaemon`: the link
+/// engine, the real codec, every frame checked on arrival), with a record of what it decided.
+/// Ticks are 10 ms.
 struct CoreHarness {
-    var generator: SimulatedGenerator
-    var core = TreatmentCore()
-    var engine = LinkEngine()
-    /// Every action the core returned, with its tick's time.
+    var rig: VirtualDaemon
+    /// Every action the machine returned, on a tick or on a frame's arrival, with its time.
     var actions: [(microseconds: Int64, action: CoreAction)] = []
-    /// While true, bytes from the host are lost on the way (a half-broken link).
-    var dropCommands = false
-    /// Generator commands the core decides but that never reach the link (a generator that never
-    /// got them).
-    var dropTypes: Set<MessageType> = []
-    /// What the control loop would report as consecutive overruns.
-    var consecutiveOverruns = 0
+    /// Every tick's outputs, with their time.
+    var outputs: [(microseconds: Int64, output: MachineOutput)] = []
+    /// Every record entry the machine made, on ticks and on arrivals, in order.
+    var records: [RecordEntry] = []
     static let tick: Int64 = 10_000
 
-    var now: Int64 { generator.now }
-
-    /// What the core sees.
-    var link: LinkSnapshot {
-        var snapshot = engine.snapshot
-        snapshot.consecutiveOverruns = consecutiveOverruns
-        return snapshot
+    var generator: SimulatedGenerator {
+        get { rig.generator }
+        set { rig.generator = newValue }
     }
+    var core: TreatmentCore { rig.core }
+    var engine: LinkEngine { rig.engine }
+    var now: Int64 { rig.now }
+    var dropCommands: Bool {
+        get { rig.dropCommands }
+        set { rig.dropCommands = newValue }
+    }
+    var dropTypes: Set<MessageType> {
+        get { rig.dropTypes }
+        set { rig.dropTypes = newValue }
+    }
+    var consecutiveOverruns: Int {
+        get { rig.consecutiveOverruns }
+        set { rig.consecutiveOverruns = newValue }
+    }
+
+    /// What the machine sees.
+    var link: LinkSnapshot { rig.engine.snapshot }
 
     init(configuration: GeneratorConfiguration = GeneratorConfiguration()) {
-        generator = SimulatedGenerator(configuration: configuration)
-        generator.advance(to: configuration.bootMicroseconds + 20_000)
-        engine.opened(now: now)
-        // Handshake, CLEAR_FAULT, and the telemetry that shows the reset fault cleared.
-        for _ in 0..<30 { exchange(advancing: 1000) }
+        rig = VirtualDaemon(configuration: configuration, tickMicroseconds: Self.tick)
     }
 
-    /// Moves bytes both ways and lets `microseconds` pass.
-    mutating func exchange(advancing microseconds: Int64) {
-        engine.receive(generator.takeOutput(), now: now)
-        engine.poll(now: now)
-        let out = engine.takeOutput()
-        if !dropCommands && !out.isEmpty { generator.receive(out, at: now) }
-        engine.receive(generator.takeOutput(), now: now)
-        generator.advance(to: now + microseconds)
-    }
-
-    /// One control tick: the core decides, its commands go out through the link, 10 ms pass.
+    /// One control tick: the machine decides, its commands go out through the link, 10 ms pass
+    /// (frames checked as they arrive). Returns the tick's own actions.
     @discardableResult
     mutating func tick(_ commands: [OperatorCommand] = []) -> [CoreAction] {
-        engine.receive(generator.takeOutput(), now: now)
-        let decided = core.step(now: now, link: link, commands: commands)
-        for action in decided {
-            actions.append((now, action))
-            guard case .generator(let command) = action else { continue }
-            if dropTypes.contains(command.messageType) { continue }
-            engine.send(command, now: now)
+        tick(requests: commands.map { rig.request($0) }).actions
+    }
+
+    /// One control tick with these requests; its whole output.
+    @discardableResult
+    mutating func tick(requests: [OperatorRequest]) -> MachineOutput {
+        let out = rig.tick(requests)
+        let at = now
+        outputs.append((at, out))
+        records += out.records
+        for action in out.actions { actions.append((at, action)) }
+        rig.exchange(advancing: Self.tick)
+        for reaction in rig.takeArrivals() {
+            records += reaction.output.records
+            for action in reaction.output.actions { actions.append((reaction.microseconds, action)) }
         }
-        exchange(advancing: Self.tick)
-        return decided
+        return out
     }
 
-    /// The cable is pulled: nothing passes, and the shell sees the port hang up.
-    mutating func pullCable() {
-        generator.inject(.disconnected(true))
-        engine.closed()
+    /// A request with the next ticket.
+    mutating func request(
+        _ command: OperatorCommand,
+        level: String = "",
+        uid: UInt32 = 0,
+        client: UInt64 = 0
+    )
+        -> OperatorRequest
+    {
+        rig.request(command, level: level, uid: uid, client: client)
     }
 
-    /// The cable is back: the shell reopens the port and the link handshakes again.
-    mutating func plugCable() {
-        generator.inject(.disconnected(false))
-        engine.opened(now: now)
-    }
+    mutating func pullCable() { rig.pullCable() }
+    mutating func plugCable() { rig.plugCable() }
 
     /// Ticks for `seconds`, or until `until` holds.
     mutating func run(seconds: Double, until: (CoreHarness) -> Bool = { _ in false }) {
@@ -86,21 +95,9 @@ struct CoreHarness {
         run(seconds: 300) { $0.core.phase == .hold || $0.core.phase == .faulted }
     }
 
-    /// The alarms the core raised.
+    /// The alarms the machine raised.
     var alarms: [Alarm] { actions.compactMap { if case .alarm(let a) = $0.action { a } else { nil } } }
 
     /// When the generator's output stage last switched off, by its own record.
     var rfOffAt: Int64? { generator.recorder.lastOffMicroseconds }
-}
-
-extension GeneratorCommand {
-    var messageType: MessageType {
-        switch self {
-        case .setPower: .setPower
-        case .rfOn: .rfOn
-        case .rfOff: .rfOff
-        case .impedanceCheck: .impedanceCheck
-        case .clearFault: .clearFault
-        }
-    }
 }

@@ -3,25 +3,17 @@ import RFGenProtocol
 import RFGenSimulator
 import Testing
 
-/// What the treatment record receives, from the core's actions: the entries the daemon's record
+/// What the treatment record receives from the daemon's machine: the entries the daemon's record
 /// thread writes and the deterministic simulation checks.
 struct TreatmentRecordingTests {
-    /// A harness whose every tick also collects the record's entries.
+    /// A harness whose record entries (the machine's, on ticks and on arrivals) are kept.
     struct Recorded {
         var harness = CoreHarness()
-        var entries: [RecordEntry] = []
+        var entries: [RecordEntry] { harness.records }
 
         mutating func tick(_ commands: [OperatorCommand] = []) {
-            let started = commands.contains { if case .start = $0 { true } else { false } }
-            let telemetry = harness.link.telemetry
-            let wall = 1_000_000_000 + harness.now
-            let actions = harness.tick(commands)
-            entries += TreatmentRecording.entries(
-                actions: actions,
-                core: harness.core,
-                start: started ? RecordedStart(level: "L5", operatorUID: 1001) : nil,
-                telemetry: telemetry,
-                wall: wall
+            harness.tick(
+                requests: commands.map { harness.request($0, level: "L5", uid: 1001) }
             )
         }
     }
@@ -29,7 +21,7 @@ struct TreatmentRecordingTests {
     @Test("A lesion's record: its start, a sample a tick with the totals, the alarm ahead of the end, the end's totals")
     func lesionWithAlarm() {
         var r = Recorded()
-        let startedAt = 1_000_000_000 + r.harness.now
+        let startedAt = r.harness.now
         r.tick([.start(.bvn)])
         #expect(r.entries.first == .began(profile: "bvn", level: "L5", operatorUID: 1001, wallMicroseconds: startedAt))
         for _ in 0..<300 { r.tick() }
