@@ -129,10 +129,7 @@ final class LinkService: @unchecked Sendable {
         }
         for command in commands { engine.send(command, now: now) }
         engine.poll(now: now)
-        let output = engine.takeOutput()
-        if let port, !output.isEmpty {
-            do { _ = try port.writeAll(output) } catch { lost("write failed: \(error)") }
-        }
+        write()
         for event in engine.takeEvents() {
             switch event {
             case .ready(let hello):
@@ -156,7 +153,7 @@ final class LinkService: @unchecked Sendable {
     }
 
     /// A new telemetry frame is checked against the interlocks at once, and what the check sends
-    /// (RF_OFF) goes out in this wake-up's write, ahead of the queue. Only the newest frame of a
+    /// (RF_OFF) is written at once, ahead of the queue and of the record and events of the trip. Only the newest frame of a
     /// read is checked: frames that came in one read are microseconds apart.
     private func checkArrival(now: Int64) {
         let snapshot = engine.snapshot
@@ -164,8 +161,17 @@ final class LinkService: @unchecked Sendable {
         checkedTelemetryAt = snapshot.telemetryReceivedAt
         // Published first: a tick that runs after this check must not see an older frame.
         publish()
-        for command in host.telemetryArrived(link: snapshot, linkState: engine.state) {
-            engine.send(command, now: now)
+        host.telemetryArrived(link: snapshot, linkState: engine.state) { commands in
+            for command in commands { engine.send(command, now: now) }
+            write()
+        }
+    }
+
+    /// Writes what the link has to send.
+    private func write() {
+        let output = engine.takeOutput()
+        if let port, !output.isEmpty {
+            do { _ = try port.writeAll(output) } catch { lost("write failed: \(error)") }
         }
     }
 

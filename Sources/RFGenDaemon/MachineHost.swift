@@ -52,16 +52,21 @@ final class MachineHost: Sendable {
         }
     }
 
-    /// A telemetry frame has arrived (the link thread): returns the generator commands to send at
-    /// once, RF_OFF when a check tripped, and carries out the rest.
-    func telemetryArrived(link: LinkSnapshot, linkState: LinkEngine.State) -> [GeneratorCommand] {
+    /// A telemetry frame has arrived (the link thread). When a check trips, `send` gets the
+    /// generator commands (RF_OFF first) before anything else is carried out, still under the
+    /// lock: the wire first, then the record, the events and the status, in the machine's order.
+    func telemetryArrived(
+        link: LinkSnapshot,
+        linkState: LinkEngine.State,
+        send: ([GeneratorCommand]) -> Void
+    ) {
         machine.withLock { machine in
             let now = MonotonicInstant(microseconds: MonotonicClock.microseconds())
             let wall = WallInstant(microsecondsSinceEpoch: wallClockMicroseconds())
             let out = machine.telemetryArrived(now: now, wall: wall, link: link, linkState: linkState)
-            guard !out.actions.isEmpty else { return [] }
+            guard !out.actions.isEmpty else { return }
+            send(out.generator)
             carryOut(out, status: machine.status, wall: wall)
-            return out.generator
         }
     }
 
