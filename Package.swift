@@ -145,7 +145,7 @@ let package = Package(
         .target(
             // Fixtures shared by tests and benchmarks: the controller against the simulator.
             name: "RFGenTestSupport",
-            dependencies: ["RFGenCore", "RFGenLink", "RFGenMachine", "RFGenProtocol", "RFGenSimulator"],
+            dependencies: ["RFGenAPI", "RFGenCore", "RFGenLink", "RFGenMachine", "RFGenProtocol", "RFGenSimulator"],
             path: "Sources/RFGenTestSupport",
             swiftSettings: strict
         ),

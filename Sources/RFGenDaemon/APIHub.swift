@@ -3,6 +3,7 @@ import NIOExtras
 import NIOPosix
 import RFGenAPI
 import RFGenCore
+import RFGenMachine
 import RFGenRecords
 import RFGenSystem
 
@@ -12,8 +13,10 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// The API's state: clients, the control lease, the replay buffer, commands waiting for the
-/// tick. Confined to one event loop: every method runs on it (asserted), so nothing here locks.
+/// The API's shell: connections, the replay buffer and the subscribers' delivery, and the answers
+/// that need the daemon's data. Who is admitted, roles, rate limits, the control lease and the
+/// commands waiting for the tick are decided by `APISessions` (pure); this carries its effects
+/// out. Confined to one event loop: every method runs on it (asserted), so nothing here locks.
 final class APIHub: @unchecked Sendable {
     /// Who this daemon is, for the banner.
     struct Identity: Sendable {
@@ -31,39 +34,23 @@ final class APIHub: @unchecked Sendable {
         let id: UInt64
         let channel: any Channel
         let uid: UInt32
-        let gid: UInt32
         let pid: Int32
-        let role: Role?
         var streams: Set<RFGenAPI.Stream> = []
         /// The next sequence number to send; nil when not subscribed.
         var cursor: UInt64?
         var missed: UInt64 = 0
         /// Since when events have waited for a client that reads nothing.
         var blockedSince: NIODeadline?
-        var history: [String] = []
-        var tokens = Double(APILimits.requestBurst)
-        var refilled: NIODeadline
-        var limitedInARow = 0
         var closing = false
 
-        init(id: UInt64, channel: any Channel, uid: UInt32, gid: UInt32, pid: Int32, role: Role?, now: NIODeadline) {
+        init(id: UInt64, channel: any Channel, uid: UInt32, pid: Int32) {
             self.id = id
             self.channel = channel
             self.uid = uid
-            self.gid = gid
             self.pid = pid
-            self.role = role
-            refilled = now
         }
 
         var name: String { "client \(id) (uid \(uid), pid \(pid))" }
-    }
-
-    private struct Waiting {
-        var client: Client
-        var id: RequestID?
-        var ticket: UInt64
-        var deadline: NIODeadline
     }
 
     private let loop: any EventLoop
@@ -75,13 +62,10 @@ final class APIHub: @unchecked Sendable {
     private let encoder = APIJSON.encoder()
     private let decoder = APIJSON.decoder()
     private var clients: [UInt64: Client] = [:]
-    private var nextClient: UInt64 = 1
-    private var leaseHolder: Client?
+    private var sessions: APISessions
     private var replay: ReplayBuffer<ReplayEntry>
     private var drained: [Event] = []
-    private var waiting: [Waiting] = []
     private var pumpTask: RepeatedTask?
-    private var shuttingDown = false
     /// The notable events into the log (alarms, RF edges, phases, commands).
     private var journal: EventJournal
     private let maxClients: Int
@@ -102,6 +86,13 @@ final class APIHub: @unchecked Sendable {
         self.shared = shared
         self.roles = roles
         self.maxClients = maxClients
+        sessions = APISessions(
+            limits: SessionLimits(
+                clients: maxClients,
+                waitingRequests: DaemonLimits.operatorQueue,
+                replyTimeoutMicroseconds: DaemonLimits.apiReplyMicroseconds
+            )
+        )
         self.identity = identity
         self.log = log
         replay = ReplayBuffer(capacity: APILimits.replayEvents, latestSeq: identity.firstSeq - 1)
@@ -118,29 +109,9 @@ final class APIHub: @unchecked Sendable {
     func connect(channel: any Channel, pid: Int32, uid: UInt32, gid: UInt32) -> Client {
         loop.assertInEventLoop()
         let groups = Set([gid] + Accounts.supplementaryGroups(pid: pid))
-        let client = Client(
-            id: nextClient,
-            channel: channel,
-            uid: uid,
-            gid: gid,
-            pid: pid,
-            role: roles.role(uid: uid, groups: groups),
-            now: .now()
-        )
-        nextClient += 1
-        let refusal: APIError? =
-            if shuttingDown {
-                APIError(.shuttingDown, "rfgend is stopping")
-            } else if clients.count >= maxClients {
-                APIError(.tooManyClients, "\(maxClients) clients are connected; try again later")
-            } else if client.role == nil {
-                APIError(
-                    .noRole,
-                    "uid \(uid) is in no operator or observer group of this daemon (its groups: \(groups.sorted().map(String.init).joined(separator: ", ")))"
-                )
-            } else {
-                nil
-            }
+        let role = roles.role(uid: uid, groups: groups)
+        let (id, refusal) = sessions.connect(uid: uid, gid: gid, groups: groups, pid: pid, role: role, now: now())
+        let client = Client(id: id, channel: channel, uid: uid, pid: pid)
         if let refusal {
             log("\(client.name) refused: \(refusal.message)")
             send(Reply<Empty>(id: nil, .failure(refusal)), to: client, type: "reply")
@@ -151,7 +122,7 @@ final class APIHub: @unchecked Sendable {
         let banner = Banner(
             daemon: identity.version,
             instance: identity.instance,
-            role: client.role ?? .observer,
+            role: role ?? .observer,
             client: client.id,
             uid: uid,
             pid: pid,
@@ -169,12 +140,7 @@ final class APIHub: @unchecked Sendable {
     func disconnected(_ client: Client) {
         loop.assertInEventLoop()
         guard clients.removeValue(forKey: client.id) != nil else { return }
-        waiting.removeAll { $0.client === client }
-        if leaseHolder === client {
-            leaseHolder = nil
-            log("\(client.name) disconnected holding the control lease; the lease is free")
-            publishLease()
-        }
+        carryOut(sessions.disconnected(client.id))
     }
 
     func failed(_ client: Client, _ error: any Error) {
@@ -214,10 +180,46 @@ final class APIHub: @unchecked Sendable {
 
     /// Logs a client's misbehaviour with its last requests, which say what it was doing.
     private func complain(_ client: Client, _ what: String) {
-        let recent = client.history.suffix(4).joined(separator: " | ")
+        let session = sessions.sessions[client.id]
+        let recent = (session?.history ?? []).suffix(4).joined(separator: " | ")
         log(
-            "\(client.name), \(client.role?.rawValue ?? "no role"): \(what); last requests: \(recent.isEmpty ? "none" : recent)"
+            "\(client.name), \(session?.role.rawValue ?? "no role"): \(what); last requests: \(recent.isEmpty ? "none" : recent)"
         )
+    }
+
+    /// The monotonic clock, for the session logic.
+    private func now() -> MonotonicInstant { MonotonicInstant(microseconds: MonotonicClock.microseconds()) }
+
+    /// Carries out what the session logic decided, in order.
+    private func carryOut(_ effects: [SessionEffect]) {
+        for effect in effects {
+            switch effect {
+            case .reply(let id, let request, let answer):
+                guard let client = clients[id] else { continue }
+                switch answer {
+                case .empty: reply(to: client, id: request, Result<Empty, APIError>.success(Empty()))
+                case .lease(let info): reply(to: client, id: request, Result<LeaseInfo, APIError>.success(info))
+                case .failure(let error): reply(to: client, id: request, Result<Empty, APIError>.failure(error))
+                }
+            case .submit(let request):
+                if !shared.submit(request) { carryOut(sessions.notQueued(request.ticket)) }
+            case .publish(let body):
+                shared.bus.publish(body, wallUs: wallClockMicroseconds())
+            case .close(let id):
+                if let client = clients[id] { close(client) }
+            case .complain(let id, let what):
+                if let client = clients[id] { complain(client, what) }
+            case .log(let text):
+                log(text)
+            case .handle(let id, let request, let method, let line):
+                guard let client = clients[id] else { continue }
+                do {
+                    try dispatch(method, id: request, line: line, client: client)
+                } catch {
+                    reply(to: client, id: request, Result<Empty, APIError>.failure(error))
+                }
+            }
+        }
     }
 
     private func close(_ client: Client) {
@@ -232,84 +234,16 @@ final class APIHub: @unchecked Sendable {
     func request(from client: Client, line: ByteBuffer) {
         loop.assertInEventLoop()
         guard !client.closing else { return }
-        let bytes = Array(line.readableBytesView)
-        remember(bytes, for: client)
-
-        // Token bucket: steady requestsPerSecond, bursts of requestBurst.
-        let now = NIODeadline.now()
-        let elapsed = Double((now - client.refilled).nanoseconds) / 1e9
-        client.tokens = min(
-            Double(APILimits.requestBurst),
-            client.tokens + elapsed * Double(APILimits.requestsPerSecond)
+        let effects = sessions.request(
+            from: client.id,
+            line: Array(line.readableBytesView),
+            now: now(),
+            latchedAlarms: shared.status.withLock { $0.alarms.map(\.id) }
         )
-        client.refilled = now
-        guard client.tokens >= 1 else {
-            client.limitedInARow += 1
-            if client.limitedInARow >= APILimits.floodDisconnect {
-                complain(client, "\(client.limitedInARow) requests over the rate limit in a row; disconnecting")
-                close(client)
-            } else {
-                reply(
-                    to: client,
-                    id: nil,
-                    Result<Empty, APIError>.failure(
-                        APIError(.rateLimited, "more than \(APILimits.requestsPerSecond) requests a second; slow down")
-                    )
-                )
-            }
-            return
-        }
-        // A flood is forgiven only once the client has let its bucket fill up again: a few
-        // tokens trickling in mid-flood do not reset the count.
-        if client.tokens >= Double(APILimits.requestBurst) { client.limitedInARow = 0 }
-        client.tokens -= 1
-
-        let head: RequestHead
-        do {
-            head = try APIJSON.head(bytes, decoder: decoder)
-        } catch {
-            complain(client, "malformed request: \(error.message)")
-            return reply(to: client, id: nil, Result<Empty, APIError>.failure(error))
-        }
-        guard let method = RFGenAPI.Method(rawValue: head.method) else {
-            return reply(
-                to: client,
-                id: head.id,
-                Result<Empty, APIError>.failure(
-                    APIError(
-                        .unknownMethod,
-                        "unknown method \"\(head.method)\"; methods: \(RFGenAPI.Method.allCases.map(\.rawValue).joined(separator: ", "))"
-                    )
-                )
-            )
-        }
-        let role = client.role ?? .observer
-        guard role >= method.requiredRole else {
-            return reply(
-                to: client,
-                id: head.id,
-                Result<Empty, APIError>.failure(
-                    APIError(
-                        .notPermitted,
-                        "\(method.rawValue) needs the operator role; uid \(client.uid) is an observer (observers read and subscribe)"
-                    )
-                )
-            )
-        }
-        do {
-            try dispatch(method, id: head.id, line: bytes, client: client)
-        } catch {
-            reply(to: client, id: head.id, Result<Empty, APIError>.failure(error))
-        }
+        carryOut(effects)
     }
 
-    private func remember(_ line: [UInt8], for client: Client) {
-        var text = String(decoding: line.prefix(200), as: UTF8.self)
-        if line.count > 200 { text += "…" }
-        client.history.append(text)
-        if client.history.count > APILimits.requestHistory { client.history.removeFirst() }
-    }
-
+    /// The methods whose answer needs the daemon's data; the rest are the session logic's.
     private func dispatch(_ method: RFGenAPI.Method, id: RequestID?, line: [UInt8], client: Client) throws(APIError) {
         switch method {
         case .ping:
@@ -328,70 +262,8 @@ final class APIHub: @unchecked Sendable {
             client.cursor = nil
             client.streams = []
             reply(to: client, id: id, Result<Empty, APIError>.success(Empty()))
-        case .leaseAcquire:
-            if let holder = leaseHolder, holder !== client {
-                throw APIError(
-                    .leaseHeld,
-                    "the control lease is held by client \(holder.id) (uid \(holder.uid), pid \(holder.pid))"
-                )
-            }
-            if leaseHolder == nil {
-                leaseHolder = client
-                publishLease()
-            }
-            reply(to: client, id: id, Result<LeaseInfo, APIError>.success(lease(for: client)))
-        case .leaseRelease:
-            if leaseHolder === client {
-                leaseHolder = nil
-                publishLease()
-            }
-            reply(to: client, id: id, Result<LeaseInfo, APIError>.success(lease(for: client)))
-        case .start:
-            guard let params = try APIJSON.params(StartParams.self, line, decoder: decoder) else {
-                throw APIError(
-                    .invalidParams,
-                    "start needs params {\"level\": \"L4\"} (and optionally profile, hold_s)"
-                )
-            }
-            guard leaseHolder === client else {
-                if let holder = leaseHolder {
-                    throw APIError(
-                        .leaseHeld,
-                        "start needs the control lease, held by client \(holder.id) (uid \(holder.uid), pid \(holder.pid))"
-                    )
-                }
-                throw APIError(.leaseRequired, "start needs the control lease: call lease.acquire first")
-            }
-            let name = params.profile ?? "bvn"
-            guard var profile = TreatmentProfile.builtIn.first(where: { $0.name == name }) else {
-                throw APIError(
-                    .invalidParams,
-                    "unknown profile \"\(name)\"; built in: \(TreatmentProfile.builtIn.map(\.name).joined(separator: ", "))"
-                )
-            }
-            if let problem = StartParams.levelProblem(params.level) { throw APIError(.invalidParams, problem) }
-            if let hold = params.holdS {
-                // The core checks it against the profile's limits like any other value.
-                guard hold.isFinite else { throw APIError(.invalidParams, "hold_s must be a finite number of seconds") }
-                profile.holdSeconds = hold
-            }
-            try submit(.start(profile), level: params.level, id: id, client: client)
-        case .stop:
-            try submit(.stop, id: id, client: client)
-        case .estop:
-            try submit(.emergencyStop, id: id, client: client)
-        case .ack:
-            let params = try APIJSON.params(AckParams.self, line, decoder: decoder) ?? AckParams()
-            if let alarm = params.id {
-                let latched = shared.status.withLock { $0.alarms.map(\.id) }
-                guard latched.contains(alarm) else {
-                    throw APIError(
-                        .notFound,
-                        "no latched alarm \(alarm); latched: \(latched.isEmpty ? "none" : latched.map(String.init).joined(separator: ", "))"
-                    )
-                }
-            }
-            try submit(.acknowledge, id: id, client: client)
+        case .leaseAcquire, .leaseRelease, .start, .stop, .estop, .ack:
+            preconditionFailure("\(method.rawValue) is decided by the session logic (APISessions)")
         case .recordsList:
             let params = try APIJSON.params(RecordsListParams.self, line, decoder: decoder) ?? RecordsListParams()
             let limit = min(max(params.limit ?? APILimits.recordsPerPage, 1), APILimits.recordsPerPage)
@@ -441,27 +313,6 @@ final class APIHub: @unchecked Sendable {
                 return RecordExport(id: params.id, format: format, content: content)
             }
         }
-    }
-
-    /// Queues an operator command for the next tick; the reply goes out when the tick has taken it.
-    private func submit(
-        _ command: OperatorCommand,
-        level: String = "",
-        id: RequestID?,
-        client: Client
-    ) throws(APIError) {
-        guard !shuttingDown else { throw APIError(.shuttingDown, "rfgend is stopping; RF is off") }
-        guard let ticket = shared.submit(command, level: level, uid: client.uid, client: client.id) else {
-            throw APIError(.busy, "\(DaemonLimits.operatorQueue) commands are waiting for the control loop; try again")
-        }
-        waiting.append(
-            Waiting(
-                client: client,
-                id: id,
-                ticket: ticket,
-                deadline: .now() + .microseconds(DaemonLimits.apiReplyMicroseconds)
-            )
-        )
     }
 
     /// Reads the records on the thread pool (SQLite may wait for the record thread's commit).
@@ -572,28 +423,15 @@ final class APIHub: @unchecked Sendable {
         }
     }
 
+    /// Answers the commands the tick has taken, and those it has not taken in time.
     private func answerWaiting() {
-        guard !waiting.isEmpty else { return }
-        let now = NIODeadline.now()
-        var still: [Waiting] = []
-        for entry in waiting {
-            if let outcome = shared.outcome(entry.ticket) {
-                let result: Result<Empty, APIError> =
-                    outcome.map { .failure(APIError(.refused, $0)) } ?? .success(Empty())
-                reply(to: entry.client, id: entry.id, result)
-            } else if now > entry.deadline {
-                reply(
-                    to: entry.client,
-                    id: entry.id,
-                    Result<Empty, APIError>.failure(
-                        APIError(.timeout, "the control loop did not take the command in time; check status")
-                    )
-                )
-            } else {
-                still.append(entry)
-            }
+        let tickets = sessions.waitingTickets
+        guard !tickets.isEmpty else { return }
+        let outcomes = tickets.compactMap { ticket in
+            shared.outcome(ticket).map { OperatorOutcome(ticket: ticket, refusal: $0) }
         }
-        waiting = still
+        carryOut(sessions.taken(outcomes))
+        carryOut(sessions.expire(now: now()))
     }
 
     /// Sends a subscriber what it has not had, as far as its socket takes without queueing more
@@ -643,25 +481,14 @@ final class APIHub: @unchecked Sendable {
         return line
     }
 
-    private func publishLease() {
-        shared.bus.publish(.lease(lease(for: nil)), wallUs: wallClockMicroseconds())
-    }
-
     // MARK: - Shutdown
 
     /// The last pump, then every client closed once its writes are out; a second at most.
     func finish() -> EventLoopFuture<Void> {
         loop.assertInEventLoop()
-        shuttingDown = true
+        // The last pump answers what the tick has taken; the rest are told the daemon is stopping.
         pump()
-        for entry in waiting {
-            reply(
-                to: entry.client,
-                id: entry.id,
-                Result<Empty, APIError>.failure(APIError(.shuttingDown, "rfgend is stopping; RF is off"))
-            )
-        }
-        waiting.removeAll()
+        carryOut(sessions.shutDown())
         pumpTask?.cancel()
         let closes = clients.values.map { client -> EventLoopFuture<Void> in
             client.channel.writeAndFlush(ByteBuffer()).flatMap { client.channel.close() }
@@ -710,22 +537,20 @@ final class APIHub: @unchecked Sendable {
 
     // MARK: - Views
 
-    private func lease(for client: Client?) -> LeaseInfo {
-        guard let holder = leaseHolder else { return LeaseInfo(held: false) }
-        return LeaseInfo(held: true, client: holder.id, uid: holder.uid, pid: holder.pid, mine: holder === client)
-    }
+    private func lease(for client: Client?) -> LeaseInfo { sessions.lease(for: client?.id) }
 
     private func info(_ client: Client) -> ClientInfo {
-        ClientInfo(
+        let session = sessions.sessions[client.id]
+        return ClientInfo(
             client: client.id,
             uid: client.uid,
-            gid: client.gid,
+            gid: session?.gid ?? .max,
             pid: client.pid,
-            role: client.role ?? .observer,
+            role: session?.role ?? .observer,
             subscribed: RFGenAPI.Stream.allCases.filter(client.streams.contains).map(\.rawValue),
-            holdsLease: leaseHolder === client,
+            holdsLease: sessions.leaseHolder == client.id,
             missed: client.missed,
-            lastRequests: client.history
+            lastRequests: session?.history ?? []
         )
     }
 

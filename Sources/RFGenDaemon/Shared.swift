@@ -25,7 +25,6 @@ public final class Shared: Sendable {
     struct OperatorExchange {
         var queue: [OperatorRequest] = []
         var outcomes: [UInt64: String?] = [:]
-        var nextTicket: UInt64 = 1
     }
 
     let link = Mutex(LinkExchange())
@@ -49,16 +48,12 @@ public final class Shared: Sendable {
 
     deinit { close(linkWake) }
 
-    /// Queues an operator command; nil when the queue is full.
-    func submit(_ command: OperatorCommand, level: String = "", uid: UInt32 = 0, client: UInt64 = 0) -> UInt64? {
+    /// Queues an operator request for the next tick; false when the queue is full.
+    func submit(_ request: OperatorRequest) -> Bool {
         operators.withLock { exchange in
-            guard exchange.queue.count < DaemonLimits.operatorQueue else { return nil }
-            let ticket = exchange.nextTicket
-            exchange.nextTicket += 1
-            exchange.queue.append(
-                OperatorRequest(ticket: ticket, command: command, level: level, uid: uid, client: client)
-            )
-            return ticket
+            guard exchange.queue.count < DaemonLimits.operatorQueue else { return false }
+            exchange.queue.append(request)
+            return true
         }
     }
 

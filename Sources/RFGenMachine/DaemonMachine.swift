@@ -36,6 +36,11 @@ public struct OperatorOutcome: Hashable, Sendable {
     public var ticket: UInt64
     public var refusal: String?
 
+    public init(ticket: UInt64, refusal: String?) {
+        self.ticket = ticket
+        self.refusal = refusal
+    }
+
     public var accepted: Bool { refusal == nil }
 }
 

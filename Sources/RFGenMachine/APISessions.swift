@@ -1,0 +1,378 @@
+// The socket API's session logic without I/O: who is admitted, with which role; each client's
+// request rate; the control lease; the operator requests on their way to the tick, with their
+// tickets and deadlines. Pure: time is given with each call (`MonotonicInstant`), and what the
+// shell must do comes back as effects. rfgend's `APIHub` moves the bytes and carries the effects
+// out; the in-process tests and the deterministic simulation drive this same value.
+
+import RFGenAPI
+import RFGenCore
+
+/// A reply the session logic decides on its own.
+public enum SessionReply: Hashable, Sendable {
+    /// `{}`: the request was carried out (for a command: once the tick took it).
+    case empty
+    case lease(LeaseInfo)
+    case failure(APIError)
+}
+
+/// What the shell must do for the session logic, in order.
+public enum SessionEffect: Hashable, Sendable {
+    case reply(client: UInt64, id: RequestID?, SessionReply)
+    /// Queue this request for the next tick; its reply comes with its outcome (`taken`).
+    case submit(OperatorRequest)
+    /// Publish this event (a change of the lease).
+    case publish(EventBody)
+    /// Close the connection once what was sent before is out.
+    case close(client: UInt64)
+    /// Log the client's misbehaviour with its last requests.
+    case complain(client: UInt64, String)
+    case log(String)
+    /// A method whose answer needs the daemon's data (status, records, subscriptions): the shell
+    /// answers it. Rate, parse and role have been checked.
+    case handle(client: UInt64, id: RequestID?, RFGenAPI.Method, line: [UInt8])
+}
+
+/// The limits the session logic keeps, from the daemon's configuration.
+public struct SessionLimits: Hashable, Sendable {
+    /// Clients connected at once (`max_clients`).
+    public var clients: Int
+    /// Operator requests waiting for the tick, across all clients; more are answered `busy`.
+    public var waitingRequests: Int
+    /// How long a request waits for the tick before it is answered `timeout`, µs.
+    public var replyTimeoutMicroseconds: Int64
+
+    public init(clients: Int, waitingRequests: Int, replyTimeoutMicroseconds: Int64) {
+        self.clients = clients
+        self.waitingRequests = waitingRequests
+        self.replyTimeoutMicroseconds = replyTimeoutMicroseconds
+    }
+}
+
+/// A token bucket: `APILimits.requestsPerSecond` on average, bursts of `requestBurst`, and a
+/// client rate-limited `floodDisconnect` times in a row is dropped.
+public struct RequestBucket: Hashable, Sendable {
+    public enum Verdict: Hashable, Sendable { case allowed, limited, flood }
+
+    public private(set) var tokens = Double(APILimits.requestBurst)
+    private var refilled: MonotonicInstant
+    public private(set) var limitedInARow = 0
+
+    public init(now: MonotonicInstant) { refilled = now }
+
+    public mutating func take(now: MonotonicInstant) -> Verdict {
+        let elapsed = Double(max(0, now - refilled)) / 1e6
+        tokens = min(Double(APILimits.requestBurst), tokens + elapsed * Double(APILimits.requestsPerSecond))
+        refilled = max(refilled, now)
+        guard tokens >= 1 else {
+            limitedInARow += 1
+            return limitedInARow >= APILimits.floodDisconnect ? .flood : .limited
+        }
+        // A flood is forgiven only once the client has let its bucket fill up again: a few tokens
+        // trickling in mid-flood do not reset the count.
+        if tokens >= Double(APILimits.requestBurst) { limitedInARow = 0 }
+        tokens -= 1
+        return .allowed
+    }
+}
+
+public struct APISessions: Sendable {
+    /// One connected client, as the session logic knows it.
+    public struct Session: Hashable, Sendable {
+        public let id: UInt64
+        public let uid: UInt32
+        public let gid: UInt32
+        public let pid: Int32
+        public let role: Role
+        /// Its last requests (cut to 200 bytes), for the log and `clients`.
+        public fileprivate(set) var history: [String] = []
+        fileprivate var bucket: RequestBucket
+
+        public var name: String { "client \(id) (uid \(uid), pid \(pid))" }
+    }
+
+    private struct Waiting: Hashable, Sendable {
+        var client: UInt64
+        var id: RequestID?
+        var ticket: UInt64
+        var deadline: MonotonicInstant
+    }
+
+    public let limits: SessionLimits
+    public private(set) var sessions: [UInt64: Session] = [:]
+    /// The client holding the control lease.
+    public private(set) var leaseHolder: UInt64?
+    public private(set) var shuttingDown = false
+    private var waiting: [Waiting] = []
+    private var nextClient: UInt64 = 1
+    private var nextTicket: UInt64 = 1
+    private let decoder = APIJSON.decoder()
+
+    public init(limits: SessionLimits) {
+        self.limits = limits
+    }
+
+    // MARK: - Connections
+
+    /// A peer connected: its number, and the refusal it gets instead of a banner, if any.
+    /// - Parameter role: its role by the policy (`RolePolicy.role`); nil when it has none.
+    public mutating func connect(
+        uid: UInt32,
+        gid: UInt32,
+        groups: Set<UInt32>,
+        pid: Int32,
+        role: Role?,
+        now: MonotonicInstant
+    ) -> (client: UInt64, refusal: APIError?) {
+        let id = nextClient
+        nextClient += 1
+        let refusal: APIError? =
+            if shuttingDown {
+                APIError(.shuttingDown, "rfgend is stopping")
+            } else if sessions.count >= limits.clients {
+                APIError(.tooManyClients, "\(limits.clients) clients are connected; try again later")
+            } else if role == nil {
+                APIError(
+                    .noRole,
+                    "uid \(uid) is in no operator or observer group of this daemon (its groups: \(groups.sorted().map(String.init).joined(separator: ", ")))"
+                )
+            } else {
+                nil
+            }
+        if refusal == nil, let role {
+            sessions[id] = Session(id: id, uid: uid, gid: gid, pid: pid, role: role, bucket: RequestBucket(now: now))
+        }
+        return (id, refusal)
+    }
+
+    /// A connection closed: its waiting requests are forgotten (their commands still run) and
+    /// its lease is freed.
+    public mutating func disconnected(_ client: UInt64) -> [SessionEffect] {
+        guard let session = sessions.removeValue(forKey: client) else { return [] }
+        waiting.removeAll { $0.client == client }
+        guard leaseHolder == client else { return [] }
+        leaseHolder = nil
+        return [
+            .log("\(session.name) disconnected holding the control lease; the lease is free"),
+            .publish(.lease(lease(for: nil))),
+        ]
+    }
+
+    // MARK: - Requests
+
+    /// One request line from a client.
+    /// - Parameter latchedAlarms: the alarms latched now, for `ack` with an id.
+    public mutating func request(
+        from client: UInt64,
+        line: [UInt8],
+        now: MonotonicInstant,
+        latchedAlarms: @autoclosure () -> [UInt64]
+    ) -> [SessionEffect] {
+        guard var session = sessions[client] else { return [] }
+        defer { sessions[client] = session }
+        var text = String(decoding: line.prefix(200), as: UTF8.self)
+        if line.count > 200 { text += "…" }
+        session.history.append(text)
+        if session.history.count > APILimits.requestHistory { session.history.removeFirst() }
+
+        switch session.bucket.take(now: now) {
+        case .allowed:
+            break
+        case .limited:
+            let error = APIError(.rateLimited, "more than \(APILimits.requestsPerSecond) requests a second; slow down")
+            return [.reply(client: client, id: nil, .failure(error))]
+        case .flood:
+            return [
+                .complain(
+                    client: client,
+                    "\(session.bucket.limitedInARow) requests over the rate limit in a row; disconnecting"
+                ),
+                .close(client: client),
+            ]
+        }
+
+        let head: RequestHead
+        do {
+            head = try APIJSON.head(line, decoder: decoder)
+        } catch {
+            return [
+                .complain(client: client, "malformed request: \(error.message)"),
+                .reply(client: client, id: nil, .failure(error)),
+            ]
+        }
+        guard let method = RFGenAPI.Method(rawValue: head.method) else {
+            let error = APIError(
+                .unknownMethod,
+                "unknown method \"\(head.method)\"; methods: \(RFGenAPI.Method.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
+            return [.reply(client: client, id: head.id, .failure(error))]
+        }
+        guard session.role >= method.requiredRole else {
+            let error = APIError(
+                .notPermitted,
+                "\(method.rawValue) needs the operator role; uid \(session.uid) is an observer (observers read and subscribe)"
+            )
+            return [.reply(client: client, id: head.id, .failure(error))]
+        }
+        do {
+            return try dispatch(method, id: head.id, line: line, session: session, now: now, latched: latchedAlarms)
+        } catch {
+            return [.reply(client: client, id: head.id, .failure(error))]
+        }
+    }
+
+    private mutating func dispatch(
+        _ method: RFGenAPI.Method,
+        id: RequestID?,
+        line: [UInt8],
+        session: Session,
+        now: MonotonicInstant,
+        latched: () -> [UInt64]
+    ) throws(APIError) -> [SessionEffect] {
+        let client = session.id
+        switch method {
+        case .ping:
+            return [.reply(client: client, id: id, .empty)]
+        case .leaseAcquire:
+            if let holder = leaseHolder, holder != client { throw leaseHeld("the control lease is", holder) }
+            var effects: [SessionEffect] = []
+            if leaseHolder == nil {
+                leaseHolder = client
+                effects.append(.publish(.lease(lease(for: nil))))
+            }
+            return effects + [.reply(client: client, id: id, .lease(lease(for: client)))]
+        case .leaseRelease:
+            var effects: [SessionEffect] = []
+            if leaseHolder == client {
+                leaseHolder = nil
+                effects.append(.publish(.lease(lease(for: nil))))
+            }
+            return effects + [.reply(client: client, id: id, .lease(lease(for: client)))]
+        case .start:
+            guard let params = try APIJSON.params(StartParams.self, line, decoder: decoder) else {
+                throw APIError(
+                    .invalidParams,
+                    "start needs params {\"level\": \"L4\"} (and optionally profile, hold_s)"
+                )
+            }
+            guard leaseHolder == client else {
+                if let holder = leaseHolder { throw leaseHeld("start needs the control lease,", holder) }
+                throw APIError(.leaseRequired, "start needs the control lease: call lease.acquire first")
+            }
+            let name = params.profile ?? "bvn"
+            guard var profile = TreatmentProfile.builtIn.first(where: { $0.name == name }) else {
+                throw APIError(
+                    .invalidParams,
+                    "unknown profile \"\(name)\"; built in: \(TreatmentProfile.builtIn.map(\.name).joined(separator: ", "))"
+                )
+            }
+            if let problem = StartParams.levelProblem(params.level) { throw APIError(.invalidParams, problem) }
+            if let hold = params.holdS {
+                // The core checks it against the profile's limits like any other value.
+                guard hold.isFinite else { throw APIError(.invalidParams, "hold_s must be a finite number of seconds") }
+                profile.holdSeconds = hold
+            }
+            return try submit(.start(profile), level: params.level, id: id, session: session, now: now)
+        case .stop:
+            return try submit(.stop, id: id, session: session, now: now)
+        case .estop:
+            return try submit(.emergencyStop, id: id, session: session, now: now)
+        case .ack:
+            let params = try APIJSON.params(AckParams.self, line, decoder: decoder) ?? AckParams()
+            if let alarm = params.id {
+                let latched = latched()
+                guard latched.contains(alarm) else {
+                    throw APIError(
+                        .notFound,
+                        "no latched alarm \(alarm); latched: \(latched.isEmpty ? "none" : latched.map(String.init).joined(separator: ", "))"
+                    )
+                }
+            }
+            return try submit(.acknowledge, id: id, session: session, now: now)
+        case .status, .profiles, .clients, .subscribe, .unsubscribe, .recordsList, .recordsShow, .recordsExport:
+            return [.handle(client: client, id: id, method, line: line)]
+        }
+    }
+
+    private func leaseHeld(_ what: String, _ holder: UInt64) -> APIError {
+        let named = sessions[holder].map { "client \($0.id) (uid \($0.uid), pid \($0.pid))" } ?? "client \(holder)"
+        return APIError(.leaseHeld, "\(what) held by \(named)")
+    }
+
+    /// A command for the tick, with a new ticket; answered when the tick has taken it.
+    private mutating func submit(
+        _ command: OperatorCommand,
+        level: String = "",
+        id: RequestID?,
+        session: Session,
+        now: MonotonicInstant
+    ) throws(APIError) -> [SessionEffect] {
+        guard !shuttingDown else { throw APIError(.shuttingDown, "rfgend is stopping; RF is off") }
+        guard waiting.count < limits.waitingRequests else {
+            throw APIError(.busy, "\(limits.waitingRequests) commands are waiting for the control loop; try again")
+        }
+        let ticket = nextTicket
+        nextTicket += 1
+        waiting.append(
+            Waiting(client: session.id, id: id, ticket: ticket, deadline: now + limits.replyTimeoutMicroseconds)
+        )
+        return [
+            .submit(
+                OperatorRequest(ticket: ticket, command: command, level: level, uid: session.uid, client: session.id)
+            )
+        ]
+    }
+
+    // MARK: - Outcomes
+
+    /// The tickets waiting for the tick's outcome.
+    public var waitingTickets: [UInt64] { waiting.map(\.ticket) }
+
+    /// The tick has taken these requests: each is answered, done or refused with the reason.
+    public mutating func taken(_ outcomes: [OperatorOutcome]) -> [SessionEffect] {
+        var effects: [SessionEffect] = []
+        for outcome in outcomes {
+            guard let index = waiting.firstIndex(where: { $0.ticket == outcome.ticket }) else { continue }
+            let entry = waiting.remove(at: index)
+            let reply: SessionReply = outcome.refusal.map { .failure(APIError(.refused, $0)) } ?? .empty
+            effects.append(.reply(client: entry.client, id: entry.id, reply))
+        }
+        return effects
+    }
+
+    /// A request the shell could not queue: answered `busy`.
+    public mutating func notQueued(_ ticket: UInt64) -> [SessionEffect] {
+        guard let index = waiting.firstIndex(where: { $0.ticket == ticket }) else { return [] }
+        let entry = waiting.remove(at: index)
+        let error = APIError(.busy, "the control loop's queue is full; try again")
+        return [.reply(client: entry.client, id: entry.id, .failure(error))]
+    }
+
+    /// Requests the tick has not taken by their deadline are answered `timeout`.
+    public mutating func expire(now: MonotonicInstant) -> [SessionEffect] {
+        var effects: [SessionEffect] = []
+        waiting.removeAll { entry in
+            guard now > entry.deadline else { return false }
+            let error = APIError(.timeout, "the control loop did not take the command in time; check status")
+            effects.append(.reply(client: entry.client, id: entry.id, .failure(error)))
+            return true
+        }
+        return effects
+    }
+
+    /// The daemon is stopping: no more clients or commands; waiting requests are answered.
+    public mutating func shutDown() -> [SessionEffect] {
+        shuttingDown = true
+        defer { waiting.removeAll() }
+        return waiting.map {
+            .reply(client: $0.client, id: $0.id, .failure(APIError(.shuttingDown, "rfgend is stopping; RF is off")))
+        }
+    }
+
+    // MARK: - Views
+
+    /// The lease as `client` sees it (nil: as an event, for everyone).
+    public func lease(for client: UInt64?) -> LeaseInfo {
+        guard let holder = leaseHolder, let session = sessions[holder] else { return LeaseInfo(held: false) }
+        return LeaseInfo(held: true, client: session.id, uid: session.uid, pid: session.pid, mine: holder == client)
+    }
+}
