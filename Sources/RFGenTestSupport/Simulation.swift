@@ -118,10 +118,17 @@ struct World {
     let kind: Kind
     var random: SeededRandom
     var report: SimulationReport
-    /// The daemon's machine, link engine and codec against the simulated generator.
-    var rig: VirtualDaemon
-    var now: Int64 { rig.now }
-    var core: TreatmentCore { rig.core }
+    /// The clients' sessions (the API's session logic) and the daemon's machine, link engine and
+    /// codec against the simulated generator.
+    var api: VirtualAPI
+    var now: Int64 { api.rig.now }
+    var core: TreatmentCore { api.rig.core }
+    /// The API's number of each simulated operator, and the id of each one's next request.
+    var clients: [UInt64] = []
+    var nextRequestID: [Int64] = []
+    /// Request ids sent and not yet answered, per client, with whether each is a command for the
+    /// tick (answered with its outcome) or answered at once.
+    var unanswered: [UInt64: [Int64: Bool]] = [:]
 
     // The script: what happens when.
     var events: [(at: Int64, what: Action)] = []
@@ -144,12 +151,13 @@ struct World {
         }
     }
     enum Operation: CustomStringConvertible {
-        case start(hold: Double)
+        /// A start, taking the lease first; `handover`: its holder releases it in the same tick.
+        case start(hold: Double, handover: Bool = false)
         case stop, estop, ack
 
         var description: String {
             switch self {
-            case .start(let hold): "start (hold \(hold) s)"
+            case .start(let hold, let handover): "start (hold \(hold) s\(handover ? ", lease handed over" : ""))"
             case .stop: "stop"
             case .estop: "estop"
             case .ack: "ack"
@@ -177,7 +185,7 @@ struct World {
     var powerFaulted = false
     var consecutiveOverruns = 0
     /// The generator's delivered energy by its own account, J, since the lesion's start.
-    var deliveredJoules: Double { rig.generator.deliveredEnergyJoules - energyAtStart }
+    var deliveredJoules: Double { api.rig.generator.deliveredEnergyJoules - energyAtStart }
     var energyAtStart = 0.0
     /// The simulator's time at temperature in the lesion: the true tip within the hold band, from
     /// when it first reached the band's floor.
@@ -217,7 +225,14 @@ struct World {
         configuration.tissue = [TissueParameters.normal, .sclerotic, .highPerfusion][Int(seed % 3)]
         report.unprotected = kind.isMixed && SimulationLimits.unprotected(seed: seed)
         configuration.selfProtection = !report.unprotected
-        rig = VirtualDaemon(configuration: configuration, tickMicroseconds: Simulation.tick)
+        api = VirtualAPI(configuration: configuration)
+        api.keepsHistory = false
+        for client in 0..<SimulationLimits.clients {
+            let (id, refusal) = api.connect(uid: Operator.uid(client), role: .operator)
+            precondition(refusal == nil, "the simulation's operators are admitted")
+            clients.append(id)
+            nextRequestID.append(1)
+        }
         report.script.append(
             "tissue \(["normal", "sclerotic", "high perfusion"][Int(seed % 3)]); generator "
                 + (report.unprotected ? "without its own protection" : "with its own protection")
@@ -243,7 +258,9 @@ struct World {
         // record must name the one carried out).
         let first = at(Double.random(in: 0...0.5, using: &random))
         operators(at: first, .start(hold: 30))
-        if Int.random(in: 0..<4, using: &random) == 0 { operators(at: first, .start(hold: 30)) }
+        if Int.random(in: 0..<4, using: &random) == 0 {
+            operators(at: first, .start(hold: 30, handover: Bool.random(using: &random)))
+        }
         let faults = Int.random(in: 1...3, using: &random)
         for _ in 0..<faults {
             let when = Double.random(in: 0.5...(SimulationLimits.faultRunSeconds - 1), using: &random)
@@ -302,7 +319,7 @@ struct World {
         let again = Double.random(in: 2...(SimulationLimits.faultRunSeconds - 0.5), using: &random)
         operators(at: at(again), .ack)
         if Bool.random(using: &random) { race(at: at(again)) }
-        operators(at: at(again + 0.05), .start(hold: 30))
+        operators(at: at(again + 0.05), .start(hold: 30, handover: Bool.random(using: &random)))
         if Bool.random(using: &random) { race(at: at(again + 0.05)) }
         // In time order; events of one instant keep the order they were drawn in.
         events = events.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
@@ -318,7 +335,9 @@ struct World {
     /// estop racing a start, an ack racing a stop. Each must get its own outcome.
     mutating func race(at time: Int64) {
         for _ in 0..<Int.random(in: 1...3, using: &random) {
-            let operation = [Operation.start(hold: 30), .stop, .estop, .ack][Int.random(in: 0...3, using: &random)]
+            let operation = [
+                Operation.start(hold: 30, handover: Bool.random(using: &random)), .stop, .estop, .ack,
+            ][Int.random(in: 0...3, using: &random)]
             operators(at: time, operation)
         }
     }
@@ -355,32 +374,14 @@ struct World {
             : SimulationLimits.faultRunSeconds
         let end = sensorEnd ?? now + Int64(limit * 1_000_000)
         while now < end && report.violation == nil {
-            var requests: [OperatorRequest] = []
             while let next = events.first, next.at <= now {
                 events.removeFirst()
                 report.script.append("\(Double(now) / 1e6) s: \(next.what)")
                 switch next.what {
                 case .request(let client, let operation):
-                    let command: OperatorCommand
-                    switch operation {
-                    case .start(let hold):
-                        var profile = TreatmentProfile.bvn
-                        profile.holdSeconds = hold
-                        command = .start(profile)
-                    case .stop: command = .stop
-                    case .estop: command = .emergencyStop
-                    case .ack: command = .acknowledge
-                    }
-                    requests.append(
-                        rig.request(
-                            command,
-                            level: Operator.level(client),
-                            uid: Operator.uid(client),
-                            client: UInt64(client)
-                        )
-                    )
+                    send(client, operation)
                 case .fault(let fault):
-                    rig.generator.inject(fault)
+                    api.rig.generator.inject(fault)
                     switch fault {
                     case .rfStuckOn: stuckOn = true
                     case .bitErrors, .garbage, .reboot: impaired = true
@@ -391,19 +392,19 @@ struct World {
                     default: break
                     }
                 case .pullCable:
-                    rig.pullCable()
+                    api.rig.pullCable()
                     impaired = true
                 case .plugCable:
-                    rig.plugCable()
+                    api.rig.plugCable()
                 case .overruns(let count):
                     consecutiveOverruns = count
                 }
             }
-            step(requests)
+            step()
             if report.faultFree && core.phase == .done { break }
         }
         if let at = sensorFaultAt {
-            report.faultToRFOffMicroseconds = rig.generator.recorder.edges.last.flatMap {
+            report.faultToRFOffMicroseconds = api.rig.generator.recorder.edges.last.flatMap {
                 !$0.on && $0.microseconds >= at ? $0.microseconds - at : nil
             }
         }
@@ -424,22 +425,22 @@ struct World {
 
     /// One control tick, the time to the next with every frame checked on arrival, and the
     /// invariants after them.
-    mutating func step(_ requests: [OperatorRequest]) {
-        rig.consecutiveOverruns = consecutiveOverruns
+    mutating func step() {
+        api.rig.consecutiveOverruns = consecutiveOverruns
         if consecutiveOverruns > 0 { consecutiveOverruns -= 1 }
         let raisedBefore = alarmsRaised.count
-        let out = rig.tick(requests)
+        let (requests, out) = api.decide()
         checkOutcomes(of: requests, out)
+        checkAnswers(of: requests, out)
         absorb(out, at: now)
         if core.phase.isActive, let profile = core.profile {
-            let tip = rig.generator.tipTemperature
+            let tip = api.rig.generator.tipTemperature
             if tip >= profile.setPointCelsius - profile.holdBandCelsius { trueBandReached = true }
             if trueBandReached && abs(tip - profile.setPointCelsius) <= profile.holdBandCelsius {
                 trueHoldSeconds += Double(Simulation.tick) / 1e6
             }
         }
-        rig.exchange(advancing: Simulation.tick)
-        for reaction in rig.takeArrivals() {
+        for reaction in api.advance() {
             absorb(reaction.output, at: reaction.microseconds)
             // The reaction per frame: an RF_OFF decided on a frame's arrival has switched the
             // output stage off by the time the generator took it, with no tick in between.
@@ -458,7 +459,7 @@ struct World {
             }
         }
         report.ticks += 1
-        check(telemetryAt: rig.engine.snapshot.telemetryReceivedAt)
+        check(telemetryAt: api.rig.engine.snapshot.telemetryReceivedAt)
     }
 
     /// What the invariants track, from one output of the machine (a tick's or an arrival's).
@@ -473,7 +474,7 @@ struct World {
             case .refused: break
             case .phaseChanged(let from, let to):
                 if !from.isActive && to == .impedanceCheck {
-                    energyAtStart = rig.generator.deliveredEnergyJoules
+                    energyAtStart = api.rig.generator.deliveredEnergyJoules
                     trueHoldSeconds = 0
                     trueBandReached = false
                     // A lesion began: by an accepted start (checked in `checkOutcomes`).
@@ -489,6 +490,98 @@ struct World {
         if !armed && disarmedAt == nil { disarmedAt = time }
         if armed { disarmedAt = nil }
         keepRecord(out.records)
+    }
+
+    /// One simulated operator's action, as request lines on its connection: a start takes the
+    /// lease first (after the holder hands it over, when the script says so, in the same tick).
+    mutating func send(_ client: Int, _ operation: Operation) {
+        let id = clients[client]
+        func line(_ method: String, _ params: String? = nil) {
+            let request = nextRequestID[client]
+            nextRequestID[client] += 1
+            let command = ["start", "stop", "estop", "ack"].contains(method)
+            // A start from a client without the lease never reaches the tick: answered at once.
+            let reachesTick = command && (method != "start" || api.sessions.leaseHolder == id)
+            unanswered[id, default: [:]][request] = reachesTick
+            let text =
+                params.map { #"{"id":\#(request),"method":"\#(method)","params":\#($0)}"# }
+                ?? #"{"id":\#(request),"method":"\#(method)"}"#
+            api.send(id, text)
+        }
+        switch operation {
+        case .start(let hold, let handover):
+            if handover, let holder = api.sessions.leaseHolder, holder != id,
+                let index = clients.firstIndex(of: holder)
+            {
+                nextRequestIDLine(index, "lease.release")
+            }
+            if api.sessions.leaseHolder != id { line("lease.acquire") }
+            line("start", #"{"level":"\#(Operator.level(client))","hold_s":\#(hold)}"#)
+        case .stop: line("stop")
+        case .estop: line("estop")
+        case .ack: line("ack")
+        }
+        // Answers that came at once (lease, refusals before the tick) are taken now.
+        takeAnswers(client: id)
+    }
+
+    /// A request from another client than the acting one (the lease's holder handing it over).
+    mutating func nextRequestIDLine(_ client: Int, _ method: String) {
+        let id = clients[client]
+        let request = nextRequestID[client]
+        nextRequestID[client] += 1
+        unanswered[id, default: [:]][request] = false
+        api.send(id, #"{"id":\#(request),"method":"\#(method)"}"#)
+        takeAnswers(client: id)
+    }
+
+    /// Files a client's answers against what it sent: each request answered once, by its id.
+    mutating func takeAnswers(client id: UInt64) {
+        for answer in api.takeAnswers(id) {
+            if case .failure(let error) = answer.reply {
+                report.script.append(
+                    "\(Double(now) / 1e6) s: client \(clients.firstIndex(of: id) ?? -1) told \(error.code.rawValue)"
+                )
+            }
+            guard case .number(let request) = answer.id, unanswered[id]?[request] != nil else {
+                return fail(
+                    "client \(id) got an answer to \(answer.id.map { "\($0)" } ?? "no id") that it was not waiting for: \(answer.reply)"
+                )
+            }
+            unanswered[id]?[request] = nil
+        }
+    }
+
+    /// After the tick: every request sent before it has its answer (the tick takes every queued
+    /// command), and each command's answer is its outcome: a client has as many `{}` answers to
+    /// its commands as the tick accepted of its requests.
+    mutating func checkAnswers(of requests: [OperatorRequest], _ out: MachineOutput) {
+        for id in clients {
+            let waiting = unanswered[id] ?? [:]
+            let answers = api.takeAnswers(id)
+            var done = 0
+            for answer in answers {
+                guard case .number(let request) = answer.id, waiting[request] == true else {
+                    return fail(
+                        "client \(id)'s answer at the tick is to a request that was not to reach the tick "
+                            + "(a start without the lease) or was never sent: \(answer)"
+                    )
+                }
+                unanswered[id]?[request] = nil
+                if answer.reply == .empty { done += 1 }
+                let told = if case .failure(let error) = answer.reply { "refused: \(error.message)" } else { "done" }
+                report.script.append(
+                    "\(Double(now) / 1e6) s: client \(clients.firstIndex(of: id) ?? -1)'s request \(request) \(told)"
+                )
+            }
+            if let left = unanswered[id], !left.isEmpty {
+                return fail("client \(id)'s requests \(left.keys.sorted()) have no answer after the tick")
+            }
+            let accepted = zip(requests, out.outcomes).filter { $0.0.client == id && $0.1.accepted }.count
+            if done != accepted {
+                fail("client \(id) was answered done \(done) times; the tick accepted \(accepted) of its requests")
+            }
+        }
     }
 
     /// Each request's outcome against what the tick did: one outcome per request under its own
@@ -596,7 +689,7 @@ struct World {
 
     /// The invariants, after every tick.
     mutating func check(telemetryAt: Int64) {
-        let rfOn = rig.generator.isOutputEnabled && rig.generator.deliveredPower > 0.05
+        let rfOn = api.rig.generator.isOutputEnabled && api.rig.generator.deliveredPower > 0.05
         // Commands reach the generator within a tick on a sound link; on an impaired one the
         // generator's own watchdog (100 ms) and set-point expiry end RF.
         // RF_OFF goes out in the tick that decides it, so on a sound link the generator is off
@@ -614,21 +707,21 @@ struct World {
             }
         }
         if rfOn && !stuckOn {
-            report.peakWhileRFOn = max(report.peakWhileRFOn, rig.generator.tipTemperature)
+            report.peakWhileRFOn = max(report.peakWhileRFOn, api.rig.generator.tipTemperature)
             // The cap itself, by the truth: no sensor fault may let RF heat the tip to it.
-            if rig.generator.tipTemperature >= InterlockLimits.maxTemperatureCelsius {
+            if api.rig.generator.tipTemperature >= InterlockLimits.maxTemperatureCelsius {
                 fail(
-                    "the true tip is at \(rig.generator.tipTemperature) °C with RF on (cap \(InterlockLimits.maxTemperatureCelsius) °C; "
-                        + "readings \(rig.generator.samples.map { "\($0.celsius) \($0.status)" }))"
+                    "the true tip is at \(api.rig.generator.tipTemperature) °C with RF on (cap \(InterlockLimits.maxTemperatureCelsius) °C; "
+                        + "readings \(api.rig.generator.samples.map { "\($0.celsius) \($0.status)" }))"
                 )
             }
         }
         if !stuckOn
-            && rig.generator.tipTemperature > InterlockLimits.maxTemperatureCelsius
+            && api.rig.generator.tipTemperature > InterlockLimits.maxTemperatureCelsius
                 + SimulationLimits.temperatureMarginCelsius
         {
             fail(
-                "tip at \(rig.generator.tipTemperature) °C, over the \(InterlockLimits.maxTemperatureCelsius) °C cap by more than the margin"
+                "tip at \(api.rig.generator.tipTemperature) °C, over the \(InterlockLimits.maxTemperatureCelsius) °C cap by more than the margin"
             )
         }
         for alarm in alarmsRaised.suffix(1) where core.phase == .faulted {

@@ -35,6 +35,9 @@ public struct VirtualAPI: Sendable {
     public private(set) var handled: [RFGenAPI.Method] = []
     /// The queue's bound, as rfgend's.
     public let queueLimit: Int
+    /// Whether `outputs` and `events` keep everything (tests) or nothing (the simulation, which
+    /// checks each output as it comes).
+    public var keepsHistory = true
 
     public var now: Int64 { rig.now }
 
@@ -76,18 +79,34 @@ public struct VirtualAPI: Sendable {
 
     /// One control tick with the queued requests, their outcomes answered, then 10 ms.
     public mutating func tick() {
+        _ = decide()
+        _ = advance()
+    }
+
+    /// The control tick alone: the queued requests to the machine, their outcomes answered.
+    /// Returns the requests and the machine's output; time does not pass.
+    public mutating func decide() -> (requests: [OperatorRequest], output: MachineOutput) {
         let requests = queue
         queue.removeAll()
         let out = rig.tick(requests)
-        outputs.append(out)
-        events += out.events
+        if keepsHistory {
+            outputs.append(out)
+            events += out.events
+        }
         carryOut(sessions.taken(out.outcomes))
         carryOut(sessions.expire(now: MonotonicInstant(microseconds: now)))
+        return (requests, out)
+    }
+
+    /// A tick's time passing, every frame checked on arrival; returns the arrivals' reactions.
+    public mutating func advance() -> [ArrivalReaction] {
         rig.exchange(advancing: rig.tickMicroseconds)
-        for reaction in rig.takeArrivals() {
+        let reactions = rig.takeArrivals()
+        for reaction in reactions where keepsHistory {
             outputs.append(reaction.output)
             events += reaction.output.events
         }
+        return reactions
     }
 
     /// Ticks for `seconds`, or until `until` holds.
@@ -114,7 +133,7 @@ public struct VirtualAPI: Sendable {
                     carryOut(sessions.notQueued(request.ticket))
                 }
             case .publish(let body):
-                events.append(body)
+                if keepsHistory { events.append(body) }
             case .close(let client):
                 carryOut(sessions.disconnected(client))
             case .complain, .log:
