@@ -67,14 +67,15 @@ public struct Alarm: Hashable, Sendable, CustomStringConvertible {
     public internal(set) var id: UInt64 = 0
     public var interlock: Interlock
     public var priority: AlarmPriority { interlock.priority }
-    /// Host time when it was raised, microseconds.
-    public var microseconds: Int64
+    /// When it was raised, on the host's monotonic clock (the shell gives it a wall time when it
+    /// tells people).
+    public var raisedAt: MonotonicInstant
     /// What was seen, in words, for the operator and the record.
     public var detail: String
 
-    public init(_ interlock: Interlock, at microseconds: Int64, _ detail: String) {
+    public init(_ interlock: Interlock, at raisedAt: MonotonicInstant, _ detail: String) {
         self.interlock = interlock
-        self.microseconds = microseconds
+        self.raisedAt = raisedAt
         self.detail = detail
     }
 

@@ -6,12 +6,12 @@ public struct LinkSnapshot: Sendable {
     public var connected: Bool
     /// The generator's hardware power limit from HELLO, watts; nil before the handshake.
     public var generatorMaxPowerWatts: Double?
-    /// The newest telemetry and the host time it arrived, microseconds.
+    /// The newest telemetry and when it arrived.
     public var telemetry: Telemetry?
-    public var telemetryReceivedAt: Int64
-    /// The newest impedance-check result and the host time it arrived, microseconds.
+    public var telemetryReceivedAt: MonotonicInstant
+    /// The newest impedance-check result and when it arrived.
     public var impedanceResult: ImpedanceResult?
-    public var impedanceResultReceivedAt: Int64
+    public var impedanceResultReceivedAt: MonotonicInstant
     /// Control ticks in a row that missed their deadline (the loop counts them).
     public var consecutiveOverruns: Int
 
@@ -19,9 +19,9 @@ public struct LinkSnapshot: Sendable {
         connected: Bool,
         generatorMaxPowerWatts: Double? = nil,
         telemetry: Telemetry? = nil,
-        telemetryReceivedAt: Int64 = 0,
+        telemetryReceivedAt: MonotonicInstant = MonotonicInstant(microseconds: 0),
         impedanceResult: ImpedanceResult? = nil,
-        impedanceResultReceivedAt: Int64 = 0,
+        impedanceResultReceivedAt: MonotonicInstant = MonotonicInstant(microseconds: 0),
         consecutiveOverruns: Int = 0
     ) {
         self.connected = connected
@@ -37,12 +37,12 @@ public struct LinkSnapshot: Sendable {
     /// stale limit. The one test of freshness: the core's interlocks, the status, the telemetry
     /// events and the record all take their readings through it, so a stale reading is never
     /// acted on, shown or recorded as current.
-    public func freshTelemetry(at now: Int64) -> Telemetry? {
+    public func freshTelemetry(at now: MonotonicInstant) -> Telemetry? {
         connected && now - telemetryReceivedAt <= InterlockLimits.staleMicroseconds ? telemetry : nil
     }
 
     /// Age of the newest telemetry at `now`, microseconds; nil when none has arrived.
-    public func telemetryAge(at now: Int64) -> Int64? {
+    public func telemetryAge(at now: MonotonicInstant) -> Int64? {
         telemetry == nil ? nil : now - telemetryReceivedAt
     }
 }
@@ -87,6 +87,13 @@ public enum TreatmentPhase: String, Sendable, CaseIterable {
 
     /// RF may be on only in these.
     public var isActive: Bool { self == .impedanceCheck || self == .ramp || self == .hold }
+
+    /// Whether going from `from` to this phase begins a lesion: the one definition that the
+    /// record, the machine's lesion timing and the simulation's checks share.
+    public func beginsLesion(from: TreatmentPhase) -> Bool { self == .impedanceCheck && !from.isActive }
+
+    /// Whether going from `from` to this phase ends a lesion.
+    public func endsLesion(from: TreatmentPhase) -> Bool { from.isActive && !isActive }
 }
 
 /// What the core decided at one tick, in order of urgency: generator commands first.

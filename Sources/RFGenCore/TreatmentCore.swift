@@ -77,16 +77,22 @@ public struct TreatmentCore: Sendable {
 
     /// One control tick.
     /// - Parameters:
-    ///   - now: host time, microseconds, monotonic; never earlier than the last call's.
+    ///   - instant: the host's monotonic time; never earlier than the last call's.
     ///   - link: what the link knows now.
     ///   - commands: operator commands received since the last tick, in order.
     /// - Returns: what to do, generator commands first.
-    public mutating func step(now: Int64, link: LinkSnapshot, commands: [OperatorCommand] = []) -> [CoreAction] {
+    public mutating func step(
+        now instant: MonotonicInstant,
+        link: LinkSnapshot,
+        commands: [OperatorCommand] = []
+    ) -> [CoreAction] {
+        // Inside the core, time is microseconds on the one monotonic clock.
+        let now = instant.microseconds
         assert(lastTick.map { now >= $0 } ?? true, "time never goes back")
         var out = Output()
         let dt = lastTick.map { min(Double(now - $0) / 1e6, 0.1) } ?? tickSeconds
         lastTick = now
-        let fresh = link.freshTelemetry(at: now)
+        let fresh = link.freshTelemetry(at: instant)
 
         for (index, command) in commands.enumerated() {
             handle(command, index: index, now: now, link: link, fresh: fresh, out: &out)
@@ -110,10 +116,11 @@ public struct TreatmentCore: Sendable {
     /// same code the tick runs (`checkFrame`), so that a reading that trips one switches RF off
     /// at once rather than at the next tick. The controller still acts only on the tick.
     /// - Parameters:
-    ///   - now: host time, microseconds, monotonic; never earlier than the last call's.
+    ///   - instant: the host's monotonic time; never earlier than the last call's.
     ///   - link: what the link knows, with the new frame.
     /// - Returns: RF_OFF and the alarm when a check trips; nothing otherwise.
-    public mutating func telemetryArrived(now: Int64, link: LinkSnapshot) -> [CoreAction] {
+    public mutating func telemetryArrived(now instant: MonotonicInstant, link: LinkSnapshot) -> [CoreAction] {
+        let now = instant.microseconds
         assert(lastCheck.map { now >= $0 } ?? true, "time never goes back")
         var out = Output()
         checkFrame(now: now, link: link, out: &out)
@@ -147,7 +154,11 @@ public struct TreatmentCore: Sendable {
     ) {
         switch command {
         case .emergencyStop:
-            trip(Alarm(.emergencyStop, at: now, "emergency stop by the operator"), now: now, out: &out)
+            trip(
+                Alarm(.emergencyStop, at: MonotonicInstant(microseconds: now), "emergency stop by the operator"),
+                now: now,
+                out: &out
+            )
         case .stop:
             guard phase.isActive else {
                 return out.refuse(command, index, "no treatment is running")
@@ -241,14 +252,14 @@ public struct TreatmentCore: Sendable {
         let reading = Double(telemetry.temperatures[0].centiCelsius) / 100
         switch phase {
         case .impedanceCheck:
-            if let result = link.impedanceResult, link.impedanceResultReceivedAt >= phaseStart {
+            if let result = link.impedanceResult, link.impedanceResultReceivedAt.microseconds >= phaseStart {
                 let ohms = Double(result.impedanceDeciohms) / 10
                 guard result.outcome == .ok, InterlockLimits.startImpedanceOhms.contains(ohms) else {
                     let seen = result.outcome == .ok ? "\(ohms) Ω" : "\(result.outcome)"
                     return trip(
                         Alarm(
                             .impedanceCheckFailed,
-                            at: now,
+                            at: MonotonicInstant(microseconds: now),
                             "impedance check: \(seen), needed \(InterlockLimits.startImpedanceOhms) Ω"
                         ),
                         now: now,
@@ -265,7 +276,15 @@ public struct TreatmentCore: Sendable {
                 return
             }
             if now - phaseStart > InterlockLimits.impedanceCheckTimeoutMicroseconds {
-                trip(Alarm(.impedanceCheckFailed, at: now, "no impedance result within 2 s"), now: now, out: &out)
+                trip(
+                    Alarm(
+                        .impedanceCheckFailed,
+                        at: MonotonicInstant(microseconds: now),
+                        "no impedance result within 2 s"
+                    ),
+                    now: now,
+                    out: &out
+                )
             }
         case .ramp, .hold:
             energyJoules += Double(telemetry.powerMilliwatts) / 1000 * dt
@@ -335,10 +354,13 @@ public struct TreatmentCore: Sendable {
     /// The interlocks of time rather than of a reading: the link, the readings' age, the loop.
     /// Checked every tick while active.
     private func checkLink(now: Int64, link: LinkSnapshot) -> Alarm? {
-        func alarm(_ interlock: Interlock, _ detail: String) -> Alarm { Alarm(interlock, at: now, detail) }
+        func alarm(_ interlock: Interlock, _ detail: String) -> Alarm {
+            Alarm(interlock, at: MonotonicInstant(microseconds: now), detail)
+        }
+        let instant = MonotonicInstant(microseconds: now)
         guard link.connected else { return alarm(.linkLost, "the generator link is lost") }
-        guard link.freshTelemetry(at: now) != nil else {
-            return alarm(.staleTelemetry, "no telemetry for \((now - link.telemetryReceivedAt) / 1000) ms")
+        guard link.freshTelemetry(at: instant) != nil else {
+            return alarm(.staleTelemetry, "no telemetry for \((instant - link.telemetryReceivedAt) / 1000) ms")
         }
         if link.consecutiveOverruns > InterlockLimits.maxConsecutiveOverruns {
             return alarm(
@@ -355,11 +377,13 @@ public struct TreatmentCore: Sendable {
     private mutating func checkFrame(now: Int64, link: LinkSnapshot, out: inout Output) {
         // Frames are checked in the order they arrived; one already checked, or older, is not
         // checked again.
-        guard let t = link.freshTelemetry(at: now), checkedFrameAt.map({ link.telemetryReceivedAt > $0 }) ?? true
+        let arrived = link.telemetryReceivedAt.microseconds
+        guard let t = link.freshTelemetry(at: MonotonicInstant(microseconds: now)),
+            checkedFrameAt.map({ arrived > $0 }) ?? true
         else { return }
         // The time the frame stands for: from the last frame checked, at most 0.1 s (a gap).
-        let dt = checkedFrameAt.map { min(Double(link.telemetryReceivedAt - $0) / 1e6, 0.1) } ?? tickSeconds
-        checkedFrameAt = link.telemetryReceivedAt
+        let dt = checkedFrameAt.map { min(Double(arrived - $0) / 1e6, 0.1) } ?? tickSeconds
+        checkedFrameAt = arrived
         lastCheck = now
         if phase.isActive, let alarm = checkReading(now: now, t, dt: dt) {
             trip(alarm, now: now, out: &out)
@@ -369,7 +393,9 @@ public struct TreatmentCore: Sendable {
 
     /// The first interlock whose condition the reading shows, if any.
     private mutating func checkReading(now: Int64, _ t: Telemetry, dt: Double) -> Alarm? {
-        func alarm(_ interlock: Interlock, _ detail: String) -> Alarm { Alarm(interlock, at: now, detail) }
+        func alarm(_ interlock: Interlock, _ detail: String) -> Alarm {
+            Alarm(interlock, at: MonotonicInstant(microseconds: now), detail)
+        }
         // The specific causes first; a generator fault raised for the same reason comes after.
         for (channel, reading) in t.temperatures.enumerated() where reading.status != .ok {
             return alarm(.temperatureSensor, "temperature channel \(channel) is \(reading.status)")
@@ -489,7 +515,7 @@ public struct TreatmentCore: Sendable {
         if held && !alarms.contains(where: { $0.interlock == .rfOnWhileCommandedOff }) {
             let alarm = Alarm(
                 .rfOnWhileCommandedOff,
-                at: now,
+                at: MonotonicInstant(microseconds: now),
                 "RF \(t.rfState), \(t.powerMilliwatts) mW while commanded off"
             )
             latch(alarm, out: &out)

@@ -116,7 +116,7 @@ public enum TreatmentRecording {
         for action in actions {
             switch action {
             case .phaseChanged(let from, let to):
-                if to == .impedanceCheck && !from.isActive {
+                if to.beginsLesion(from: from) {
                     entries.append(
                         .began(
                             profile: core.profile?.name ?? "",
@@ -127,7 +127,7 @@ public enum TreatmentRecording {
                     )
                 } else if to == .faulted && (from == .done || from == .stopped) {
                     entries.append(.amended(outcome: to.rawValue, reason: core.alarms.last.map { "\($0)" } ?? ""))
-                } else if from.isActive && !to.isActive {
+                } else if to.endsLesion(from: from) {
                     let reason =
                         core.alarms.last.map { "\($0)" } ?? (to == .done ? "hold complete" : "stopped by the operator")
                     entries.append(

@@ -86,13 +86,7 @@ final class APIHub: @unchecked Sendable {
         self.shared = shared
         self.roles = roles
         self.maxClients = maxClients
-        sessions = APISessions(
-            limits: SessionLimits(
-                clients: maxClients,
-                waitingRequests: DaemonLimits.operatorQueue,
-                replyTimeoutMicroseconds: DaemonLimits.apiReplyMicroseconds
-            )
-        )
+        sessions = APISessions(limits: .daemon(clients: maxClients))
         self.identity = identity
         self.log = log
         replay = ReplayBuffer(capacity: APILimits.replayEvents, latestSeq: identity.firstSeq - 1)
@@ -558,7 +552,7 @@ final class APIHub: @unchecked Sendable {
         let status = shared.status.withLock { $0 }
         let (total, second) = shared.link.withLock { ($0.statistics, $0.lastSecond) }
         let wallNow = wallClockMicroseconds()
-        let monoNow = MonotonicClock.microseconds()
+        let monoNow = MonotonicInstant(microseconds: MonotonicClock.microseconds())
         let t = status.telemetry
         let readings = t.map { t in
             Readings(
@@ -582,7 +576,9 @@ final class APIHub: @unchecked Sendable {
             tipTempC: readings?.temperaturesC.first ?? nil,
             powerW: readings?.powerW,
             impedanceOhm: readings?.impedanceOhm,
-            alarms: status.alarms.map { $0.info(wallUs: wallNow - (monoNow - $0.microseconds)) },
+            // An alarm's wall time: now on the wall clock, less how long ago it was raised on the
+            // monotonic one; the two clocks are never compared directly.
+            alarms: status.alarms.map { $0.info(wallUs: wallNow - (monoNow - $0.raisedAt)) },
             linkState: status.linkState,
             readings: readings,
             telemetryAgeMs: status.telemetryAgeMicroseconds.map { Double($0) / 1000 },

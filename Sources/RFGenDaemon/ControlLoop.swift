@@ -95,7 +95,9 @@ final class ControlLoop: @unchecked Sendable {
             // that the controller acts on a reading about 1 ms old rather than up to a whole tick
             // old (TickPhaseLock). Interlocks do not wait for it: each frame is checked on arrival.
             deadline += tickMicroseconds
-            deadline += phaseLock.correction(telemetryAge: snapshot.connected ? snapshot.telemetryAge(at: now) : nil)
+            deadline += phaseLock.correction(
+                telemetryAge: snapshot.connected ? snapshot.telemetryAge(at: MonotonicInstant(microseconds: now)) : nil
+            )
             // Far behind (a stall): start again from now rather than firing a burst of late ticks.
             if now - deadline > 10 * tickMicroseconds { deadline = now + tickMicroseconds }
         }

@@ -1,14 +1,15 @@
+import RFGenMachine
+
 /// Every bound of the daemon's shell, in one place.
 public enum DaemonLimits {
-    /// Operator commands waiting for the next tick; more are refused as busy.
-    public static let operatorQueue = 16
+    /// Operator commands waiting for the next tick: as many as the session logic lets wait
+    /// (`SessionLimits.daemon`, where the figure and its reason are); more are refused as busy.
+    public static let operatorQueue = SessionLimits.daemon().waitingRequests
     /// Generator commands waiting for the link thread; beyond this the oldest set points are
     /// dropped (a newer one supersedes them), never an RF_OFF.
     public static let generatorQueue = 64
     /// How often a missing device is tried again, microseconds.
     public static let reopenMicroseconds: Int64 = 1_000_000
-    /// How long an API request waits for the control tick to take its command, microseconds.
-    public static let apiReplyMicroseconds: Int64 = 500_000
     /// Record events waiting for the record thread (a second is 100-1000 samples); beyond this
     /// samples are dropped and counted, never the tick delayed.
     public static let recordQueue = 20_000

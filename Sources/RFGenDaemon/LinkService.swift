@@ -28,7 +28,7 @@ final class LinkService: @unchecked Sendable {
     /// Checks each telemetry frame as it arrives (RF off on arrival).
     private let host: MachineHost
     /// The arrival time of the last frame handed to the check.
-    private var checkedTelemetryAt: Int64?
+    private var checkedTelemetryAt: MonotonicInstant?
     private let log: @Sendable (String) -> Void
     private var engine: LinkEngine
     private var port: FileDescriptor?

@@ -73,9 +73,9 @@ public struct LinkEngine: Sendable {
             connected: state == .ready,
             generatorMaxPowerWatts: hello.map { Double($0.maxPowerMilliwatts) / 1000 },
             telemetry: telemetry,
-            telemetryReceivedAt: telemetryReceivedAt,
+            telemetryReceivedAt: MonotonicInstant(microseconds: telemetryReceivedAt),
             impedanceResult: impedanceResult,
-            impedanceResultReceivedAt: impedanceResultReceivedAt
+            impedanceResultReceivedAt: MonotonicInstant(microseconds: impedanceResultReceivedAt)
         )
     }
 

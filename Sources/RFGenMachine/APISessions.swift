@@ -46,6 +46,14 @@ public struct SessionLimits: Hashable, Sendable {
         self.waitingRequests = waitingRequests
         self.replyTimeoutMicroseconds = replyTimeoutMicroseconds
     }
+
+    /// rfgend's limits for `clients` clients (`max_clients`): what the daemon, the in-process
+    /// tests and the simulation all run with. 16 commands waiting: a tick takes them all, so more
+    /// means something is sending far faster than anyone types. Half a second for the tick to take
+    /// one: fifty ticks at the slowest rate.
+    public static func daemon(clients: Int = APILimits.clients) -> SessionLimits {
+        SessionLimits(clients: clients, waitingRequests: 16, replyTimeoutMicroseconds: 500_000)
+    }
 }
 
 /// A token bucket: `APILimits.requestsPerSecond` on average, bursts of `requestBurst`, and a

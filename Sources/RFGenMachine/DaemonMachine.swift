@@ -141,7 +141,7 @@ public struct DaemonMachine: Sendable {
         link.consecutiveOverruns = input.consecutiveOverruns
         let alarmsBefore = core.alarms
         let commands = input.requests.map(\.command)
-        let actions = core.step(now: now.microseconds, link: link, commands: commands)
+        let actions = core.step(now: now, link: link, commands: commands)
 
         var out = MachineOutput()
         out.actions = actions
@@ -152,7 +152,7 @@ public struct DaemonMachine: Sendable {
         out.outcomes = zip(input.requests, refusals).map { OperatorOutcome(ticket: $0.ticket, refusal: $1) }
         out.started = TickOutcomes.acceptedStart(commands: commands, actions: actions).map { input.requests[$0] }
 
-        let fresh = link.freshTelemetry(at: now.microseconds)
+        let fresh = link.freshTelemetry(at: now)
         track(actions, started: out.started, now: now)
         out.records = TreatmentRecording.entries(
             actions: actions,
@@ -202,7 +202,7 @@ public struct DaemonMachine: Sendable {
         var link = link
         // The loop's overruns are the tick's business; the frame check does not read them.
         link.consecutiveOverruns = 0
-        let actions = core.telemetryArrived(now: now.microseconds, link: link)
+        let actions = core.telemetryArrived(now: now, link: link)
         var out = MachineOutput()
         guard !actions.isEmpty else { return out }
         out.actions = actions
@@ -221,7 +221,7 @@ public struct DaemonMachine: Sendable {
             link: link,
             linkState: linkState,
             now: now,
-            fresh: link.freshTelemetry(at: now.microseconds)
+            fresh: link.freshTelemetry(at: now)
         )
         return out
     }
@@ -236,12 +236,12 @@ public struct DaemonMachine: Sendable {
     /// Notes a lesion's start (and the level its start request named) and end.
     private mutating func track(_ actions: [CoreAction], started: OperatorRequest?, now: MonotonicInstant) {
         for case .phaseChanged(let from, let to) in actions {
-            if to == .impedanceCheck && !from.isActive {
+            if to.beginsLesion(from: from) {
                 assert(started != nil, "a lesion begins only by a start the tick carried out")
                 lesionStartedAt = now
                 lesionEndedAt = nil
                 level = started?.level
-            } else if from.isActive && !to.isActive {
+            } else if to.endsLesion(from: from) {
                 lesionEndedAt = now
             }
         }
@@ -289,7 +289,7 @@ public struct DaemonMachine: Sendable {
         status.linkUp = linkState == .ready
         // A stale reading is never shown as current: the API sees its age instead.
         status.telemetry = fresh
-        status.telemetryAgeMicroseconds = link.telemetryAge(at: now.microseconds)
+        status.telemetryAgeMicroseconds = link.telemetryAge(at: now)
         return status
     }
 

@@ -459,7 +459,7 @@ struct World {
             }
         }
         report.ticks += 1
-        check(telemetryAt: api.rig.engine.snapshot.telemetryReceivedAt)
+        check(telemetryAt: api.rig.engine.snapshot.telemetryReceivedAt.microseconds)
     }
 
     /// What the invariants track, from one output of the machine (a tick's or an arrival's).
@@ -473,7 +473,7 @@ struct World {
                 armed = false
             case .refused: break
             case .phaseChanged(let from, let to):
-                if !from.isActive && to == .impedanceCheck {
+                if to.beginsLesion(from: from) {
                     energyAtStart = api.rig.generator.deliveredEnergyJoules
                     trueHoldSeconds = 0
                     trueBandReached = false
@@ -596,7 +596,7 @@ struct World {
         var stopped = 0
         var cleared = 0
         for case .phaseChanged(let from, let to) in out.actions {
-            if !from.isActive && to == .impedanceCheck { began += 1 }
+            if to.beginsLesion(from: from) { began += 1 }
             if to == .stopped { stopped += 1 }
             if from == .faulted && to == .idle { cleared += 1 }
         }

@@ -43,7 +43,8 @@ public struct VirtualAPI: Sendable {
 
     public init(configuration: GeneratorConfiguration = GeneratorConfiguration(), limits: SessionLimits? = nil) {
         rig = VirtualDaemon(configuration: configuration)
-        let limits = limits ?? SessionLimits(clients: 8, waitingRequests: 16, replyTimeoutMicroseconds: 500_000)
+        // The daemon's own limits unless a test asks for others.
+        let limits = limits ?? .daemon()
         sessions = APISessions(limits: limits)
         queueLimit = limits.waitingRequests
     }

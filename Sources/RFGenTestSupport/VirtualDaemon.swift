@@ -35,7 +35,7 @@ public struct VirtualDaemon: Sendable {
     public let tickMicroseconds: Int64
     /// Reactions of the arrival checks since the last `takeArrivals`.
     private var arrivals: [ArrivalReaction] = []
-    private var checkedTelemetryAt: Int64?
+    private var checkedTelemetryAt: MonotonicInstant?
     private var nextTicket: UInt64 = 1
 
     public var now: Int64 { generator.now }

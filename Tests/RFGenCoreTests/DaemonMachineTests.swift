@@ -84,6 +84,6 @@ struct DaemonMachineTests {
         #expect(!h.outputs[ticksBefore...].contains { $0.output.actions.contains(.alarm(alarm)) })
         // The generator sends a frame every 10 ms and the host looks every 1 ms.
         #expect(off - injectedAt <= 11_000, "RF off \(off - injectedAt) µs after the fault")
-        #expect(off == alarm.microseconds, "RF_OFF reached the generator at the alarm's instant")
+        #expect(off == alarm.raisedAt.microseconds, "RF_OFF reached the generator at the alarm's instant")
     }
 }

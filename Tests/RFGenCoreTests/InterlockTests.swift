@@ -20,11 +20,14 @@ struct InterlockTests {
         #expect(h.core.phase == .faulted, sourceLocation: sourceLocation)
         #expect(h.alarms.first?.interlock == interlock, "\(h.alarms)", sourceLocation: sourceLocation)
         guard let alarm = h.alarms.first else { return }
-        #expect(alarm.microseconds - since <= Int64(seconds * 1e6), sourceLocation: sourceLocation)
+        #expect(alarm.raisedAt.microseconds - since <= Int64(seconds * 1e6), sourceLocation: sourceLocation)
         // RF off on the generator's record within one tick of the alarm.
         let off = h.generator.recorder.edges.last
         #expect(off?.on == false, sourceLocation: sourceLocation)
-        #expect((off?.microseconds ?? .max) - alarm.microseconds <= CoreHarness.tick, sourceLocation: sourceLocation)
+        #expect(
+            (off?.microseconds ?? .max) - alarm.raisedAt.microseconds <= CoreHarness.tick,
+            sourceLocation: sourceLocation
+        )
         #expect(h.core.rfCommanded == false, sourceLocation: sourceLocation)
     }
 
@@ -123,7 +126,7 @@ struct InterlockTests {
         #expect(h.core.phase == .faulted)
         #expect(h.alarms.first?.interlock == .rfOnWhileCommandedOff)
         #expect(h.alarms.first?.priority == .high)
-        #expect(h.alarms.first!.microseconds - stoppedAt <= 150_000)
+        #expect(h.alarms.first!.raisedAt.microseconds - stoppedAt <= 150_000)
         let offs = h.actions.filter { $0.microseconds > stoppedAt && $0.action == .generator(.rfOff) }
         #expect(offs.count >= 95, "RF_OFF every tick while power flows (\(offs.count) in 1 s)")
         #expect(h.generator.isOutputEnabled, "the simulator's output is still stuck: the alarm is what is left")
@@ -153,7 +156,7 @@ struct InterlockTests {
         h.dropCommands = true  // host to generator only: the generator's watchdog trips, telemetry still flows
         h.run(seconds: 0.5) { $0.core.phase == .faulted }
         #expect(h.alarms.first?.interlock == .generatorFault)
-        #expect(h.alarms.first!.microseconds - at <= 130_000)
+        #expect(h.alarms.first!.raisedAt.microseconds - at <= 130_000)
         #expect(h.generator.recorder.edges.last?.on == false)
     }
 
