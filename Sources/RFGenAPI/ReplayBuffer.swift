@@ -77,3 +77,47 @@ public struct ReplayBuffer<Payload> {
         return (streams.contains(stream) ? .event(payload) : .skip, cursor + 1)
     }
 }
+
+/// Where a new subscription starts, and the gaps it is told of before anything else: numbers
+/// asked for (`from_seq`) that were issued before this daemon started. Pure; the replay buffer's
+/// own exhaustion is told by its `step`.
+public struct SubscriptionStart: Hashable, Sendable {
+    /// The first number to send.
+    public var cursor: UInt64
+    public var gaps: [Gap]
+
+    public init(cursor: UInt64, gaps: [Gap]) {
+        self.cursor = cursor
+        self.gaps = gaps
+    }
+
+    /// - Parameters:
+    ///   - fromSeq: the number the client asked to resume from; nil for new events only.
+    ///   - latestSeq: the newest number issued.
+    ///   - firstSeq: this daemon's first number.
+    ///   - unknownAfterSeq: after a daemon that died, the last number known to have been issued
+    ///     before it (it may have issued more, never recorded: numbering skipped past them).
+    public static func plan(
+        fromSeq: UInt64?,
+        latestSeq: UInt64,
+        firstSeq: UInt64,
+        unknownAfterSeq: UInt64?
+    ) -> SubscriptionStart {
+        guard let from = fromSeq else { return SubscriptionStart(cursor: latestSeq + 1, gaps: []) }
+        var cursor = min(from, latestSeq + 1)
+        var gaps: [Gap] = []
+        // Numbers before this daemon's first: lost with the previous daemon, or never issued by
+        // it (after an unclean stop, numbering skips ahead).
+        if cursor < firstSeq {
+            let lostEnd = min(unknownAfterSeq ?? (firstSeq - 1), firstSeq - 1)
+            if cursor <= lostEnd {
+                gaps.append(Gap(fromSeq: cursor, toSeq: lostEnd, reason: "replay_exhausted"))
+            }
+            if unknownAfterSeq != nil, max(cursor, lostEnd + 1) <= firstSeq - 1 {
+                gaps.append(Gap(fromSeq: max(cursor, lostEnd + 1), toSeq: firstSeq - 1, reason: "daemon_crashed"))
+            }
+            cursor = firstSeq
+        }
+        return SubscriptionStart(cursor: cursor, gaps: gaps)
+    }
+}

@@ -40,7 +40,7 @@ final class APIHub: @unchecked Sendable {
         var cursor: UInt64?
         var missed: UInt64 = 0
         /// Since when events have waited for a client that reads nothing.
-        var blockedSince: NIODeadline?
+        var blockedSince: MonotonicInstant?
         var closing = false
 
         init(id: UInt64, channel: any Channel, uid: UInt32, pid: Int32) {
@@ -113,13 +113,22 @@ final class APIHub: @unchecked Sendable {
             return client
         }
         clients[client.id] = client
+        return client
+    }
+
+    /// Writes an admitted client's banner. Called by the connection's handler once it holds the
+    /// client: the peer may close during this write, and NIO then reports the channel inactive
+    /// inside it, which must find the client to free its slot.
+    func greet(_ client: Client) {
+        loop.assertInEventLoop()
+        guard clients[client.id] != nil, let session = sessions.sessions[client.id] else { return }
         let banner = Banner(
             daemon: identity.version,
             instance: identity.instance,
-            role: role ?? .observer,
+            role: session.role,
             client: client.id,
-            uid: uid,
-            pid: pid,
+            uid: session.uid,
+            pid: session.pid,
             seq: shared.bus.lastSeq,
             limits: .init(
                 requestLineBytes: APILimits.requestLineBytes,
@@ -128,7 +137,12 @@ final class APIHub: @unchecked Sendable {
             )
         )
         send(banner, to: client, type: "banner")
-        return client
+    }
+
+    /// Bytes arrived from a client (before they are cut into lines): whether they end a line.
+    func bytesArrived(from client: Client, endsLine: Bool) {
+        loop.assertInEventLoop()
+        sessions.bytesArrived(from: client.id, endsLine: endsLine, now: now())
     }
 
     func disconnected(_ client: Client) {
@@ -255,6 +269,7 @@ final class APIHub: @unchecked Sendable {
         case .unsubscribe:
             client.cursor = nil
             client.streams = []
+            sessions.setSubscribed(client.id, false)
             reply(to: client, id: id, Result<Empty, APIError>.success(Empty()))
         case .leaseAcquire, .leaseRelease, .start, .stop, .estop, .ack:
             preconditionFailure("\(method.rawValue) is decided by the session logic (APISessions)")
@@ -338,26 +353,16 @@ final class APIHub: @unchecked Sendable {
     private func subscribe(_ client: Client, id: RequestID?, _ params: SubscribeParams) {
         let streams = Set(params.streams ?? RFGenAPI.Stream.allCases)
         let latest = shared.bus.lastSeq
-        var gaps: [Gap] = []
-        var cursor = latest + 1
-        if let from = params.fromSeq {
-            cursor = min(from, latest + 1)
-            // Numbers before this daemon's first: lost with the previous daemon, or never issued
-            // by it (after an unclean stop, numbering skips ahead).
-            if cursor < identity.firstSeq {
-                let lostEnd = min(identity.unknownAfterSeq ?? (identity.firstSeq - 1), identity.firstSeq - 1)
-                if cursor <= lostEnd {
-                    gaps.append(Gap(fromSeq: cursor, toSeq: lostEnd, reason: "replay_exhausted"))
-                }
-                if identity.unknownAfterSeq != nil, max(cursor, lostEnd + 1) <= identity.firstSeq - 1 {
-                    gaps.append(
-                        Gap(fromSeq: max(cursor, lostEnd + 1), toSeq: identity.firstSeq - 1, reason: "daemon_crashed")
-                    )
-                }
-                cursor = identity.firstSeq
-            }
-        }
+        let start = SubscriptionStart.plan(
+            fromSeq: params.fromSeq,
+            latestSeq: latest,
+            firstSeq: identity.firstSeq,
+            unknownAfterSeq: identity.unknownAfterSeq
+        )
+        var cursor = start.cursor
+        let gaps = start.gaps
         client.streams = streams
+        sessions.setSubscribed(client.id, true)
         reply(
             to: client,
             id: id,
@@ -401,12 +406,11 @@ final class APIHub: @unchecked Sendable {
             replay.append(seq: event.seq, stream: event.stream, payload: ReplayEntry(event))
         }
         answerWaiting()
-        let now = NIODeadline.now()
+        let time = now()
+        carryOut(sessions.overdue(now: time))
         for client in clients.values where client.cursor != nil && !client.closing {
             deliver(to: client)
-            if let since = client.blockedSince,
-                now - since > .milliseconds(APILimits.stalledClientMilliseconds)
-            {
+            if let since = client.blockedSince, time - since > APILimits.stalledClientMilliseconds * 1000 {
                 complain(
                     client,
                     "read nothing for \(APILimits.stalledClientMilliseconds) ms while events waited; disconnecting"
@@ -439,7 +443,7 @@ final class APIHub: @unchecked Sendable {
             let (step, next) = replay.step(cursor: cursor, streams: client.streams)
             if case .upToDate = step { break }
             guard client.channel.isWritable else {
-                if client.blockedSince == nil { client.blockedSince = .now() }
+                if client.blockedSince == nil { client.blockedSince = now() }
                 break
             }
             switch step {

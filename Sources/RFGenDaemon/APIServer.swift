@@ -78,6 +78,10 @@ final class APIServer: Sendable {
                 )
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        let connection = Connection()
+                        // Ahead of the line decoder: tells the hub whether a line is left
+                        // unfinished (a line trickled a byte at a time has a deadline).
+                        try channel.pipeline.syncOperations.addHandler(LineWatch(hub: hub, connection: connection))
                         // Complete lines are taken before the size check, so only a line that is
                         // itself too long trips it.
                         try channel.pipeline.syncOperations.addHandler(
@@ -86,7 +90,7 @@ final class APIServer: Sendable {
                                 maximumBufferSize: APILimits.requestLineBytes
                             )
                         )
-                        try channel.pipeline.syncOperations.addHandler(ClientHandler(hub: hub))
+                        try channel.pipeline.syncOperations.addHandler(ClientHandler(hub: hub, connection: connection))
                     }
                 }
             if let activatedSocket {
@@ -117,14 +121,48 @@ final class APIServer: Sendable {
     }
 }
 
+/// One connection's client, shared by its two handlers. Touched only on its event loop.
+private final class Connection {
+    var client: APIHub.Client?
+}
+
+/// Ahead of the line decoder: whether the bytes that arrived end a line.
+private final class LineWatch: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private let hub: APIHub
+    private let connection: Connection
+
+    init(hub: APIHub, connection: Connection) {
+        self.hub = hub
+        self.connection = connection
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let bytes = unwrapInboundIn(data)
+        if let client = connection.client, let last = bytes.readableBytesView.last {
+            hub.bytesArrived(from: client, endsLine: last == UInt8(ascii: "\n"))
+        }
+        context.fireChannelRead(data)
+    }
+}
+
 /// One connection's pipeline end: lines in, to the hub.
 private final class ClientHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
     private let hub: APIHub
-    private var client: APIHub.Client?
+    private let connection: Connection
+    private var client: APIHub.Client? {
+        get { connection.client }
+        set { connection.client = newValue }
+    }
 
-    init(hub: APIHub) { self.hub = hub }
+    init(hub: APIHub, connection: Connection) {
+        self.hub = hub
+        self.connection = connection
+    }
 
     func channelActive(context: ChannelHandlerContext) {
         let channel = context.channel
@@ -135,12 +173,14 @@ private final class ClientHandler: ChannelInboundHandler {
                 name: NIOBSDSocket.Option(rawValue: SO_PEERCRED)
             ) ?? channel.eventLoop.makeFailedFuture(ChannelError.operationUnsupported)
         credentials.assumeIsolated().whenComplete { [self] result in
-            switch result {
-            case .success(let (pid, uid, gid)):
-                client = hub.connect(channel: channel, pid: pid, uid: uid, gid: gid)
-            case .failure:
-                client = hub.connect(channel: channel, pid: 0, uid: .max, gid: .max)
-            }
+            let connected =
+                switch result {
+                case .success(let (pid, uid, gid)): hub.connect(channel: channel, pid: pid, uid: uid, gid: gid)
+                case .failure: hub.connect(channel: channel, pid: 0, uid: .max, gid: .max)
+                }
+            // Held before the banner is written, so that a peer gone during that write is freed.
+            client = connected
+            hub.greet(connected)
         }
         context.fireChannelActive()
     }

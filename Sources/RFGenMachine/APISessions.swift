@@ -34,8 +34,18 @@ public enum SessionEffect: Hashable, Sendable {
 
 /// The limits the session logic keeps, from the daemon's configuration.
 public struct SessionLimits: Hashable, Sendable {
-    /// Clients connected at once (`max_clients`).
+    /// Clients connected at once (`max_clients`): what observers may take.
     public var clients: Int
+    /// Connections beyond `clients` that only operators may take, so that no observer (nor a
+    /// crowd of them) can keep an operator from connecting to stop a lesion.
+    public var operatorReserve = 8
+    /// A connection that has sent no complete request for this long and is not subscribed is
+    /// closed, µs: it holds a slot and does nothing (a console polls status every second or
+    /// subscribes; rfctl's commands are over in a moment).
+    public var idleMicroseconds: Int64 = 60_000_000
+    /// A request line begun and not finished for this long closes the connection, µs: a line
+    /// trickled a byte at a time would hold its slot for ever.
+    public var partialLineMicroseconds: Int64 = 10_000_000
     /// Operator requests waiting for the tick, across all clients; more are answered `busy`.
     public var waitingRequests: Int
     /// How long a request waits for the tick before it is answered `timeout`, µs.
@@ -94,6 +104,11 @@ public struct APISessions: Sendable {
         /// Its last requests (cut to 200 bytes), for the log and `clients`.
         public fileprivate(set) var history: [String] = []
         fileprivate var bucket: RequestBucket
+        /// When it connected or last sent a complete request; whether it is subscribed; since
+        /// when a request line has been left unfinished.
+        fileprivate var lastRequest: MonotonicInstant
+        public fileprivate(set) var subscribed = false
+        fileprivate var partialSince: MonotonicInstant?
 
         public var name: String { "client \(id) (uid \(uid), pid \(pid))" }
     }
@@ -136,8 +151,13 @@ public struct APISessions: Sendable {
         let refusal: APIError? =
             if shuttingDown {
                 APIError(.shuttingDown, "rfgend is stopping")
-            } else if sessions.count >= limits.clients {
+            } else if role != .operator && sessions.count >= limits.clients {
                 APIError(.tooManyClients, "\(limits.clients) clients are connected; try again later")
+            } else if sessions.count >= limits.clients + limits.operatorReserve {
+                APIError(
+                    .tooManyClients,
+                    "\(limits.clients) clients and \(limits.operatorReserve) operators beyond them are connected; try again later"
+                )
             } else if role == nil {
                 APIError(
                     .noRole,
@@ -147,7 +167,15 @@ public struct APISessions: Sendable {
                 nil
             }
         if refusal == nil, let role {
-            sessions[id] = Session(id: id, uid: uid, gid: gid, pid: pid, role: role, bucket: RequestBucket(now: now))
+            sessions[id] = Session(
+                id: id,
+                uid: uid,
+                gid: gid,
+                pid: pid,
+                role: role,
+                bucket: RequestBucket(now: now),
+                lastRequest: now
+            )
         }
         return (id, refusal)
     }
@@ -177,6 +205,7 @@ public struct APISessions: Sendable {
     ) -> [SessionEffect] {
         guard var session = sessions[client] else { return [] }
         defer { sessions[client] = session }
+        session.lastRequest = now
         var text = String(decoding: line.prefix(200), as: UTF8.self)
         if line.count > 200 { text += "…" }
         session.history.append(text)
@@ -328,6 +357,52 @@ public struct APISessions: Sendable {
                 OperatorRequest(ticket: ticket, command: command, level: level, uid: session.uid, client: session.id)
             )
         ]
+    }
+
+    // MARK: - Deadlines
+
+    /// Bytes arrived from a client; `endsLine`: the last of them ended a request line.
+    public mutating func bytesArrived(from client: UInt64, endsLine: Bool, now: MonotonicInstant) {
+        guard sessions[client] != nil else { return }
+        if endsLine {
+            sessions[client]?.partialSince = nil
+        } else if sessions[client]?.partialSince == nil {
+            sessions[client]?.partialSince = now
+        }
+    }
+
+    /// The shell's subscription state for a client (it answers `subscribe` and `unsubscribe`).
+    public mutating func setSubscribed(_ client: UInt64, _ subscribed: Bool) {
+        sessions[client]?.subscribed = subscribed
+    }
+
+    /// Connections past their deadline: a line left unfinished, or idle and not subscribed. Each
+    /// is told why and closed.
+    public mutating func overdue(now: MonotonicInstant) -> [SessionEffect] {
+        var effects: [SessionEffect] = []
+        for session in sessions.values.sorted(by: { $0.id < $1.id }) {
+            let why: String
+            if let since = session.partialSince, now - since > limits.partialLineMicroseconds {
+                why = "a request line unfinished for \(limits.partialLineMicroseconds / 1_000_000) s"
+            } else if !session.subscribed, now - session.lastRequest > limits.idleMicroseconds {
+                why = "no request for \(limits.idleMicroseconds / 1_000_000) s and not subscribed"
+            } else {
+                continue
+            }
+            let recent = session.history.suffix(4).joined(separator: " | ")
+            effects.append(
+                .log(
+                    "\(session.name), \(session.role.rawValue): \(why); closing; last requests: \(recent.isEmpty ? "none" : recent)"
+                )
+            )
+            effects.append(
+                .reply(client: session.id, id: nil, .failure(APIError(.timeout, "\(why); closing the connection")))
+            )
+            effects.append(.close(client: session.id))
+            // Closed: forgotten now, so that it is told once (its disconnect finds nothing).
+            effects += disconnected(session.id)
+        }
+        return effects
     }
 
     // MARK: - Outcomes

@@ -75,3 +75,45 @@ struct ReplayBufferTests {
         #expect(buffer.latestSeq == 3)
     }
 }
+
+/// Where a new subscription starts and which numbers before this daemon it is told are gone.
+struct SubscriptionStartTests {
+    @Test("Without from_seq: new events only, no gap")
+    func newOnly() {
+        #expect(
+            SubscriptionStart.plan(fromSeq: nil, latestSeq: 500, firstSeq: 100, unknownAfterSeq: nil)
+                == SubscriptionStart(cursor: 501, gaps: [])
+        )
+    }
+
+    @Test("Within this daemon's numbers: from there; past the newest: the next one")
+    func withinThisDaemon() {
+        #expect(SubscriptionStart.plan(fromSeq: 250, latestSeq: 500, firstSeq: 100, unknownAfterSeq: nil).cursor == 250)
+        #expect(
+            SubscriptionStart.plan(fromSeq: 9999, latestSeq: 500, firstSeq: 100, unknownAfterSeq: nil).cursor == 501
+        )
+    }
+
+    @Test("After a clean restart, the previous daemon's numbers are told gone as replay_exhausted")
+    func afterCleanRestart() {
+        let start = SubscriptionStart.plan(fromSeq: 40, latestSeq: 120, firstSeq: 100, unknownAfterSeq: nil)
+        #expect(start.cursor == 100)
+        #expect(start.gaps == [Gap(fromSeq: 40, toSeq: 99, reason: "replay_exhausted")])
+    }
+
+    @Test("After a crash, the numbers it may have issued unrecorded are told as daemon_crashed")
+    func afterCrash() {
+        // The dead daemon was known to have issued up to 60; numbering skipped to 1,000,061.
+        let start = SubscriptionStart.plan(fromSeq: 40, latestSeq: 1_000_100, firstSeq: 1_000_061, unknownAfterSeq: 60)
+        #expect(start.cursor == 1_000_061)
+        #expect(
+            start.gaps == [
+                Gap(fromSeq: 40, toSeq: 60, reason: "replay_exhausted"),
+                Gap(fromSeq: 61, toSeq: 1_000_060, reason: "daemon_crashed"),
+            ]
+        )
+        // Asked from past what was known: only the unknown stretch.
+        let later = SubscriptionStart.plan(fromSeq: 70, latestSeq: 1_000_100, firstSeq: 1_000_061, unknownAfterSeq: 60)
+        #expect(later.gaps == [Gap(fromSeq: 70, toSeq: 1_000_060, reason: "daemon_crashed")])
+    }
+}

@@ -450,8 +450,10 @@ extension APIProcessTests {
         let pair = try P.start(daemonArguments: ["--max-clients", "8"])
         defer { pair.stop() }
         #expect(P.reaches(pair.api, P.ready), "the daemon never became ready for a start")
+        // These clients are root, operators: beyond --max-clients, 8 more places are theirs alone
+        // (SessionLimits.operatorReserve).
         var clients: [APITestClient] = []
-        for _ in 0..<8 { clients.append(try APITestClient(pair.api)) }
+        for _ in 0..<(8 + 8) { clients.append(try APITestClient(pair.api)) }
         let connection = try LineConnection(path: pair.api)
         let refusal = try #require(try connection.readLine(timeoutMilliseconds: 5000))
         let reply = try APITestClient.object(refusal)
@@ -466,6 +468,71 @@ extension APIProcessTests {
 }
 
 extension APIProcessTests {
+    /// An observer's hostile connections: `closed` opened and closed at once (most while their
+    /// banner is written), then `held` held open, each with a request line begun and never ended.
+    /// Prints how many it holds, then sleeps `seconds`.
+    static let hostile = """
+        import socket, sys, time
+        path, closed, held, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+        for _ in range(closed):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                s.connect(path)
+            except OSError:
+                pass
+            s.close()
+        kept = []
+        for _ in range(held):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                s.connect(path)
+                s.send(b'{"id":1,"method":')
+                kept.append(s)
+            except OSError:
+                s.close()
+        print(len(kept), flush=True)
+        time.sleep(seconds)
+        """
+
+    @Test(
+        "An operator can stop a lesion while an observer holds every place it may take and has opened and closed hundreds",
+        .enabled(if: isRoot, "needs root to run the hostile client as another uid (setpriv)")
+    )
+    func operatorsReserveAgainstHostileObserver() throws {
+        let pair = try P.start(daemonArguments: ["--socket-group", "65534"])
+        defer { pair.stop() }
+        #expect(P.reaches(pair.api, P.ready), "the daemon never became ready for a start")
+        #expect(P.ok(P.start(pair.api, ["level": "L4", "hold_s": 120])), "the lesion never started")
+        #expect(P.reaches(pair.api) { ($0["state"] as? String).map(["ramp", "hold"].contains) ?? false })
+
+        let attacker = Process()
+        attacker.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        attacker.arguments = [
+            "--reuid=65534", "--regid=65534", "--groups=65534", "/usr/bin/python3", "-c", Self.hostile, pair.api,
+            "400", "200", "30",
+        ]
+        let out = Pipe()
+        attacker.standardOutput = out
+        try attacker.run()
+        defer {
+            attacker.terminate()
+            attacker.waitUntilExit()
+        }
+        // Once it says how many it holds, every place an observer may take is taken (128).
+        let said = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        #expect(Int(said.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 >= 100, "it held \(said)")
+
+        // An operator who was not connected can still connect and stop the lesion.
+        let stop = try runProcess(P.rfctlPath, ["--socket", pair.api, "stop"])
+        #expect(stop.status == 0, "stop: \(stop.errors)")
+        #expect(P.reaches(pair.api) { $0["state"] as? String == "stopped" }, "the lesion was not stopped")
+
+        // Its closed connections freed their places: once it goes, the daemon serves only us.
+        attacker.terminate()
+        attacker.waitUntilExit()
+        #expect(P.reaches(pair.api) { ($0["clients"] as? Int ?? .max) <= 2 }, "closed connections kept their places")
+    }
+
     @Test("A second daemon on the same state directory or socket refuses to start and harms nothing")
     func oneDaemonPerStateDirectory() throws {
         let pair = try P.start()

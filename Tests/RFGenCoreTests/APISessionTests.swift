@@ -138,7 +138,7 @@ struct APISessionTests {
         #expect(sessions.connect(uid: 2, gid: 2, groups: [2], pid: 2, role: nil, now: t0).refusal?.code == .noRole)
         #expect(sessions.connect(uid: 3, gid: 3, groups: [3], pid: 3, role: .observer, now: t0).refusal == nil)
         #expect(
-            sessions.connect(uid: 4, gid: 4, groups: [4], pid: 4, role: .operator, now: t0).refusal?.code
+            sessions.connect(uid: 4, gid: 4, groups: [4], pid: 4, role: .observer, now: t0).refusal?.code
                 == .tooManyClients
         )
         let effects = sessions.request(
@@ -227,5 +227,55 @@ struct APISessionTests {
             closed = sessions.request(from: 1, line: ping, now: later, latchedAlarms: []).contains(.close(client: 1))
         }
         #expect(closed, "a flood closes the connection")
+    }
+
+    @Test("Operators have slots no observer can take: with max_clients observers connected, an operator still gets in")
+    func operatorReserve() {
+        var limits = SessionLimits.daemon(clients: 3)
+        limits.operatorReserve = 2
+        var sessions = APISessions(limits: limits)
+        let t0 = MonotonicInstant(microseconds: 1_000_000)
+        for uid in UInt32(1)...3 {
+            #expect(
+                sessions.connect(uid: uid, gid: uid, groups: [uid], pid: 1, role: .observer, now: t0).refusal == nil
+            )
+        }
+        let observer = sessions.connect(uid: 4, gid: 4, groups: [4], pid: 1, role: .observer, now: t0)
+        #expect(observer.refusal?.code == .tooManyClients, "observers stop at max_clients")
+        #expect(sessions.connect(uid: 0, gid: 0, groups: [0], pid: 1, role: .operator, now: t0).refusal == nil)
+        #expect(sessions.connect(uid: 0, gid: 0, groups: [0], pid: 2, role: .operator, now: t0).refusal == nil)
+        let third = sessions.connect(uid: 0, gid: 0, groups: [0], pid: 3, role: .operator, now: t0)
+        #expect(third.refusal?.code == .tooManyClients, "the reserve is bounded too")
+    }
+
+    @Test("Deadlines: idle and unsubscribed after 60 s, a line unfinished for 10 s; a subscriber is kept")
+    func deadlines() {
+        var sessions = APISessions(limits: .daemon())
+        let t0 = MonotonicInstant(microseconds: 1_000_000)
+        let idle = sessions.connect(uid: 1, gid: 1, groups: [1], pid: 1, role: .observer, now: t0).client
+        let subscriber = sessions.connect(uid: 2, gid: 2, groups: [2], pid: 2, role: .observer, now: t0).client
+        let trickler = sessions.connect(uid: 3, gid: 3, groups: [3], pid: 3, role: .observer, now: t0).client
+        let poller = sessions.connect(uid: 4, gid: 4, groups: [4], pid: 4, role: .observer, now: t0).client
+        sessions.setSubscribed(subscriber, true)
+        // The trickler begins a line and sends more of it, never its end.
+        sessions.bytesArrived(from: trickler, endsLine: false, now: t0 + 1_000_000)
+        sessions.bytesArrived(from: trickler, endsLine: false, now: t0 + 9_000_000)
+        #expect(sessions.overdue(now: t0 + 11_000_000).isEmpty, "10 s from the line's first bytes is allowed")
+        #expect(sessions.overdue(now: t0 + 11_000_001).contains(.close(client: trickler)))
+        #expect(sessions.sessions[trickler] == nil, "closed and forgotten at once")
+        // The poller asks at 30 s.
+        _ = sessions.request(
+            from: poller,
+            line: Array(#"{"id":1,"method":"ping"}"#.utf8),
+            now: t0 + 30_000_000,
+            latchedAlarms: []
+        )
+        #expect(sessions.overdue(now: t0 + 60_000_000).isEmpty, "60 s is allowed")
+        let late = sessions.overdue(now: t0 + 60_000_001)
+        #expect(late.contains(.close(client: idle)))
+        #expect(!late.contains(.close(client: subscriber)) && !late.contains(.close(client: poller)))
+        #expect(late.contains { if case .reply(idle, nil, .failure(let e)) = $0 { e.code == .timeout } else { false } })
+        #expect(sessions.overdue(now: t0 + 90_000_001).contains(.close(client: poller)))
+        #expect(sessions.overdue(now: t0 + 1_000_000_000).allSatisfy { $0 != .close(client: subscriber) })
     }
 }
