@@ -57,6 +57,28 @@ public enum DaemonLogging {
         if let writer { writer.submit(entry) } else { write(entry) }
     }
 
+    /// The text with every control character written as `\u{1B}`: what a client sent (a request
+    /// line, a method name) reaches the log through messages, and an escape sequence or a
+    /// carriage return there could rewrite what a terminal shows (a fake "treatment done").
+    /// Each message is one line: newlines are escaped too.
+    public static func printable(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            if isControl(scalar) {
+                out.append(contentsOf: "\\u{\(String(scalar.value, radix: 16, uppercase: true))}".unicodeScalars)
+            } else {
+                out.append(scalar)
+            }
+        }
+        return String(out)
+    }
+
+    /// C0 controls, DEL and C1 controls (where the terminals' 8-bit CSI lives).
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
+    }
+
     /// On the writer's thread: the calls that may block.
     @Sendable static func write(_ entry: Entry) {
         switch entry {
@@ -127,14 +149,14 @@ struct JournalLogHandler: MetadataStoringLogHandler {
 
     func log(event: LogEvent) {
         var fields = [
-            "MESSAGE=\(event.message)",
+            "MESSAGE=\(DaemonLogging.printable("\(event.message)"))",
             "PRIORITY=\(DaemonLogging.priority(event.level))",
             "SYSLOG_IDENTIFIER=rfgend",
         ]
         let all = metadata.merging(event.metadata ?? [:]) { $1 }
         for (key, value) in all.sorted(by: { $0.key < $1.key }) {
             let name = key.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }
-            fields.append("RFGEN_\(String(name))=\(value)")
+            fields.append("RFGEN_\(String(name))=\(DaemonLogging.printable("\(value)"))")
         }
         DaemonLogging.submit(.journal(fields))
     }
@@ -153,7 +175,7 @@ struct StandardErrorLogHandler: MetadataStoringLogHandler {
         let all = metadata.merging(event.metadata ?? [:]) { $1 }
         let level = event.level > .info ? "\(event.level)".uppercased() + " " : ""
         let fields = all.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
-        DaemonLogging.submit(.line("rfgend: \(level)\(event.message)\(fields)"))
+        DaemonLogging.submit(.line(DaemonLogging.printable("rfgend: \(level)\(event.message)\(fields)")))
     }
 }
 

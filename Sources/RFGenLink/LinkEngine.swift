@@ -105,7 +105,11 @@ public struct LinkEngine: Sendable {
         for result in frames {
             switch result {
             case .frame(let frame): handle(frame, now: now)
-            case .error(.unsupportedVersion(let version, _, _)):
+            case .error(.unsupportedVersion(let version, _, _)) where state == .handshaking:
+                // While handshaking, a frame of another major version is the generator saying
+                // which version it speaks: refuse it, naming both (PROTOCOL.md 5). Once the link
+                // is up, such a frame is a stray to count and ignore like any other error
+                // (PROTOCOL.md 2.1: no error stops or resets the link).
                 do throws(IncompatibleVersion) {
                     try ProtocolVersion.current.checkCompatible(withPeer: version)
                 } catch {

@@ -139,10 +139,12 @@ struct SystemdProcessTests {
 
 extension SystemdProcessTests {
     /// Runs rfgend on the pair's generator with standard error to a file and `environment` added;
-    /// starts a lesion, emergency-stops it, and stops the daemon. Returns what it wrote there.
+    /// once it is ready runs `meanwhile` (given the API's socket), starts a lesion,
+    /// emergency-stops it, and stops the daemon. Returns what it wrote there.
     static func lesionWithAlarm(
         _ pair: P.Pair,
-        environment extra: [String: String] = [:]
+        environment extra: [String: String] = [:],
+        meanwhile: (String) throws -> Void = { _ in }
     ) throws -> (stderr: String, path: String) {
         pair.daemon.terminate()
         pair.daemon.waitUntilExit()
@@ -169,6 +171,7 @@ extension SystemdProcessTests {
             daemon.waitUntilExit()
         }
         #expect(P.reaches(pair.api, P.ready), "the daemon never became ready for a start")
+        try meanwhile(pair.api)
         #expect(P.ok(P.start(pair.api, ["level": "L4", "hold_s": 30])))
         #expect(P.reaches(pair.api) { $0["rf_on"] as? Bool == true })
         #expect(P.ok(P.call(pair.api, "estop", until: P.ok)))
@@ -177,6 +180,29 @@ extension SystemdProcessTests {
         daemon.waitUntilExit()
         try handle.close()
         return (try String(contentsOfFile: path, encoding: .utf8), path)
+    }
+
+    @Test("A client's bytes reach the log only escaped: no escape sequence or carriage return can rewrite a terminal")
+    func clientBytesEscapedInLog() throws {
+        let pair = try P.start()
+        defer { pair.stop() }
+        // ESC [2K ESC [1G erases the terminal's line and a CR returns to its start: a malformed
+        // line (raw control bytes are not JSON) and a well-formed one naming such a method.
+        let fake = "\u{1B}[2K\u{1B}[1G\rtreatment done"
+        let log = try Self.lesionWithAlarm(pair) { api in
+            let client = try APITestClient(api)
+            try client.send(raw: fake)
+            _ = try client.reply(id: nil)
+            try client.send(raw: #"{"id":7,"method":"\u001b[2K\r"}"#)
+            _ = try client.reply(id: 7)
+            // A few more, so that the complaints show the last requests (the raw lines) too.
+            for _ in 0..<3 {
+                try client.send(raw: fake)
+                _ = try client.reply(id: nil)
+            }
+        }.stderr
+        #expect(!log.contains("\u{1B}") && !log.contains("\r"), "control bytes reached the log")
+        #expect(log.contains("\\u{1B}[2K"), "the bytes are there, escaped: \(log)")
     }
 
     @Test("Alarms and every RF edge reach the log at a priority that is noticed, with the treatment's fields")

@@ -162,6 +162,21 @@ struct LinkEngineTests {
         #expect(link.takeEvents().count == 1)
     }
 
+    @Test("Once the link is up, a stray frame of another major version is counted and ignored: the link stays up")
+    func strayVersionFrame() {
+        var bench = LinkBench()
+        bench.run(milliseconds: 100)
+        #expect(bench.link.state == .ready)
+        // The spec's own vector (protocol/vectors/malformed.txt, unsupported_version): a 2.1 frame.
+        let stray: [UInt8] = [0x00, 0x04, 0x21, 0x80, 0x03, 0x02, 0x01, 0x04, 0x02, 0xD9, 0x0A, 0x00]
+        bench.link.receive(stray, now: bench.now)
+        bench.run(milliseconds: 100)
+        #expect(bench.link.state == .ready, "\(bench.link.state)")
+        #expect(bench.link.snapshot.connected)
+        #expect(bench.link.statistics.decoder.versionErrors == 1)
+        #expect(!bench.events.contains { if case .incompatible = $0 { true } else { false } })
+    }
+
     @Test("Statistics are kept per second, bounded, and add up to the totals")
     func perSecond() {
         var bench = LinkBench()
