@@ -199,6 +199,13 @@ final class LinkService: @unchecked Sendable {
             engine.opened(now: now)
             if lastFailure == nil { log("opened \(path)") }
         } catch {
+            let why =
+                error as? Errno == .wouldBlock
+                ? "held by another process (another rfgend, or a probe); not shared, trying again"
+                : "cannot open: \(error)"
+            // One line per change of cause, as for a lost link.
+            if why != lastFailure { log("\(device): \(why)") }
+            lastFailure = why
             nextOpenAttempt = now + DaemonLimits.reopenMicroseconds
         }
         publish()

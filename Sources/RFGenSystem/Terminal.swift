@@ -45,11 +45,20 @@ public enum Terminal {
     ///   - path: the device, e.g. /dev/ttyACM0 or a simulator's pty.
     ///   - baud: one of `baudRates`.
     /// - Returns: the open descriptor; the caller closes it.
+    /// Takes the device's advisory lock without waiting: `Errno.wouldBlock` when another process
+    /// holds it. Every program of ours that opens a generator's line takes it first.
+    public static func lockExclusive(_ fd: FileDescriptor) throws(Errno) {
+        guard flock(fd.rawValue, LOCK_EX | LOCK_NB) == 0 else { throw Errno(rawValue: errno) }
+    }
+
     public static func openSerialPort(_ path: String, baud: Int = 115_200) throws(Errno) -> FileDescriptor {
         let raw = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)
         guard raw >= 0 else { throw Errno(rawValue: errno) }
         let fd = FileDescriptor(rawValue: raw)
         do throws(Errno) {
+            // TIOCEXCL keeps other users out but not root: the lock is what keeps a second rfgend
+            // (a manual run beside the service) or a probe from sharing the line.
+            try lockExclusive(fd)
             guard ioctl(raw, UInt(TIOCEXCL)) == 0 else { throw Errno(rawValue: errno) }
             try makeRaw(fd, baud: baud)
             tcflush(raw, TCIFLUSH)

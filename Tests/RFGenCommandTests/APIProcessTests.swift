@@ -533,6 +533,49 @@ extension APIProcessTests {
         #expect(P.reaches(pair.api) { ($0["clients"] as? Int ?? .max) <= 2 }, "closed connections kept their places")
     }
 
+    @Test("A second rfgend, or a probe, on the generator's line in use is kept off it: the running lesion goes on")
+    func secondDaemonOnTheSameDevice() throws {
+        let pair = try P.start()
+        defer { pair.stop() }
+        #expect(P.reaches(pair.api, P.ready), "the daemon never became ready for a start")
+        #expect(P.ok(P.start(pair.api, ["level": "L4", "hold_s": 120])), "the lesion never started")
+        #expect(P.reaches(pair.api) { $0["rf_on"] as? Bool == true }, "RF never came on")
+
+        // A second rfgend on the same device (root: TIOCEXCL does not stop it), its own socket.
+        let log = pair.directory + "/second.log"
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        let second = Process()
+        second.executableURL = URL(fileURLWithPath: P.rfctlPath).deletingLastPathComponent()
+            .appendingPathComponent("rfgend")
+        second.arguments = ["--device", pair.directory + "/generator", "--socket", pair.directory + "/second.sock"]
+        second.standardError = handle
+        try second.run()
+        defer {
+            if second.isRunning { second.terminate() }
+            second.waitUntilExit()
+        }
+        // A probe too.
+        let dump = try runProcess(
+            URL(fileURLWithPath: P.rfctlPath).deletingLastPathComponent().appendingPathComponent("rfgen-sim").path,
+            ["dump", pair.directory + "/generator", "--seconds", "1"]
+        )
+        #expect(dump.status != 0 && dump.errors.contains("in use"), "the probe: \(dump.status) \(dump.errors)")
+        // Two seconds of the second daemon trying: the first keeps its link and its lesion.
+        let client = try APITestClient(pair.api)
+        #expect(P.ok(try client.call("subscribe", ["streams": ["telemetry"]])))
+        #expect(client.awaitTicks(200), "the first daemon's ticks stopped")
+        let status = P.status(pair.api)
+        #expect(status?["link"] as? String == "up", "\(status ?? [:])")
+        #expect((status?["state"] as? String).map(["ramp", "hold"].contains) == true, "\(status ?? [:])")
+        #expect((status?["alarms"] as? [Any])?.isEmpty == true, "\(status ?? [:])")
+        second.terminate()
+        second.waitUntilExit()
+        try handle.close()
+        let said = try String(contentsOfFile: log, encoding: .utf8)
+        #expect(said.contains("held by another process"), "the second daemon says why: \(said)")
+    }
+
     @Test("A second daemon on the same state directory or socket refuses to start and harms nothing")
     func oneDaemonPerStateDirectory() throws {
         let pair = try P.start()

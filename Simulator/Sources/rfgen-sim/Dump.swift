@@ -33,6 +33,12 @@ struct Dump: ParsableCommand {
         guard fd >= 0 else { throw CommandFailure("cannot open \(device): \(Errno(rawValue: errno))") }
         let port = FileDescriptor(rawValue: fd)
         defer { try? port.close() }
+        // A probe must not take frames from a host that is using the line.
+        do throws(Errno) { try Terminal.lockExclusive(port) } catch {
+            throw CommandFailure(
+                "\(device) is in use by another process (rfgend?): \(error == .wouldBlock ? "it holds the line's lock" : "\(error)")"
+            )
+        }
         try Terminal.makeRaw(port)
         // Whatever was queued before we opened is stale; start with what the generator sends now.
         tcflush(fd, TCIFLUSH)
