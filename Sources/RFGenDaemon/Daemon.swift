@@ -140,7 +140,12 @@ public struct Daemon {
         let link = LinkService(
             source: configuration.device,
             baud: configuration.baud,
-            configuration: configuration.link,
+            // The reply timeout follows from the line's speed (PROTOCOL.md 5, time bounds).
+            configuration: {
+                var link = configuration.link
+                link.commandTimeoutMicroseconds = LinkConfiguration.commandTimeout(baud: configuration.baud)
+                return link
+            }(),
             // Just under the control thread: the tick is never delayed by the link, and the link
             // by nothing else.
             fifoPriority: configuration.fifoPriority.map { max(1, $0 - 1) },

@@ -154,7 +154,13 @@ public struct LinkEngine: Sendable {
         var index = 0
         while index < pending.count {
             if now - pending[index].lastSent >= configuration.commandTimeoutMicroseconds {
-                if pending[index].attempts > configuration.maxRetries {
+                // A HELLO_REQUEST during the handshake goes on for the generator's boot time too.
+                let booting =
+                    state == .handshaking && pending[index].type == .helloRequest
+                    && now - pending[index].firstSent
+                        < configuration.bootMicroseconds
+                        + configuration.commandTimeoutMicroseconds * Int64(configuration.maxRetries + 1)
+                if pending[index].attempts > configuration.maxRetries && !booting {
                     let failed = pending.remove(at: index)
                     statistics.commandsFailed += 1
                     events.append(.commandFailed(failed.type, attempts: failed.attempts))
@@ -319,16 +325,42 @@ public struct LinkConfiguration: Hashable, Sendable {
     public var telemetryRateHz: UInt16 = 100
     /// The generator's watchdog: RF off when the host is silent this long.
     public var watchdogMilliseconds: UInt16 = 100
-    /// A command unanswered this long is sent again, microseconds.
+    /// A command unanswered this long is sent again, microseconds. rfgend sets it from its line's
+    /// baud rate (`init(baud:)`, `commandTimeout(baud:)`); 20 ms is for lines with no wire time
+    /// to speak of (the simulation's, a pseudo-terminal's).
     public var commandTimeoutMicroseconds: Int64 = 20_000
     /// Retries before the link is considered lost.
     public var maxRetries = 3
+    /// How long a generator may take to boot before it answers, microseconds (PROTOCOL.md 5:
+    /// at most 1 s). The handshake's HELLO_REQUEST is retried for this long plus the usual
+    /// retries before the link counts as lost: a generator that was just powered or reset is
+    /// booting, not gone.
+    public var bootMicroseconds: Int64 = 1_000_000
     /// With nothing else sent for this long a KEEPALIVE goes out: a quarter of the watchdog.
     public var keepaliveMicroseconds: Int64 = 25_000
     /// Seconds of per-second statistics kept.
     public var statisticsSeconds = 60
 
     public init() {}
+
+    /// The link's settings for a line at `baud`.
+    public init(baud: Int) {
+        commandTimeoutMicroseconds = Self.commandTimeout(baud: baud)
+    }
+
+    /// Time on the wire of one frame of the largest size (with its delimiters; 10 bits a byte in
+    /// 8N1), microseconds.
+    public static func frameWireMicroseconds(baud: Int) -> Int64 {
+        Int64((Double(ProtocolLimits.maxWireBytes * 10) / Double(baud) * 1e6).rounded(.up))
+    }
+
+    /// How long to wait for a reply before sending again: the request and a reply may each queue
+    /// behind a largest frame already on the wire, plus the generator's 5 ms to answer (PROTOCOL.md
+    /// 5); never less than 20 ms. At 115200 baud, 49 ms (a largest frame takes 21.6 ms there, so
+    /// the old fixed 20 ms resent requests whose replies were still on their way).
+    public static func commandTimeout(baud: Int) -> Int64 {
+        max(20_000, 2 * frameWireMicroseconds(baud: baud) + 5_000)
+    }
 }
 
 /// Counters that explain a field problem. Totals since the link was created.

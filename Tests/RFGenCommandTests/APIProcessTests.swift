@@ -402,7 +402,8 @@ struct APIProcessTests {
         let deadline = Date().addingTimeInterval(15)
         while Date() < deadline {
             screen = try run(["capture-pane", "-p", "-t", session])
-            if screen.contains("RF ON") && screen.contains("remaining") { break }
+            // The link's rates show once its first whole second of statistics is in.
+            if screen.contains("RF ON") && screen.contains("remaining") && screen.contains("frames/s") { break }
             // tmux's screen is another process's: look again a little later.
             pace(milliseconds: 200)
         }

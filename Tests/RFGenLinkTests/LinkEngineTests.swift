@@ -14,8 +14,9 @@ struct LinkBench {
     var dropOutgoing = false
     var now: Int64 { generator.now }
 
-    init() {
-        generator.advance(to: 400_000)
+    /// - Parameter openAt: when the host opens the port, µs; by default after the generator's boot.
+    init(openAt: Int64 = 400_000) {
+        generator.advance(to: openAt)
         _ = generator.takeOutput()
         link.opened(now: now)
     }
@@ -160,6 +161,22 @@ struct LinkEngineTests {
         #expect(link.state == .failed("generator speaks protocol 2.1; this host speaks 1.x"))
         #expect(!link.snapshot.connected)
         #expect(link.takeEvents().count == 1)
+    }
+
+    @Test("Opened while the generator boots (300 ms), the handshake waits for it: ready without a lost link")
+    func handshakeDuringBoot() {
+        var bench = LinkBench(openAt: 0)
+        bench.run(milliseconds: 700)
+        #expect(bench.link.state == .ready, "\(bench.link.state)")
+        #expect(!bench.events.contains { if case .commandFailed = $0 { true } else { false } }, "\(bench.events)")
+    }
+
+    @Test("Reply timeouts follow from the baud rate: twice a largest frame's wire time and 5 ms, at least 20 ms")
+    func timeoutFromBaud() {
+        #expect(LinkConfiguration.frameWireMicroseconds(baud: 115_200) == 21_615)
+        #expect(LinkConfiguration.commandTimeout(baud: 115_200) == 48_230)
+        #expect(LinkConfiguration.commandTimeout(baud: 921_600) == 20_000)
+        #expect(LinkConfiguration.commandTimeout(baud: 9600) > 500_000)
     }
 
     @Test("Once the link is up, a stray frame of another major version is counted and ignored: the link stays up")
