@@ -496,42 +496,35 @@ struct World {
     /// lease first (after the holder hands it over, when the script says so, in the same tick).
     mutating func send(_ client: Int, _ operation: Operation) {
         let id = clients[client]
-        func line(_ method: String, _ params: String? = nil) {
-            let request = nextRequestID[client]
-            nextRequestID[client] += 1
-            let command = ["start", "stop", "estop", "ack"].contains(method)
-            // A start from a client without the lease never reaches the tick: answered at once.
-            let reachesTick = command && (method != "start" || api.sessions.leaseHolder == id)
-            unanswered[id, default: [:]][request] = reachesTick
-            let text =
-                params.map { #"{"id":\#(request),"method":"\#(method)","params":\#($0)}"# }
-                ?? #"{"id":\#(request),"method":"\#(method)"}"#
-            api.send(id, text)
-        }
         switch operation {
         case .start(let hold, let handover):
             if handover, let holder = api.sessions.leaseHolder, holder != id,
                 let index = clients.firstIndex(of: holder)
             {
-                nextRequestIDLine(index, "lease.release")
+                sendLine(index, "lease.release")
             }
-            if api.sessions.leaseHolder != id { line("lease.acquire") }
-            line("start", #"{"level":"\#(Operator.level(client))","hold_s":\#(hold)}"#)
-        case .stop: line("stop")
-        case .estop: line("estop")
-        case .ack: line("ack")
+            if api.sessions.leaseHolder != id { sendLine(client, "lease.acquire") }
+            sendLine(client, "start", #"{"level":"\#(Operator.level(client))","hold_s":\#(hold)}"#)
+        case .stop: sendLine(client, "stop")
+        case .estop: sendLine(client, "estop")
+        case .ack: sendLine(client, "ack")
         }
-        // Answers that came at once (lease, refusals before the tick) are taken now.
-        takeAnswers(client: id)
     }
 
-    /// A request from another client than the acting one (the lease's holder handing it over).
-    mutating func nextRequestIDLine(_ client: Int, _ method: String) {
+    /// One request line from a simulated client, noted as waiting for its answer; answers that
+    /// come at once (the lease, refusals before the tick) are taken now.
+    mutating func sendLine(_ client: Int, _ method: String, _ params: String? = nil) {
         let id = clients[client]
         let request = nextRequestID[client]
         nextRequestID[client] += 1
-        unanswered[id, default: [:]][request] = false
-        api.send(id, #"{"id":\#(request),"method":"\#(method)"}"#)
+        let command = ["start", "stop", "estop", "ack"].contains(method)
+        // A start from a client without the lease never reaches the tick: answered at once.
+        let reachesTick = command && (method != "start" || api.sessions.leaseHolder == id)
+        unanswered[id, default: [:]][request] = reachesTick
+        let text =
+            params.map { #"{"id":\#(request),"method":"\#(method)","params":\#($0)}"# }
+            ?? #"{"id":\#(request),"method":"\#(method)"}"#
+        api.send(id, text)
         takeAnswers(client: id)
     }
 
