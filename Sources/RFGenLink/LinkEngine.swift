@@ -265,7 +265,23 @@ public struct LinkEngine: Sendable {
             telemetryReceivedAt = now
         case .ack(let a): complete(a.ackSequence, now: now)
         case .nak(let n):
-            if let type = MessageType(rawValue: n.ackType) { events.append(.refused(type, n.reason)) }
+            let type = MessageType(rawValue: n.ackType)
+            if let type { events.append(.refused(type, n.reason)) }
+            if state == .handshaking && type == .configure
+                && pending.contains(where: { $0.sequence == n.ackSequence && $0.type == .configure })
+            {
+                // The generator runs on settings other than ours (its reset watchdog of 200 ms, its
+                // own telemetry rate): the link is never ready on them, so RF cannot come on.
+                // PROTOCOL.md 8: a refused CONFIGURE ends the handshake.
+                pending.removeAll()
+                state = .failed(
+                    "the generator refused CONFIGURE (telemetry \(configuration.telemetryRateHz) Hz, "
+                        + "watchdog \(configuration.watchdogMilliseconds) ms): \(n.reason)"
+                )
+                return
+            }
+            // A refused CLEAR_FAULT (condition_persists) still completes the handshake: the bits
+            // that stay latched are in every telemetry frame, and the core will not start on them.
             complete(n.ackSequence, now: now)
         case .hello(let h):
             complete(h.ackSequence, now: now)
@@ -275,6 +291,17 @@ public struct LinkEngine: Sendable {
             } catch {
                 state = .failed(error.description)
                 events.append(.incompatible(error))
+                return
+            }
+            guard (h.telemetryRateMinHz...max(h.telemetryRateMinHz, h.telemetryRateMaxHz)).contains(configuration.telemetryRateHz)
+            else {
+                // Configuring outside the advertised range would be refused; a slower rate than the
+                // host's would starve the stale-telemetry interlock and the tick's phase lock, which
+                // are built on it. The reset fault stays latched: the generator refuses RF_ON.
+                state = .failed(
+                    "the generator offers telemetry at \(h.telemetryRateMinHz)-\(h.telemetryRateMaxHz) Hz; "
+                        + "this host needs \(configuration.telemetryRateHz) Hz"
+                )
                 return
             }
             hello = h

@@ -15,10 +15,12 @@ struct LinkBench {
     var now: Int64 { generator.now }
 
     /// - Parameter openAt: when the host opens the port, µs; by default after the generator's boot.
-    init(openAt: Int64 = 400_000) {
-        generator.advance(to: openAt)
-        _ = generator.takeOutput()
-        link.opened(now: now)
+    init(openAt: Int64 = 400_000, generator: SimulatedGenerator = SimulatedGenerator(), link: LinkEngine = LinkEngine()) {
+        self.generator = generator
+        self.link = link
+        self.generator.advance(to: openAt)
+        _ = self.generator.takeOutput()
+        self.link.opened(now: now)
     }
 
     /// Moves 1 ms at a time: bytes both ways, timers.
@@ -192,6 +194,40 @@ struct LinkEngineTests {
         #expect(bench.link.snapshot.connected)
         #expect(bench.link.statistics.decoder.versionErrors == 1)
         #expect(!bench.events.contains { if case .incompatible = $0 { true } else { false } })
+    }
+
+    @Test("A generator whose telemetry range excludes the rate the host needs is never made ready")
+    func telemetryRangeExcludesRate() {
+        var bench = LinkBench(generator: SimulatedGenerator(configuration: { () -> GeneratorConfiguration in
+            var c = GeneratorConfiguration()
+            c.telemetryRateRangeHz = 1...50
+            return c
+        }()))
+        bench.run(milliseconds: 500)
+        #expect(bench.link.state == .failed("the generator offers telemetry at 1-50 Hz; this host needs 100 Hz"))
+        #expect(!bench.link.snapshot.connected)
+        let sent = bench.generator.recorder.commands.map(\.frame.message.type)
+        #expect(!sent.contains(.configure), "nothing is configured outside what the generator advertises")
+        #expect(!sent.contains(.clearFault), "the reset fault stays latched: RF_ON would be refused")
+    }
+
+    @Test("A refused CONFIGURE fails the handshake: the link is never ready on settings it did not get")
+    func refusedConfigure() {
+        var configuration = LinkConfiguration()
+        configuration.watchdogMilliseconds = 40  // below the spec's 50 ms: NAK out_of_range
+        var bench = LinkBench(link: LinkEngine(configuration: configuration))
+        bench.run(milliseconds: 500)
+        #expect(bench.events.contains(.refused(.configure, .outOfRange)))
+        #expect(
+            bench.link.state == .failed("the generator refused CONFIGURE (telemetry 100 Hz, watchdog 40 ms): out_of_range")
+        )
+        #expect(!bench.link.snapshot.connected)
+        #expect(!bench.events.contains { if case .ready = $0 { true } else { false } })
+        bench.link.send(.setPower(milliwatts: 1000, validityMilliseconds: 100), now: bench.now)
+        bench.link.send(.rfOn, now: bench.now)
+        bench.run(milliseconds: 50)
+        #expect(bench.generator.rfState == .off)
+        #expect(!bench.generator.recorder.commands.contains { $0.frame.message.type == .rfOn })
     }
 
     @Test("Statistics are kept per second, bounded, and add up to the totals")
