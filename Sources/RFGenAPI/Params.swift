@@ -174,6 +174,9 @@ public enum APILimits {
     /// The most `max_clients` may raise it to. Each client may hold up to `clientHighWaterBytes`
     /// of queued events, so this bounds that memory at 256 MiB even if every client stalls.
     public static let clientsCeiling = 1024
+    /// Connections the kernel holds for the daemon to accept: a burst of console, capture and
+    /// monitors at start-up; beyond it a connect fails at once (EAGAIN) rather than queueing.
+    public static let listenBacklog: Int32 = 64
     /// The longest request line, bytes; a longer one is answered `line_too_long` and the
     /// connection closed (no way to find the next request's start in a line that never ends).
     public static let requestLineBytes = 4096

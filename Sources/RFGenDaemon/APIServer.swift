@@ -52,7 +52,10 @@ final class APIServer: Sendable {
         log: @escaping @Sendable (String) -> Void
     ) throws {
         activated = activatedSocket != nil
-        if activatedSocket == nil { try UnixSocketPath.prepare(configuration.socketPath) }
+        if activatedSocket == nil {
+            try UnixSocketPath.checkDirectory(of: configuration.socketPath)
+            try UnixSocketPath.prepare(configuration.socketPath)
+        }
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         pool = NIOThreadPool(numberOfThreads: 1)
         pool.start()
@@ -71,7 +74,6 @@ final class APIServer: Sendable {
         path = configuration.socketPath
         do {
             let bootstrap = ServerBootstrap(group: group)
-                .serverChannelOption(.backlog, value: 64)
                 .childChannelOption(
                     .writeBufferWaterMark,
                     value: .init(low: APILimits.clientLowWaterBytes, high: APILimits.clientHighWaterBytes)
@@ -93,13 +95,17 @@ final class APIServer: Sendable {
                         try channel.pipeline.syncOperations.addHandler(ClientHandler(hub: hub, connection: connection))
                     }
                 }
-            if let activatedSocket {
-                // systemd made the socket with the unit's SocketMode= and SocketGroup=.
-                channel = try bootstrap.withBoundSocket(activatedSocket).wait()
-            } else {
-                channel = try bootstrap.bind(unixDomainSocketPath: configuration.socketPath).wait()
-                try UnixSocketPath.restrict(configuration.socketPath, mode: 0o660, group: configuration.socketGroup)
-            }
+            // systemd makes its socket with the unit's SocketMode= and SocketGroup=; ours gets 0660
+            // and the group as it is made, never by a chmod that could follow a swapped-in symlink.
+            let listening =
+                try activatedSocket
+                ?? UnixSocketPath.listen(
+                    at: configuration.socketPath,
+                    mode: 0o660,
+                    group: configuration.socketGroup,
+                    backlog: APILimits.listenBacklog
+                )
+            channel = try bootstrap.withBoundSocket(listening).wait()
             try loop.submit { hub.startPumping() }.wait()
         } catch {
             try? group.syncShutdownGracefully()

@@ -61,33 +61,8 @@ public struct LineSocketServer {
             }
             unlink(path)
         }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard bytes.count < capacity else {
-            throw LineSocketError("control socket path longer than \(capacity - 1) bytes")
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let fd = socket(
-            AF_UNIX,
-            Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue),
-            0
-        )
-        guard fd >= 0 else { throw LineSocketError("socket: \(Errno(rawValue: errno))") }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        guard bound == 0, listen(fd, Int32(maxClients)) == 0 else {
-            let error = Errno(rawValue: errno)
-            Glibc.close(fd)
-            throw LineSocketError("control socket \(path): \(error)")
-        }
+        // Owner and group only: the control socket injects faults into the simulated generator.
+        let fd = try UnixSocketPath.listen(at: path, mode: 0o660, group: nil, backlog: Int32(maxClients))
         listener = FileDescriptor(rawValue: fd)
         self.path = path
     }

@@ -20,15 +20,76 @@ public enum UnixSocketPath {
         unlink(path)
     }
 
-    /// Sets the socket file's mode and, when given, its group: who may connect is decided by the
-    /// file's permissions before any credentials are looked at.
-    public static func restrict(_ path: String, mode: mode_t, group: UInt32?) throws(LineSocketError) {
-        if let group, chown(path, uid_t.max, group) != 0 {
-            throw LineSocketError("chown \(path) to group \(group): \(Errno(rawValue: errno))")
+    /// Refuses a directory in which someone other than this user (or root) could replace the
+    /// socket: a swapped-in symlink would have a root daemon hand any file to the socket group,
+    /// and a socket of someone else's would hear the operators' commands. A sticky directory
+    /// (`/tmp`) is safe: no one else may remove or rename what this process made there.
+    public static func checkDirectory(of path: String) throws(LineSocketError) {
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        var info = stat()
+        guard stat(directory, &info) == 0 else {
+            throw LineSocketError("socket directory \(directory): \(Errno(rawValue: errno))")
         }
-        guard chmod(path, mode) == 0 else {
-            throw LineSocketError("chmod \(path): \(Errno(rawValue: errno))")
+        guard (info.st_mode & S_IFMT) == S_IFDIR else {
+            throw LineSocketError("socket directory \(directory) is not a directory")
         }
+        let sticky = info.st_mode & S_ISVTX != 0
+        guard sticky || (info.st_uid == geteuid() || info.st_uid == 0) && info.st_mode & 0o022 == 0 else {
+            throw LineSocketError(
+                "socket directory \(directory) may be written by others (owner \(info.st_uid), mode "
+                    + "\(String(info.st_mode & 0o7777, radix: 8))); refusing to put the socket there: make it "
+                    + "this user's with mode 0755 or stricter"
+            )
+        }
+    }
+
+    /// A listening Unix socket at `path` whose file is created with `mode` (less the umask) and,
+    /// when given, owned by `group`. Nothing is done to the file by its path that follows a
+    /// symlink: the mode is set on the socket before `bind` creates the file (Linux gives the new
+    /// file the socket's mode), and the group is set with `AT_SYMLINK_NOFOLLOW`. Returns the
+    /// descriptor, non-blocking and close-on-exec.
+    public static func listen(at path: String, mode: mode_t, group: UInt32?, backlog: Int32) throws(LineSocketError)
+        -> Int32
+    {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard bytes.count < capacity else { throw LineSocketError("socket path \(path) longer than \(capacity - 1) bytes") }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let fd = socket(
+            AF_UNIX,
+            Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue),
+            0
+        )
+        guard fd >= 0 else { throw LineSocketError("socket: \(Errno(rawValue: errno))") }
+        func fail(_ what: String) -> LineSocketError {
+            let error = Errno(rawValue: errno)
+            Glibc.close(fd)
+            return LineSocketError("\(what) \(path): \(error)")
+        }
+        guard fchmod(fd, mode) == 0 else { throw fail("fchmod before binding") }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard bound == 0 else { throw fail("bind") }
+        if let group, fchownat(AT_FDCWD, path, uid_t.max, group, AT_SYMLINK_NOFOLLOW) != 0 {
+            let error = fail("chown to group \(group)")
+            unlink(path)
+            throw error
+        }
+        guard Glibc.listen(fd, backlog) == 0 else {
+            let error = fail("listen")
+            unlink(path)
+            throw error
+        }
+        return fd
     }
 }
 

@@ -595,4 +595,34 @@ extension APIProcessTests {
         #expect(sameSocket.0 != 0 && sameSocket.1.contains("another process is serving"), "\(sameSocket.1)")
         #expect(P.status(pair.api, until: P.ready)?["state"] as? String == "idle", "the first daemon serves on")
     }
+
+    @Test("A socket directory that others may write is refused; the socket gets 0660 without a chmod by path")
+    func socketDirectoryChecked() throws {
+        let pair = try P.start()
+        defer { pair.stop() }
+        // Another user could swap the socket for a symlink (a root daemon would then hand that
+        // file to the socket group) or for a socket of their own that operators would talk to.
+        let open = pair.directory + "/open"
+        try FileManager.default.createDirectory(atPath: open, withIntermediateDirectories: false)
+        #expect(chmod(open, 0o777) == 0)
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: builtProgram("rfgend"))
+        daemon.arguments = ["--device", pair.directory + "/nothing", "--socket", open + "/api.sock", "--state-dir", open]
+        let errors = Pipe()
+        daemon.standardError = errors
+        try daemon.run()
+        var waited = 0
+        while daemon.isRunning && waited < 100 {
+            pace(milliseconds: 50)
+            waited += 1
+        }
+        if daemon.isRunning { daemon.terminate() }
+        daemon.waitUntilExit()
+        let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(daemon.terminationStatus != 0 && said.contains("\(open) may be written by others"), "\(said)")
+        #expect(!FileManager.default.fileExists(atPath: open + "/api.sock"), "nothing was bound there")
+        // The daemon that runs made its socket 0660 (its umask leaves that as it is).
+        var info = stat()
+        #expect(lstat(pair.api, &info) == 0 && info.st_mode & 0o777 == 0o660, "mode \(String(info.st_mode & 0o777, radix: 8))")
+    }
 }
