@@ -293,7 +293,10 @@ public struct LinkEngine: Sendable {
                 events.append(.incompatible(error))
                 return
             }
-            guard (h.telemetryRateMinHz...max(h.telemetryRateMinHz, h.telemetryRateMaxHz)).contains(configuration.telemetryRateHz)
+            guard
+                (h.telemetryRateMinHz...max(h.telemetryRateMinHz, h.telemetryRateMaxHz)).contains(
+                    configuration.telemetryRateHz
+                )
             else {
                 // Configuring outside the advertised range would be refused; a slower rate than the
                 // host's would starve the stale-telemetry interlock and the tick's phase lock, which

@@ -49,14 +49,21 @@ public enum UnixSocketPath {
     /// symlink: the mode is set on the socket before `bind` creates the file (Linux gives the new
     /// file the socket's mode), and the group is set with `AT_SYMLINK_NOFOLLOW`. Returns the
     /// descriptor, non-blocking and close-on-exec.
-    public static func listen(at path: String, mode: mode_t, group: UInt32?, backlog: Int32) throws(LineSocketError)
+    public static func listen(
+        at path: String,
+        mode: mode_t,
+        group: UInt32?,
+        backlog: Int32
+    ) throws(LineSocketError)
         -> Int32
     {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
         let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard bytes.count < capacity else { throw LineSocketError("socket path \(path) longer than \(capacity - 1) bytes") }
+        guard bytes.count < capacity else {
+            throw LineSocketError("socket path \(path) longer than \(capacity - 1) bytes")
+        }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             raw.copyBytes(from: bytes)
             raw[bytes.count] = 0

@@ -607,7 +607,9 @@ extension APIProcessTests {
         #expect(chmod(open, 0o777) == 0)
         let daemon = Process()
         daemon.executableURL = URL(fileURLWithPath: builtProgram("rfgend"))
-        daemon.arguments = ["--device", pair.directory + "/nothing", "--socket", open + "/api.sock", "--state-dir", open]
+        daemon.arguments = [
+            "--device", pair.directory + "/nothing", "--socket", open + "/api.sock", "--state-dir", open,
+        ]
         let errors = Pipe()
         daemon.standardError = errors
         try daemon.run()
@@ -623,6 +625,9 @@ extension APIProcessTests {
         #expect(!FileManager.default.fileExists(atPath: open + "/api.sock"), "nothing was bound there")
         // The daemon that runs made its socket 0660 (its umask leaves that as it is).
         var info = stat()
-        #expect(lstat(pair.api, &info) == 0 && info.st_mode & 0o777 == 0o660, "mode \(String(info.st_mode & 0o777, radix: 8))")
+        #expect(
+            lstat(pair.api, &info) == 0 && info.st_mode & 0o777 == 0o660,
+            "mode \(String(info.st_mode & 0o777, radix: 8))"
+        )
     }
 }

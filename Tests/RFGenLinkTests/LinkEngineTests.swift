@@ -15,7 +15,8 @@ struct LinkBench {
     var now: Int64 { generator.now }
 
     /// - Parameter openAt: when the host opens the port, µs; by default after the generator's boot.
-    init(openAt: Int64 = 400_000, generator: SimulatedGenerator = SimulatedGenerator(), link: LinkEngine = LinkEngine()) {
+    init(openAt: Int64 = 400_000, generator: SimulatedGenerator = SimulatedGenerator(), link: LinkEngine = LinkEngine())
+    {
         self.generator = generator
         self.link = link
         self.generator.advance(to: openAt)
@@ -198,11 +199,15 @@ struct LinkEngineTests {
 
     @Test("A generator whose telemetry range excludes the rate the host needs is never made ready")
     func telemetryRangeExcludesRate() {
-        var bench = LinkBench(generator: SimulatedGenerator(configuration: { () -> GeneratorConfiguration in
-            var c = GeneratorConfiguration()
-            c.telemetryRateRangeHz = 1...50
-            return c
-        }()))
+        var bench = LinkBench(
+            generator: SimulatedGenerator(
+                configuration: { () -> GeneratorConfiguration in
+                    var c = GeneratorConfiguration()
+                    c.telemetryRateRangeHz = 1...50
+                    return c
+                }()
+            )
+        )
         bench.run(milliseconds: 500)
         #expect(bench.link.state == .failed("the generator offers telemetry at 1-50 Hz; this host needs 100 Hz"))
         #expect(!bench.link.snapshot.connected)
@@ -219,7 +224,8 @@ struct LinkEngineTests {
         bench.run(milliseconds: 500)
         #expect(bench.events.contains(.refused(.configure, .outOfRange)))
         #expect(
-            bench.link.state == .failed("the generator refused CONFIGURE (telemetry 100 Hz, watchdog 40 ms): out_of_range")
+            bench.link.state
+                == .failed("the generator refused CONFIGURE (telemetry 100 Hz, watchdog 40 ms): out_of_range")
         )
         #expect(!bench.link.snapshot.connected)
         #expect(!bench.events.contains { if case .ready = $0 { true } else { false } })
