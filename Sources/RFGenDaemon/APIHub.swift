@@ -100,9 +100,20 @@ final class APIHub: @unchecked Sendable {
 
     // MARK: - Connections
 
-    func connect(channel: any Channel, pid: Int32, uid: UInt32, gid: UInt32) -> Client {
+    /// - Parameter why: set when the peer's credentials could not be read.
+    func connect(
+        channel: any Channel,
+        pid: Int32,
+        uid: UInt32,
+        gid: UInt32,
+        groups: [UInt32],
+        why: String? = nil
+    )
+        -> Client
+    {
         loop.assertInEventLoop()
-        let groups = Set([gid] + Accounts.supplementaryGroups(pid: pid))
+        if let why { log("a peer's credentials could not be read (\(why)): it is no operator") }
+        let groups = Set([gid] + groups)
         let role = roles.role(uid: uid, groups: groups)
         let (id, refusal) = sessions.connect(uid: uid, gid: gid, groups: groups, pid: pid, role: role, now: now())
         let client = Client(id: id, channel: channel, uid: uid, pid: pid)

@@ -178,11 +178,23 @@ private final class ClientHandler: ChannelInboundHandler {
                 level: .socket,
                 name: NIOBSDSocket.Option(rawValue: SO_PEERCRED)
             ) ?? channel.eventLoop.makeFailedFuture(ChannelError.operationUnsupported)
-        credentials.assumeIsolated().whenComplete { [self] result in
+        // The groups the peer had when it connected, from the socket: reading /proc/PID later
+        // would race the peer changing its groups, or its PID going to another process.
+        let groups: EventLoopFuture<Accounts.PeerGroups> =
+            (channel as? any SocketOptionProvider)?.unsafeGetSocketOption(
+                level: .socket,
+                name: NIOBSDSocket.Option(rawValue: Accounts.peerGroupsOption)
+            ) ?? channel.eventLoop.makeFailedFuture(ChannelError.operationUnsupported)
+        credentials.and(groups).assumeIsolated().whenComplete { [self] result in
             let connected =
                 switch result {
-                case .success(let (pid, uid, gid)): hub.connect(channel: channel, pid: pid, uid: uid, gid: gid)
-                case .failure: hub.connect(channel: channel, pid: 0, uid: .max, gid: .max)
+                case .success(let ((pid, uid, gid), groups)):
+                    hub.connect(channel: channel, pid: pid, uid: uid, gid: gid, groups: groups.groups)
+                case .failure(let error):
+                    // Unknown credentials are no one's: never an operator, an observer only where the
+                    // socket's mode alone admits observers. More than PeerGroups.capacity groups
+                    // lands here too (ERANGE); the log says why.
+                    hub.connect(channel: channel, pid: 0, uid: .max, gid: .max, groups: [], why: "\(error)")
                 }
             // Held before the banner is written, so that a peer gone during that write is freed.
             client = connected

@@ -102,19 +102,30 @@ public enum UnixSocketPath {
 
 /// Users and groups, as the API's roles need them.
 public enum Accounts {
-    /// The supplementary groups of a running process, from /proc/PID/status (`Groups:`), which
-    /// SO_PEERCRED does not carry. Empty when the process is gone or the file unreadable.
-    public static func supplementaryGroups(pid: Int32) -> [UInt32] {
-        guard pid > 0, let file = fopen("/proc/\(pid)/status", "r") else { return [] }
-        defer { fclose(file) }
-        var line = [CChar](repeating: 0, count: 4096)
-        while fgets(&line, Int32(line.count), file) != nil {
-            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            guard text.hasPrefix("Groups:") else { continue }
-            return text.dropFirst(7).split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
-                .compactMap { UInt32($0) }
+    /// `SO_PEERGROUPS` (asm-generic/socket.h; Glibc's headers do not export it).
+    public static let peerGroupsOption: Int32 = 59
+
+    /// The supplementary groups a Unix-socket peer had when it connected, as `getsockopt
+    /// (SO_PEERGROUPS)` writes them into zeroed storage: the kernel keeps a process's groups
+    /// sorted ascending, so the list ends at the first 0 after the first element. A lone group 0
+    /// cannot be told from no group at all and is dropped: a peer can only lose a role by it.
+    public struct PeerGroups: Sendable {
+        /// The most supplementary groups read (a peer in more fails with ERANGE: see
+        /// `DaemonLimits`). An operator's account is in a handful.
+        public static let capacity = 256
+        public var storage = InlineArray<256, UInt32>(repeating: 0)
+
+        public init() {}
+
+        public var groups: [UInt32] {
+            var result: [UInt32] = []
+            for index in storage.indices {
+                let gid = storage[index]
+                if gid == 0 && index > 0 { break }
+                result.append(gid)
+            }
+            return result == [0] ? [] : result
         }
-        return []
     }
 
     /// A group's id from its name or a number.

@@ -445,6 +445,51 @@ extension APIProcessTests {
     }
 
     @Test(
+        "A role follows the groups the peer had when it connected, from the socket, not what /proc says later",
+        .enabled(
+            if: isRoot && FileManager.default.isExecutableFile(atPath: "/usr/bin/python3"),
+            "needs root to run a client as another uid with CAP_SETGID (setpriv), and Debian's python3"
+        )
+    )
+    func roleFromSocketCredentials() throws {
+        let pair = try P.start(daemonArguments: ["--socket-group", "65534", "--operator-group", "65533"])
+        defer { pair.stop() }
+        #expect(P.reaches(pair.api, P.ready), "the daemon never became ready for a start")
+        // The daemon is held still while the client connects as a member of the operator group
+        // and then leaves it: whatever the daemon reads afterwards, the connection was made by an
+        // operator. Reading /proc/PID after accept also reads whatever process has the PID by then.
+        let script = """
+            import os, socket, sys
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(sys.argv[1])
+            os.setgroups([65534])
+            print("connected", flush=True)
+            sys.stdin.readline()
+            s.settimeout(5)
+            print(s.makefile().readline(), flush=True)
+            """
+        #expect(kill(pair.daemon.processIdentifier, SIGSTOP) == 0)
+        let client = Process()
+        client.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        client.arguments = [
+            "--reuid=65534", "--regid=65534", "--groups=65534,65533", "--inh-caps=+setgid", "--ambient-caps=+setgid",
+            "/usr/bin/python3", "-c", script, pair.api,
+        ]
+        let input = Pipe()
+        let output = Pipe()
+        client.standardInput = input
+        client.standardOutput = output
+        try client.run()
+        let connected = RFGenSimProcessTests.readLine(output.fileHandleForReading.fileDescriptor)
+        #expect(kill(pair.daemon.processIdentifier, SIGCONT) == 0)
+        try #require(connected == "connected", "the client never connected")
+        try input.fileHandleForWriting.write(contentsOf: Data("go\n".utf8))
+        let banner = RFGenSimProcessTests.readLine(output.fileHandleForReading.fileDescriptor) ?? ""
+        client.waitUntilExit()
+        #expect(banner.contains(#""role":"operator""#), "\(banner)")
+    }
+
+    @Test(
         "Past the client limit (--max-clients) a connection is told too_many_clients and closed; the others stay served"
     )
     func clientLimit() throws {
