@@ -27,6 +27,17 @@ public enum DaemonLimits {
     public static let logQueue = 4096
     /// How long rfgend waits at exit for queued log messages to be written, microseconds.
     public static let logFlushMicroseconds: Int64 = 2_000_000
+    /// Descriptors kept beside the clients' for everything else: the generator's device (and a
+    /// second open while a lost one is reopened), udev's monitor, the records database with its
+    /// WAL and shared memory and SQLite's temporary files, the lock, the log, the signal and
+    /// event descriptors, the event loops' epoll and timers, the listening socket. The daemon
+    /// holds about 18 at rest; 64 leaves room so that no client can take the device's place.
+    public static let reservedDescriptors = 64
+    /// Descriptors the daemon may need with `maxClients` clients: one each, operators' reserved
+    /// places included, and `reservedDescriptors`. rfgend refuses to start under a lower limit.
+    public static func descriptorsNeeded(maxClients: Int) -> Int {
+        maxClients + SessionLimits.daemon(clients: maxClients).operatorReserve + reservedDescriptors
+    }
     /// Control tick rates the daemon accepts, Hz.
     public static let tickRateHz: ClosedRange<Int> = 10...1000
 }

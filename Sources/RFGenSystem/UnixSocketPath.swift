@@ -159,3 +159,20 @@ public final class DirectoryLock {
 
     deinit { close(fd) }
 }
+
+/// The process's descriptor limit (RLIMIT_NOFILE).
+public enum DescriptorLimit {
+    /// Raises the soft limit to the hard one where allowed (a unit's LimitNOFILE= sets both;
+    /// the shell's soft 1024 is often far below its hard limit), and returns the soft limit in force.
+    public static func raiseToHard() -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 0 }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max
+            // Refused under a seccomp filter without @resources: the soft limit stays as it was.
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+        }
+        return limit.rlim_cur >= rlim_t(Int.max) ? Int.max : Int(limit.rlim_cur)
+    }
+}

@@ -145,6 +145,17 @@ struct RFGenD: ParsableCommand {
         guard (1...APILimits.clientsCeiling).contains(maxClients) else {
             throw ValidationError("max clients must be 1-\(APILimits.clientsCeiling)")
         }
+        // Every accepted client holds a descriptor: past the limit accept fails (EMFILE), later
+        // clients hear nothing and the generator's device cannot be reopened after a link loss.
+        let descriptors = DescriptorLimit.raiseToHard()
+        let needed = DaemonLimits.descriptorsNeeded(maxClients: maxClients)
+        guard needed <= descriptors else {
+            throw ValidationError(
+                "max clients \(maxClients) needs \(needed) descriptors (one a client, operators' reserved places "
+                    + "included, and \(DaemonLimits.reservedDescriptors) for the device, the records and the daemon), but "
+                    + "the limit is \(descriptors): lower max_clients or raise the limit (LimitNOFILE=, ulimit -n)"
+            )
+        }
         guard (0...99).contains(rtPriority) else { throw ValidationError("rt priority must be 0-99") }
         guard DaemonLimits.tickRateHz.contains(tickRate) else { throw ValidationError("tick rate must be 10-1000 Hz") }
         guard [9600, 19200, 38400, 57600, 115_200, 230_400, 460_800, 921_600].contains(baud) else {

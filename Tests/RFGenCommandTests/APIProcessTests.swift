@@ -518,8 +518,10 @@ extension APIProcessTests {
     /// banner is written), then `held` held open, each with a request line begun and never ended.
     /// Prints how many it holds, then sleeps `seconds`.
     static let hostile = """
-        import socket, sys, time
+        import resource, socket, sys, time
         path, closed, held, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         for _ in range(closed):
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
@@ -541,11 +543,17 @@ extension APIProcessTests {
         """
 
     @Test(
-        "An operator can stop a lesion while an observer holds every place it may take and has opened and closed hundreds",
+        "An operator can stop a lesion while an observer holds 1,100 connections and has opened and closed 1,000",
         .enabled(if: isRoot, "needs root to run the hostile client as another uid (setpriv)")
     )
     func operatorsReserveAgainstHostileObserver() throws {
-        let pair = try P.start(daemonArguments: ["--socket-group", "65534"])
+        // The most clients the daemon allows, under the soft descriptor limit most systems start
+        // a shell with (1024) and a hard one it may raise that to: every admitted connection
+        // takes a descriptor, and the device, the records and the operators' places need theirs.
+        let pair = try P.start(
+            daemonArguments: ["--socket-group", "65534", "--max-clients", "1024"],
+            launcher: ["/usr/bin/prlimit", "--nofile=1024:4096"]
+        )
         defer { pair.stop() }
         #expect(P.reaches(pair.api, P.ready), "the daemon never became ready for a start")
         #expect(P.ok(P.start(pair.api, ["level": "L4", "hold_s": 120])), "the lesion never started")
@@ -555,18 +563,22 @@ extension APIProcessTests {
         attacker.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
         attacker.arguments = [
             "--reuid=65534", "--regid=65534", "--groups=65534", "/usr/bin/python3", "-c", Self.hostile, pair.api,
-            "400", "200", "30",
+            "1000", "1100", "60",
         ]
         let out = Pipe()
         attacker.standardOutput = out
         try attacker.run()
         defer {
-            attacker.terminate()
+            kill(attacker.processIdentifier, SIGKILL)
             attacker.waitUntilExit()
         }
-        // Once it says how many it holds, every place an observer may take is taken (128).
+        // Once it says how many it holds, every place an observer may take is taken (1024).
         let said = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
-        #expect(Int(said.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 >= 100, "it held \(said)")
+        #expect(Int(said.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 >= 1000, "it held \(said)")
+        #expect(
+            P.reaches(pair.api) { ($0["clients"] as? Int ?? 0) >= 1024 },
+            "the observer's places were not all taken"
+        )
 
         // An operator who was not connected can still connect and stop the lesion.
         let stop = try runProcess(P.rfctlPath, ["--socket", pair.api, "stop"])
@@ -574,7 +586,8 @@ extension APIProcessTests {
         #expect(P.reaches(pair.api) { $0["state"] as? String == "stopped" }, "the lesion was not stopped")
 
         // Its closed connections freed their places: once it goes, the daemon serves only us.
-        attacker.terminate()
+        // (SIGKILL: the test runner's ignored SIGTERM is inherited through exec.)
+        kill(attacker.processIdentifier, SIGKILL)
         attacker.waitUntilExit()
         #expect(P.reaches(pair.api) { ($0["clients"] as? Int ?? .max) <= 2 }, "closed connections kept their places")
     }
@@ -641,6 +654,26 @@ extension APIProcessTests {
         #expect(P.status(pair.api, until: P.ready)?["state"] as? String == "idle", "the first daemon serves on")
     }
 
+    /// Runs a program that is expected to refuse to start: returns its exit status and standard
+    /// error once it exits, or after `seconds` (then it is stopped: a daemon that did start).
+    static func refusal(_ executable: String, _ arguments: [String], seconds: Int = 5) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        var waited = 0
+        while process.isRunning && waited < seconds * 20 {
+            pace(milliseconds: 50)
+            waited += 1
+        }
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return (process.terminationStatus, said)
+    }
+
     @Test("A socket directory that others may write is refused; the socket gets 0660 without a chmod by path")
     func socketDirectoryChecked() throws {
         let pair = try P.start()
@@ -650,23 +683,11 @@ extension APIProcessTests {
         let open = pair.directory + "/open"
         try FileManager.default.createDirectory(atPath: open, withIntermediateDirectories: false)
         #expect(chmod(open, 0o777) == 0)
-        let daemon = Process()
-        daemon.executableURL = URL(fileURLWithPath: builtProgram("rfgend"))
-        daemon.arguments = [
-            "--device", pair.directory + "/nothing", "--socket", open + "/api.sock", "--state-dir", open,
-        ]
-        let errors = Pipe()
-        daemon.standardError = errors
-        try daemon.run()
-        var waited = 0
-        while daemon.isRunning && waited < 100 {
-            pace(milliseconds: 50)
-            waited += 1
-        }
-        if daemon.isRunning { daemon.terminate() }
-        daemon.waitUntilExit()
-        let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(daemon.terminationStatus != 0 && said.contains("\(open) may be written by others"), "\(said)")
+        let (status, said) = try Self.refusal(
+            builtProgram("rfgend"),
+            ["--device", pair.directory + "/nothing", "--socket", open + "/api.sock", "--state-dir", open]
+        )
+        #expect(status != 0 && said.contains("\(open) may be written by others"), "\(said)")
         #expect(!FileManager.default.fileExists(atPath: open + "/api.sock"), "nothing was bound there")
         // The daemon that runs made its socket 0660 (its umask leaves that as it is).
         var info = stat()
@@ -674,5 +695,40 @@ extension APIProcessTests {
             lstat(pair.api, &info) == 0 && info.st_mode & 0o777 == 0o660,
             "mode \(String(info.st_mode & 0o777, radix: 8))"
         )
+    }
+
+    @Test("max_clients beyond the descriptor limit is refused at start; below the hard limit the soft one is raised")
+    func descriptorBudget() throws {
+        let pair = try P.start()
+        defer { pair.stop() }
+        let daemon = ["--device", pair.directory + "/nothing", "--state-dir", pair.directory + "/other"]
+        try FileManager.default.createDirectory(atPath: pair.directory + "/other", withIntermediateDirectories: false)
+        let (status, said) = try Self.refusal(
+            "/usr/bin/prlimit",
+            ["--nofile=256:256", builtProgram("rfgend")] + daemon + [
+                "--socket", pair.directory + "/b.sock", "--max-clients", "1024",
+            ]
+        )
+        #expect(
+            status == 64 && said.contains("needs 1096 descriptors") && said.contains("the limit is 256"),
+            "\(status) \(said)"
+        )
+        // A soft limit under a higher hard one is raised: 1024 clients fit under 4096.
+        let raised = Process()
+        raised.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+        raised.arguments =
+            ["--nofile=256:4096", builtProgram("rfgend")] + daemon + [
+                "--socket", pair.directory + "/c.sock", "--max-clients", "1024",
+            ]
+        raised.standardError = FileHandle.nullDevice
+        try raised.run()
+        defer {
+            raised.terminate()
+            raised.waitUntilExit()
+        }
+        #expect(P.reaches(pair.directory + "/c.sock") { $0["state"] != nil }, "the daemon did not start")
+        let limits = (try? String(contentsOfFile: "/proc/\(raised.processIdentifier)/limits", encoding: .utf8)) ?? ""
+        let line = limits.split(separator: "\n").first { $0.hasPrefix("Max open files") } ?? ""
+        #expect(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst(3).first == "4096", "\(line)")
     }
 }

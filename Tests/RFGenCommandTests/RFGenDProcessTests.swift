@@ -25,7 +25,8 @@ struct RFGenDProcessTests {
         }
     }
 
-    static func start(daemonArguments: [String] = []) throws -> Pair {
+    /// - Parameter launcher: a program and its arguments that runs rfgend (`prlimit ...`), or none.
+    static func start(daemonArguments: [String] = [], launcher: [String] = []) throws -> Pair {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rfgend-\(UUID().uuidString)")
             .path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -37,17 +38,19 @@ struct RFGenDProcessTests {
         sim.standardOutput = simOut
         try sim.run()
         _ = RFGenSimProcessTests.readLine(simOut.fileHandleForReading.fileDescriptor)
-        let daemon = try startDaemon(directory: directory, arguments: daemonArguments)
+        let daemon = try startDaemon(directory: directory, arguments: daemonArguments, launcher: launcher)
         return Pair(sim: sim, daemon: daemon, directory: directory)
     }
 
     /// Starts rfgend on the pair's simulator, keeping records in the same directory.
-    static func startDaemon(directory: String, arguments: [String] = []) throws -> Process {
+    static func startDaemon(directory: String, arguments: [String] = [], launcher: [String] = []) throws -> Process {
         let daemon = Process()
-        daemon.executableURL = URL(fileURLWithPath: RFGenSimProcessTests.executable).deletingLastPathComponent()
+        let rfgend = URL(fileURLWithPath: RFGenSimProcessTests.executable).deletingLastPathComponent()
             .appendingPathComponent("rfgend")
+        daemon.executableURL = launcher.first.map { URL(fileURLWithPath: $0) } ?? rfgend
         daemon.arguments =
-            [
+            (launcher.isEmpty ? [] : launcher.dropFirst() + [rfgend.path])
+            + [
                 "--device", directory + "/generator", "--socket", directory + "/api.sock", "--state-dir", directory,
             ] + arguments
         daemon.standardError = FileHandle.nullDevice
