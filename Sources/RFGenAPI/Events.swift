@@ -43,6 +43,7 @@ public struct Event: Codable, Hashable, Sendable {
         case .daemonStopping(let data): try c.encode(data, forKey: .data)
         case .alarmRaised(let data): try c.encode(data, forKey: .data)
         case .alarmsAcknowledged(let data): try c.encode(data, forKey: .data)
+        case .records(let data): try c.encode(data, forKey: .data)
         }
     }
 
@@ -61,6 +62,7 @@ public struct Event: Codable, Hashable, Sendable {
         case "daemon_stopping": body = .daemonStopping(try c.decode(DaemonStopping.self, forKey: .data))
         case "alarm_raised": body = .alarmRaised(try c.decode(AlarmInfo.self, forKey: .data))
         case "alarms_acknowledged": body = .alarmsAcknowledged(try c.decode(Acknowledged.self, forKey: .data))
+        case "records": body = .records(try c.decode(RecordHealth.self, forKey: .data))
         default:
             throw DecodingError.dataCorruptedError(forKey: .kind, in: c, debugDescription: "unknown event kind \(kind)")
         }
@@ -77,11 +79,13 @@ public enum EventBody: Hashable, Sendable {
     case daemonStopping(DaemonStopping)
     case alarmRaised(AlarmInfo)
     case alarmsAcknowledged(Acknowledged)
+    /// The records stopped or started being written again.
+    case records(RecordHealth)
 
     public var stream: Stream {
         switch self {
         case .telemetry: .telemetry
-        case .phaseChanged, .command, .link, .lease, .daemonStarted, .daemonStopping: .events
+        case .phaseChanged, .command, .link, .lease, .daemonStarted, .daemonStopping, .records: .events
         case .alarmRaised, .alarmsAcknowledged: .alarms
         }
     }
@@ -97,6 +101,7 @@ public enum EventBody: Hashable, Sendable {
         case .daemonStopping: "daemon_stopping"
         case .alarmRaised: "alarm_raised"
         case .alarmsAcknowledged: "alarms_acknowledged"
+        case .records: "records"
         }
     }
 }

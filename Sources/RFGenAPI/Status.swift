@@ -260,6 +260,8 @@ public struct StatusResult: Codable, Hashable, Sendable {
     /// The newest sequence number issued.
     public var seq: UInt64
     public var clients: Int
+    /// Whether the treatment records are being written.
+    public var records = RecordHealth()
 
     public init(
         state: String,
@@ -314,7 +316,7 @@ public struct StatusResult: Codable, Hashable, Sendable {
     enum CodingKeys: String, CodingKey {
         case state, rfOn, link, tipTempC, powerW, impedanceOhm, alarms, linkState, readings, telemetryAgeMs,
             profile, level, setpointC, elapsedS, remainingS, holdS, energyJ, peakC, linkStats, loop, lease, seq,
-            clients
+            clients, records
     }
 
     /// Written by hand so that absent values are `null` rather than missing keys: a script reads
@@ -344,6 +346,7 @@ public struct StatusResult: Codable, Hashable, Sendable {
         try c.encode(lease, forKey: .lease)
         try c.encode(seq, forKey: .seq)
         try c.encode(clients, forKey: .clients)
+        try c.encode(records, forKey: .records)
     }
 }
 
@@ -381,5 +384,47 @@ public struct ClientInfo: Codable, Hashable, Sendable {
         self.holdsLease = holdsLease
         self.missed = missed
         self.lastRequests = lastRequests
+    }
+}
+
+/// Whether the treatment records are being written: `status.records` and the `records` event.
+public struct RecordHealth: Codable, Hashable, Sendable {
+    /// False when the daemon keeps no records (no `--state-dir`).
+    public var kept: Bool
+    /// False while writing fails (a full disk, a database that was deleted): what waits is kept
+    /// and tried again every second.
+    public var writing: Bool
+    /// Why not, in words; null while all is well.
+    public var problem: String?
+    /// Entries (samples, a lesion's start, alarms, end) waiting to be written.
+    public var pending: Int
+    /// Samples lost since the daemon started because they could not be written in time; a
+    /// lesion's start, alarms and end are never among them.
+    public var samplesLost: UInt64
+
+    public init(
+        kept: Bool = false,
+        writing: Bool = true,
+        problem: String? = nil,
+        pending: Int = 0,
+        samplesLost: UInt64 = 0
+    ) {
+        self.kept = kept
+        self.writing = writing
+        self.problem = problem
+        self.pending = pending
+        self.samplesLost = samplesLost
+    }
+
+    enum CodingKeys: String, CodingKey { case kept, writing, problem, pending, samplesLost }
+
+    /// By hand: `problem` is `null` when there is none, never a missing key.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(kept, forKey: .kept)
+        try c.encode(writing, forKey: .writing)
+        try c.encode(problem, forKey: .problem)
+        try c.encode(pending, forKey: .pending)
+        try c.encode(samplesLost, forKey: .samplesLost)
     }
 }

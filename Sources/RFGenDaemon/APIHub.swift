@@ -584,7 +584,7 @@ final class APIHub: @unchecked Sendable {
             )
         }
         let mean = total.roundTripCount > 0 ? total.roundTripTotalMicroseconds / Int64(total.roundTripCount) : 0
-        return StatusResult(
+        var result = StatusResult(
             state: status.phase.rawValue,
             rfOn: t?.rfState == .on,
             link: status.linkUp ? "up" : "down",
@@ -644,6 +644,8 @@ final class APIHub: @unchecked Sendable {
             seq: shared.bus.lastSeq,
             clients: clients.count
         )
+        result.records = shared.records.withLock { $0 }
+        return result
     }
 }
 

@@ -250,6 +250,16 @@ struct EventJournal {
                     metadata: context.merging(["uid": "\(command.uid)"]) { $1 }
                 )
             }
+        case .records(let health):
+            // Loud: lesions that are not written have no record for the patient's file.
+            if health.writing {
+                logger.notice("records written again; \(health.samplesLost) samples lost since rfgend started")
+            } else {
+                logger.critical(
+                    "RECORDS NOT WRITTEN: \(health.problem ?? "unknown"); \(health.pending) entries waiting",
+                    metadata: context
+                )
+            }
         case .link(let link):
             if link.link == "up" {
                 logger.notice("generator link up")

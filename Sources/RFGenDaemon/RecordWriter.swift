@@ -1,3 +1,4 @@
+import RFGenAPI
 import RFGenCore
 import RFGenRecords
 import RFGenSystem
@@ -8,27 +9,34 @@ import Glibc
 #endif
 
 /// The record thread: drains the control thread's entries (`TreatmentRecording`) once a second
-/// into the `RecordStore`, in one transaction, so a daemon killed mid-lesion loses at most the last
-/// second. The queue is bounded: when the disk cannot keep up, samples are dropped and counted, and
-/// the tick never waits; a lesion's start, alarms and end (with its final totals) are always kept.
+/// into the `RecordStore`, so a daemon killed mid-lesion loses at most the last second. The queue
+/// is bounded: when the disk cannot keep up, samples are dropped and counted, and the tick never
+/// waits; a lesion's start, alarms and end (with its final totals) are always kept.
+///
+/// Each entry is routed once, as it is taken from the queue, to the lesion it belongs to by
+/// number (`RecordRouter`), and waits in `backlog` until it is written. A write that fails (a full
+/// disk) leaves it and everything after it waiting, in order, to be tried again a second later:
+/// nothing is written out of order, and an entry never goes to another lesion's record.
 final class RecordWriter: @unchecked Sendable {
-    // @unchecked: `store`, `router` and `ids` are touched only by the record thread after `start`.
+    // @unchecked: `store`, `router`, `ids`, `backlog` and `health` are touched only by the record
+    // thread after `start`.
     private let store: RecordStore
     private let queue = Mutex<(entries: [RecordEntry], dropped: UInt64)>(([], 0))
     private let shared: Shared
     private let log: @Sendable (String) -> Void
-    /// Which lesion each entry belongs to (the routing the simulation checks), and each lesion's
-    /// id in the store, by the router's number.
     private var router = RecordRouter()
+    /// Each lesion's id in the store, by the router's number, once its start is written.
     private var ids: [Int: Int64] = [:]
-    /// The lesion under way, by its id in the store.
-    private var lesion: Int64? { router.current.flatMap { ids[$0] } }
+    /// Routed entries not yet written, oldest first.
+    private var backlog: [(entry: RecordEntry, destination: RecordRouter.Destination)] = []
+    private var health = RecordHealth(kept: true)
     private var flushes = 0
 
     init(store: RecordStore, shared: Shared, log: @escaping @Sendable (String) -> Void) {
         self.store = store
         self.shared = shared
         self.log = log
+        shared.records.withLock { $0 = health }
     }
 
     /// Called by the control thread; never blocks beyond the queue's lock.
@@ -68,63 +76,106 @@ final class RecordWriter: @unchecked Sendable {
             }
             return (queue.entries, queue.dropped)
         }
-        if dropped > 0 { log("records: \(dropped) samples dropped, the disk did not keep up") }
-        var samples: [LesionSample] = []
-        var alarms: [LesionAlarm] = []
-        var summary: LesionSummary?
-        do {
-            for entry in entries {
-                let destination = router.route(entry)
-                switch (entry, destination) {
-                case (.began(let profile, let level, let uid, let wall), .newLesion(let number)):
-                    try write(&samples, &alarms, &summary, to: ids[number - 1])
-                    ids[number] = try store.begin(profile: profile, level: level, operatorUID: uid, at: wall)
-                    // Only the last lesion can still receive entries.
-                    ids = ids.filter { $0.key == number }
-                case (.sample(let sample, let totals), .lesion):
-                    samples.append(sample)
-                    summary = totals
-                case (.alarm(let alarm), .lesion):
-                    alarms.append(alarm)
-                case (.alarm(let alarm), .afterEnd(let number)):
-                    if let id = ids[number] { try store.append(lesion: id, samples: [], alarms: [alarm], summary: nil) }
-                case (.amended(let outcome, let reason), .afterEnd(let number)):
-                    if let id = ids[number] { try store.amend(lesion: id, outcome: outcome, reason: reason) }
-                case (.ended(let outcome, let reason, let totals, let wall), .lesion(let number)):
-                    summary = totals
-                    try write(&samples, &alarms, &summary, to: ids[number])
-                    if let id = ids[number] { try store.finish(lesion: id, outcome: outcome, reason: reason, at: wall) }
-                case (.alarm(let alarm), _):
-                    log("records: alarm \(alarm.interlock) with no lesion since rfgend started; only logged")
-                case (let entry, let destination):
-                    log("records: \(entry) has no lesion to go to (\(destination)); only logged")
-                }
+        var lost = dropped
+        for entry in entries {
+            let destination = router.route(entry)
+            if case .nowhere = destination {
+                log("records: \(entry) has no lesion to go to; only logged")
+                continue
             }
-            try write(&samples, &alarms, &summary, to: lesion)
+            // Waiting entries are bounded like the queue; only samples are ever let go.
+            if entry.droppable && backlog.count >= DaemonLimits.recordQueue {
+                lost += 1
+                continue
+            }
+            backlog.append((entry, destination))
+        }
+        if lost > 0 { log("records: \(lost) samples lost, the disk did not keep up") }
+        health.samplesLost += lost
+
+        var problem: String?
+        do {
+            try writeBacklog()
             // The API's numbering, so that after a crash the next daemon numbers on past it;
             // every 10 s, which `sequenceSkipAfterCrash` covers many times over even at 1 kHz,
             // rather than an fsync every second while idle.
             flushes += 1
             if flushes % 10 == 1 { try store.saveSequence(shared.bus.lastSeq, clean: false) }
         } catch {
-            log("records: writing failed: \(error)")
+            problem = "writing \(store.path) failed: \(error)"
+        }
+        // Written, but into a file that is no longer in the directory: as good as lost.
+        problem = problem ?? store.fileProblem()
+        report(problem: problem)
+    }
+
+    /// Writes the backlog in order, as far as it can: consecutive samples and alarms of one lesion
+    /// in one transaction. Whatever is not written stays, from the first failure on.
+    private func writeBacklog() throws {
+        var written = 0
+        defer { backlog.removeFirst(written) }
+        while written < backlog.count {
+            let (entry, destination) = backlog[written]
+            switch (entry, destination) {
+            case (.began(let profile, let level, let uid, let wall), .newLesion(let number)):
+                ids[number] = try store.begin(profile: profile, level: level, operatorUID: uid, at: wall)
+                // Entries of earlier lesions are all written (they came first): only this one's id is needed.
+                ids = ids.filter { $0.key == number }
+                written += 1
+            case (.sample, .lesion(let number)), (.alarm, .lesion(let number)):
+                var samples: [LesionSample] = []
+                var alarms: [LesionAlarm] = []
+                var summary: LesionSummary?
+                var end = written
+                while end < backlog.count, case .lesion(number) = backlog[end].destination {
+                    if case .sample(let sample, let totals) = backlog[end].entry {
+                        samples.append(sample)
+                        summary = totals
+                    } else if case .alarm(let alarm) = backlog[end].entry {
+                        alarms.append(alarm)
+                    } else {
+                        break
+                    }
+                    end += 1
+                }
+                try store.append(lesion: try id(number), samples: samples, alarms: alarms, summary: summary)
+                written = end
+            case (.ended(let outcome, let reason, let totals, let wall), .lesion(let number)):
+                let id = try id(number)
+                try store.append(lesion: id, samples: [], alarms: [], summary: totals)
+                try store.finish(lesion: id, outcome: outcome, reason: reason, at: wall)
+                written += 1
+            case (.alarm(let alarm), .afterEnd(let number)):
+                try store.append(lesion: try id(number), samples: [], alarms: [alarm], summary: nil)
+                written += 1
+            case (.amended(let outcome, let reason), .afterEnd(let number)):
+                try store.amend(lesion: try id(number), outcome: outcome, reason: reason)
+                written += 1
+            case (let entry, let destination):
+                // The router gives no other pairs; an entry that got one is logged, not misfiled.
+                assertionFailure("records: \(entry) routed to \(destination)")
+                log("records: \(entry) routed to \(destination); only logged")
+                written += 1
+            }
         }
     }
 
-    /// Writes what is pending for the lesion under way (`lesion`), and clears it.
-    private func write(
-        _ samples: inout [LesionSample],
-        _ alarms: inout [LesionAlarm],
-        _ summary: inout LesionSummary?,
-        to lesion: Int64?
-    ) throws {
-        defer {
-            samples.removeAll()
-            alarms.removeAll()
-            summary = nil
-        }
-        guard let lesion, !samples.isEmpty || !alarms.isEmpty || summary != nil else { return }
-        try store.append(lesion: lesion, samples: samples, alarms: alarms, summary: summary)
+    private func id(_ number: Int) throws -> Int64 {
+        // A lesion's start comes before its other entries and is written first: its id is known.
+        guard let id = ids[number] else { throw RecordError("lesion \(number) has no record id") }
+        return id
+    }
+
+    /// Tells the API and the log when writing stops or starts again (once per change of cause).
+    private func report(problem: String?) {
+        var next = health
+        next.writing = problem == nil
+        next.problem = problem
+        next.pending = backlog.count
+        let changed = next.writing != health.writing || next.problem != health.problem
+        health = next
+        shared.records.withLock { $0 = next }
+        if changed { _ = shared.bus.publish(.records(next), wallUs: wallClockMicroseconds()) }
     }
 }
 

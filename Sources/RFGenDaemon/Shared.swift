@@ -1,4 +1,5 @@
 import CLinuxShims
+import RFGenAPI
 import RFGenCore
 import RFGenLink
 import RFGenMachine
@@ -35,6 +36,8 @@ public final class Shared: Sendable {
     let bus: EventBus
     /// The treatment records, when kept: the API reads them, the record thread writes them.
     let store = Mutex<RecordStore?>(nil)
+    /// Whether the records are being written (record thread → API).
+    let records = Mutex(RecordHealth())
     /// Written when commands are queued, so that the link thread sends them at once instead of
     /// polling the queue.
     let linkWake: Int32

@@ -28,10 +28,14 @@ public struct LesionRecord: Hashable, Sendable, Codable {
 /// crash left running as aborted.
 public final class RecordStore: Sendable {
     private let database: DatabaseQueue
+    /// The file's path, and which file it named when the store opened it (device and inode).
+    public let path: String
+    private let identity: (device: UInt64, inode: UInt64)?
 
     /// Opens (creating or migrating) the store.
     /// - Parameter path: the database file, e.g. STATE_DIR/records.sqlite.
     public init(path: String) throws {
+        self.path = path
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA journal_mode = WAL")
@@ -40,6 +44,28 @@ public final class RecordStore: Sendable {
         }
         database = try DatabaseQueue(path: path, configuration: configuration)
         try Self.migrator.migrate(database)
+        identity = Self.fileIdentity(path)
+    }
+
+    private static func fileIdentity(_ path: String) -> (device: UInt64, inode: UInt64)? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return (UInt64(info.st_dev), UInt64(info.st_ino))
+    }
+
+    /// Why what is written goes nowhere durable, or nil: the database file was removed (or
+    /// replaced) while the store has it open. SQLite goes on writing into the unlinked file,
+    /// which vanishes with the process; nothing else would notice.
+    public func fileProblem() -> String? {
+        guard let identity else { return nil }
+        guard let now = Self.fileIdentity(path) else {
+            return "\(path) was deleted while rfgend runs: records written now are lost when it stops; restart rfgend"
+        }
+        guard now == identity else {
+            return
+                "\(path) was replaced while rfgend runs: records go to the old file, lost when it stops; restart rfgend"
+        }
+        return nil
     }
 
     static var migrator: DatabaseMigrator {

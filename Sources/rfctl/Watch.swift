@@ -146,6 +146,13 @@ struct WatchView {
             note("daemon started (\(started.version))")
         case .daemonStopping:
             note("daemon stopping")
+        case .records(let health):
+            status?.records = health
+            note(
+                health.writing
+                    ? "records written again (\(health.samplesLost) samples lost in all)"
+                    : "RECORDS NOT WRITTEN: \(health.problem ?? "unknown")"
+            )
         }
     }
 
@@ -209,6 +216,11 @@ struct WatchView {
                     paint("ALARM \(alarm.id) \(alarm.priority.uppercased()) \(alarm.cause)", code) + ": \(alarm.detail)"
                 )
             }
+        }
+        if let records = status?.records, records.kept, !records.writing {
+            lines.append(
+                paint("RECORDS NOT WRITTEN: \(records.problem ?? "unknown") (\(records.pending) waiting)", "1;37;41")
+            )
         }
         if let problem { lines.append(paint(problem, "1;33")) }
         lines += notes.map { "  " + $0 }
