@@ -40,6 +40,8 @@ public enum Interlock: String, CaseIterable, Sendable, Hashable {
     case emergencyStop = "emergency_stop"
     case impedanceCheckFailed = "impedance_check_failed"
     case rfDroppedByGenerator = "rf_dropped_by_generator"
+    /// The lesion's start could not be made durable in the record before RF: no record, no RF.
+    case recordUnavailable = "record_unavailable"
 
     /// The priority of the alarm it raises.
     public var priority: AlarmPriority {
@@ -52,7 +54,7 @@ public enum Interlock: String, CaseIterable, Sendable, Hashable {
         // RF is off and the cause is known; the operator must look before going on.
         case .channelDisagreement, .impedanceOutOfRange, .powerBelowSetPoint, .impedanceRise, .generatorFault,
             .controlLoopOverrun,
-            .rfDroppedByGenerator, .impedanceCheckFailed:
+            .rfDroppedByGenerator, .impedanceCheckFailed, .recordUnavailable:
             .medium
         // Dose limits: nothing is wrong with the equipment.
         case .energyCap, .treatmentTimeCap:

@@ -49,6 +49,11 @@ public enum InterlockLimits {
     public static let maxConsecutiveOverruns = 5
     /// How long an impedance check may take to answer, microseconds.
     public static let impedanceCheckTimeoutMicroseconds: Int64 = 2_000_000
+    /// How long RF may wait, after a passed impedance check, for the lesion's start to be durable
+    /// in the record, microseconds. The record thread writes a start within 50 ms of it and
+    /// commits with an fsync; 3 s covers a slow card, and a disk that cannot do it in 3 s (full,
+    /// failing) is not one to treat a patient on without a record.
+    public static let startRecordMicroseconds: Int64 = 3_000_000
     /// The impedance check's duration, milliseconds.
     public static let impedanceCheckMilliseconds: UInt16 = 200
 

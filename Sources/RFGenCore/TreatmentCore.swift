@@ -80,11 +80,14 @@ public struct TreatmentCore: Sendable {
     ///   - instant: the host's monotonic time; never earlier than the last call's.
     ///   - link: what the link knows now.
     ///   - commands: operator commands received since the last tick, in order.
+    ///   - startRecorded: whether the running lesion's start is durable in the treatment record
+    ///     (true when no record is kept). RF_ON waits for it (`record_unavailable`).
     /// - Returns: what to do, generator commands first.
     public mutating func step(
         now instant: MonotonicInstant,
         link: LinkSnapshot,
-        commands: [OperatorCommand] = []
+        commands: [OperatorCommand] = [],
+        startRecorded: Bool = true
     ) -> [CoreAction] {
         // Inside the core, time is microseconds on the one monotonic clock.
         let now = instant.microseconds
@@ -106,7 +109,7 @@ public struct TreatmentCore: Sendable {
         // controller acts on it.
         checkFrame(now: now, link: link, out: &out)
         if phase.isActive, let telemetry = fresh {
-            advance(now: now, telemetry: telemetry, link: link, dt: dt, out: &out)
+            advance(now: now, telemetry: telemetry, link: link, dt: dt, startRecorded: startRecorded, out: &out)
         }
         assertInvariants(out.actions)
         return out.actions
@@ -247,7 +250,14 @@ public struct TreatmentCore: Sendable {
 
     // MARK: - Phases
 
-    private mutating func advance(now: Int64, telemetry: Telemetry, link: LinkSnapshot, dt: Double, out: inout Output) {
+    private mutating func advance(
+        now: Int64,
+        telemetry: Telemetry,
+        link: LinkSnapshot,
+        dt: Double,
+        startRecorded: Bool,
+        out: inout Output
+    ) {
         guard let profile else { return }
         let reading = Double(telemetry.temperatures[0].centiCelsius) / 100
         switch phase {
@@ -265,6 +275,22 @@ public struct TreatmentCore: Sendable {
                         now: now,
                         out: &out
                     )
+                }
+                guard startRecorded else {
+                    // No record, no RF: a lesion that delivered energy must have a record that
+                    // survives a crash, so RF_ON waits until its start is on the disk.
+                    if now - phaseStart > InterlockLimits.startRecordMicroseconds {
+                        trip(
+                            Alarm(
+                                .recordUnavailable,
+                                at: MonotonicInstant(microseconds: now),
+                                "the lesion's record could not be written within 3 s; RF was not switched on"
+                            ),
+                            now: now,
+                            out: &out
+                        )
+                    }
+                    return
                 }
                 enter(.ramp, because: .impedanceAccepted, now: now, out: &out)
                 rfCommanded = true

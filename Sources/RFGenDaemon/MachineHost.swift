@@ -38,7 +38,8 @@ final class MachineHost: Sendable {
                 linkState: linkState,
                 consecutiveOverruns: consecutiveOverruns,
                 lateMicroseconds: lateMicroseconds,
-                requests: requests
+                requests: requests,
+                recordedStarts: shared.recordedStarts.load(ordering: .acquiring)
             )
             let out = machine.tick(input)
             shared.enqueue(out.generator)

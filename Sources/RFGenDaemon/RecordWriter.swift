@@ -32,11 +32,16 @@ final class RecordWriter: @unchecked Sendable {
     private var health = RecordHealth(kept: true)
     private var flushes = 0
 
+    /// Set when a lesion's start is posted: it is written within one of the thread's 50 ms
+    /// steps, not at the next whole second, since that lesion's RF_ON waits for it.
+    private let startWaiting = Atomic<Bool>(false)
+
     init(store: RecordStore, shared: Shared, log: @escaping @Sendable (String) -> Void) {
         self.store = store
         self.shared = shared
         self.log = log
         shared.records.withLock { $0 = health }
+        shared.recordedStarts.store(0, ordering: .releasing)
     }
 
     /// Called by the control thread; never blocks beyond the queue's lock.
@@ -51,6 +56,9 @@ final class RecordWriter: @unchecked Sendable {
                 }
             }
         }
+        if entries.contains(where: { if case .began = $0 { true } else { false } }) {
+            startWaiting.store(true, ordering: .releasing)
+        }
     }
 
     func run() {
@@ -60,8 +68,11 @@ final class RecordWriter: @unchecked Sendable {
             if !stopping {
                 // Sleep in short steps so that a stop is noticed within 50 ms.
                 MonotonicClock.sleep(untilMicroseconds: min(next, MonotonicClock.microseconds() + 50_000))
-                if MonotonicClock.microseconds() < next && !shared.stopping.load(ordering: .acquiring) { continue }
-                next += 1_000_000
+                let urgent = startWaiting.exchange(false, ordering: .acquiringAndReleasing)
+                if !urgent && MonotonicClock.microseconds() < next && !shared.stopping.load(ordering: .acquiring) {
+                    continue
+                }
+                if !urgent { next += 1_000_000 }
             }
             flush()
             if stopping { return }
@@ -122,6 +133,8 @@ final class RecordWriter: @unchecked Sendable {
                 // Entries of earlier lesions are all written (they came first): only this one's id is needed.
                 ids = ids.filter { $0.key == number }
                 written += 1
+                // Committed (synchronous FULL): this lesion may now have RF.
+                shared.recordedStarts.store(number + 1, ordering: .releasing)
             case (.sample, .lesion(let number)), (.alarm, .lesion(let number)):
                 var samples: [LesionSample] = []
                 var alarms: [LesionAlarm] = []

@@ -38,6 +38,9 @@ public final class Shared: Sendable {
     let store = Mutex<RecordStore?>(nil)
     /// Whether the records are being written (record thread → API).
     let records = Mutex(RecordHealth())
+    /// How many lesions' starts are durable in the record (record thread → control thread):
+    /// a lesion's RF_ON waits for its own. `Int.max` while no record is kept.
+    let recordedStarts = Atomic<Int>(.max)
     /// Written when commands are queued, so that the link thread sends them at once instead of
     /// polling the queue.
     let linkWake: Int32

@@ -56,6 +56,9 @@ public struct TickInput: Sendable {
     public var lateMicroseconds: Int64
     /// The requests taken since the last tick, in the order they came.
     public var requests: [OperatorRequest]
+    /// How many lesions' starts the treatment record has made durable since the daemon started
+    /// (`Int.max` when no record is kept): a lesion's RF_ON waits for its own.
+    public var recordedStarts: Int
 
     public init(
         now: MonotonicInstant,
@@ -64,8 +67,10 @@ public struct TickInput: Sendable {
         linkState: LinkEngine.State,
         consecutiveOverruns: Int = 0,
         lateMicroseconds: Int64 = 0,
-        requests: [OperatorRequest] = []
+        requests: [OperatorRequest] = [],
+        recordedStarts: Int = .max
     ) {
+        self.recordedStarts = recordedStarts
         self.now = now
         self.wall = wall
         self.link = link
@@ -127,6 +132,8 @@ public struct DaemonMachine: Sendable {
     private var lastLinkState: LinkEngine.State?
     /// The latest instant stepped at: time never goes back.
     private var lastNow: MonotonicInstant?
+    /// Lesions begun since the machine started, counted as the record counts its starts.
+    public private(set) var lesionsBegun = 0
 
     /// - Parameter tickSeconds: the control period; 0.001-0.1 s.
     public init(tickSeconds: Double = 0.01) {
@@ -141,7 +148,12 @@ public struct DaemonMachine: Sendable {
         link.consecutiveOverruns = input.consecutiveOverruns
         let alarmsBefore = core.alarms
         let commands = input.requests.map(\.command)
-        let actions = core.step(now: now, link: link, commands: commands)
+        let actions = core.step(
+            now: now,
+            link: link,
+            commands: commands,
+            startRecorded: input.recordedStarts >= lesionsBegun
+        )
 
         var out = MachineOutput()
         out.actions = actions
@@ -240,6 +252,7 @@ public struct DaemonMachine: Sendable {
                 assert(started != nil, "a lesion begins only by a start the tick carried out")
                 lesionStartedAt = now
                 lesionEndedAt = nil
+                lesionsBegun += 1
                 level = started?.level
             } else if to.endsLesion(from: from) {
                 lesionEndedAt = now

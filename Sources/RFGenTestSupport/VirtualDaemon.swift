@@ -31,6 +31,9 @@ public struct VirtualDaemon: Sendable {
     /// How often the host looks at the port between ticks, µs: a frame is checked at most this
     /// long after the generator sent it (rfgend's link thread wakes on every byte).
     public var arrivalStepMicroseconds: Int64 = 1000
+    /// How many lesions' starts the record has made durable, as the record thread would say
+    /// (`TickInput.recordedStarts`); by default every one at once.
+    public var recordedStarts = Int.max
     /// The tick, µs.
     public let tickMicroseconds: Int64
     /// Reactions of the arrival checks since the last `takeArrivals`.
@@ -75,7 +78,8 @@ public struct VirtualDaemon: Sendable {
                 linkState: engine.state,
                 consecutiveOverruns: consecutiveOverruns,
                 lateMicroseconds: lateMicroseconds,
-                requests: requests
+                requests: requests,
+                recordedStarts: recordedStarts
             )
         )
         send(out.generator)

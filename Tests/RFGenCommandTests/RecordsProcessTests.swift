@@ -1,4 +1,5 @@
 import Foundation
+import RFGenSystem
 import Testing
 
 #if canImport(Glibc)
@@ -29,7 +30,7 @@ struct RecordsProcessTests {
     static func records(_ status: [String: Any]) -> [String: Any] { status["records"] as? [String: Any] ?? [:] }
 
     @Test(
-        "A disk full for seconds loses no lesion's start, alarms or end, and misfiles nothing; the operator is told",
+        "A disk full for seconds loses no lesion's start, alarms or end and misfiles nothing; no RF without a record",
         .enabled(if: canMount, "needs to mount a small tmpfs (root)")
     )
     func fullDisk() throws {
@@ -45,10 +46,11 @@ struct RecordsProcessTests {
         #expect(P.reaches(pair.api, P.ready), "the daemon never became ready for a start")
         #expect(Self.records(P.status(pair.api) ?? [:])["kept"] as? Bool == true)
 
-        // The disk fills up; then a lesion starts and runs for a few seconds.
+        // A lesion runs; then the disk fills up.
+        #expect(P.ok(P.start(pair.api, ["level": "L4", "hold_s": 60])), "the lesion never started")
+        #expect(P.reaches(pair.api) { $0["rf_on"] as? Bool == true }, "RF never came on")
         let filler = directory + "/filler"
         _ = try runProcess("/bin/dd", ["if=/dev/zero", "of=" + filler, "bs=64k"])
-        #expect(P.ok(P.start(pair.api, ["level": "L4", "hold_s": 60])), "the lesion never started")
         #expect(
             P.reaches(pair.api) { Self.records($0)["writing"] as? Bool == false },
             "the operator is not told that nothing is written"
@@ -56,36 +58,82 @@ struct RecordsProcessTests {
         let told = Self.records(P.status(pair.api) ?? [:])
         #expect((told["problem"] as? String)?.contains("failed") == true, "\(told)")
         pace(milliseconds: 2000)
+        // Stopped while nothing can be written: its end waits.
+        #expect(P.ok(P.call(pair.api, "stop")), "stop")
+        #expect(P.reaches(pair.api) { $0["state"] as? String == "stopped" })
 
-        // Space again: what waited is written, in order, and the lesion goes on being recorded.
+        // A start while the disk is full gets no RF: its record could not be made durable.
+        let attempted = MonotonicClock.microseconds()
+        #expect(P.ok(P.start(pair.api, ["level": "L5", "hold_s": 60])), "the second start was refused outright")
+        #expect(
+            P.reaches(pair.api) {
+                ($0["alarms"] as? [[String: Any]])?.first?["cause"] as? String == "record_unavailable"
+            },
+            "no record_unavailable"
+        )
+        let energised = P.edges(pair.control).filter {
+            $0.on && $0.microseconds >= attempted && $0.cause != "impedance_check"
+        }
+        #expect(energised.isEmpty, "RF came on without a record: \(energised.map(\.cause))")
+
+        // Space again: what waited is written, in order.
         try FileManager.default.removeItem(atPath: filler)
         #expect(P.reaches(pair.api) { Self.records($0)["writing"] as? Bool == true }, "writing never resumed")
-        #expect(P.ok(P.call(pair.api, "stop")), "stop")
-        #expect(P.reaches(pair.api) { $0["state"] as? String == "stopped" })
-        // A second lesion gets its own record.
-        #expect(P.ok(P.start(pair.api, ["level": "L5", "hold_s": 60])), "the second lesion never started")
+        #expect(P.ok(P.call(pair.api, "ack", until: P.ok)), "acknowledged")
+        // And a lesion with a record gets RF at once.
+        #expect(P.ok(P.start(pair.api, ["level": "S1", "hold_s": 60])), "the third lesion never started")
         #expect(P.reaches(pair.api) { $0["rf_on"] as? Bool == true }, "RF never came on")
-        pace(milliseconds: 2000)
+        pace(milliseconds: 1500)
         #expect(P.ok(P.call(pair.api, "stop")), "stop")
         #expect(P.reaches(pair.api) { $0["state"] as? String == "stopped" })
+
         // Written within a second or two of the end.
         var list: [[String: Any]] = []
         for _ in 0..<50 {
             list = Self.records(pair.api)
-            if list.count == 2 && list.allSatisfy({ $0["outcome"] as? String != "running" }) { break }
+            if list.count == 3 && list.allSatisfy({ $0["outcome"] as? String != "running" }) { break }
             pace(milliseconds: 100)
         }
-        #expect(list.count == 2, "\(list)")
-        for (record, level) in zip(list.reversed(), ["L4", "L5"]) {
+        #expect(list.count == 3, "\(list)")
+        let expected = [("L4", "stopped", 200), ("L5", "faulted", 1), ("S1", "stopped", 100)]
+        for (record, (level, outcome, least)) in zip(list.reversed(), expected) {
             #expect(record["level"] as? String == level, "\(record)")
-            #expect(record["outcome"] as? String == "stopped", "\(record)")
+            #expect(record["outcome"] as? String == outcome, "\(record)")
             let id = record["id"] as? Int ?? 0
             let shown = P.call(pair.api, "records.show", ["id": id]) { APITestClient.result($0) != nil }
-            let samples = shown.flatMap(APITestClient.result)?["samples"] as? Int ?? 0
-            // L4 ran about 4 s, L5 over 1.5 s, at 100 samples a second; none lost (the backlog holds 200 s).
-            #expect(samples >= (level == "L4" ? 300 : 100), "\(level): \(samples) samples")
+            let result = shown.flatMap(APITestClient.result)
+            // L4 ran about 3 s and S1 1.5 s, at 100 samples a second; none lost (the backlog holds 200 s).
+            let samples = result?["samples"] as? Int ?? 0
+            #expect(samples >= least, "\(level): \(samples) samples")
+            if level == "L5" {
+                let alarms = result?["alarms"] as? [[String: Any]] ?? []
+                #expect(alarms.map { $0["cause"] as? String } == ["record_unavailable"], "\(alarms)")
+            }
         }
         #expect(Self.records(P.status(pair.api) ?? [:])["samples_lost"] as? Int == 0)
+    }
+
+    @Test("SIGKILL right after RF came on leaves the lesion's record: its start is durable before RF_ON")
+    func killedRightAfterRFOn() throws {
+        let pair = try P.start()
+        var daemon = pair.daemon
+        defer {
+            if daemon.isRunning { daemon.terminate() }
+            pair.stop()
+        }
+        // Three times: the record thread's once-a-second commit would catch some by chance.
+        for round in 1...3 {
+            #expect(P.reaches(pair.api, P.ready), "round \(round): the daemon never became ready for a start")
+            #expect(P.ok(P.start(pair.api, ["level": "L4", "hold_s": 60])), "round \(round): never started")
+            #expect(P.askReaches(pair.control, "status") { $0.contains("rf=on") }, "round \(round): RF never came on")
+            kill(daemon.processIdentifier, SIGKILL)
+            daemon.waitUntilExit()
+            daemon = try P.startDaemon(directory: pair.directory)
+            #expect(P.reaches(pair.api) { $0["state"] != nil }, "round \(round): the daemon did not come back")
+            let list = Self.records(pair.api)
+            #expect(list.count == round, "round \(round): \(list)")
+            #expect(list.first?["outcome"] as? String == "aborted", "round \(round): \(list.first ?? [:])")
+        }
     }
 
     @Test("A records database deleted while the daemon runs is noticed and told, not written into silently")

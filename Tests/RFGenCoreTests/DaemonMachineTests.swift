@@ -63,6 +63,36 @@ struct DaemonMachineTests {
         #expect(h.generator.recorder.edges.isEmpty, "RF never came on")
     }
 
+    @Test("RF_ON waits until the lesion's start is durable in the record; then the lesion goes on")
+    func rfWaitsForTheRecord() {
+        var h = CoreHarness()
+        h.rig.recordedStarts = 0
+        let out = h.tick(requests: [h.request(.start(.bvn), level: "L4", uid: 1000, client: 1)])
+        #expect(out.outcomes.first?.accepted == true)
+        h.run(seconds: 2)
+        #expect(h.core.phase == .impedanceCheck, "the check passed, RF waits: \(h.core.phase)")
+        #expect(
+            !h.generator.recorder.edges.contains { $0.on && $0.cause != .impedanceCheck },
+            "no RF before the record"
+        )
+        h.rig.recordedStarts = 1
+        h.run(seconds: 1)
+        #expect(h.core.phase == .ramp, "\(h.core.phase)")
+        #expect(h.generator.recorder.edges.contains { $0.on && $0.cause == .command(.rfOn) }, "RF on once recorded")
+    }
+
+    @Test("A lesion whose start cannot be recorded within 3 s never gets RF: record_unavailable")
+    func noRecordNoRF() {
+        var h = CoreHarness()
+        h.rig.recordedStarts = 0
+        _ = h.tick(requests: [h.request(.start(.bvn), level: "L4", uid: 1000, client: 1)])
+        h.run(seconds: 4)
+        #expect(h.core.phase == .faulted, "\(h.core.phase)")
+        #expect(h.alarms.map(\.interlock) == [.recordUnavailable], "\(h.alarms)")
+        #expect(!h.generator.recorder.edges.contains { $0.on && $0.cause != .impedanceCheck }, "RF never came on")
+        #expect(!h.generator.isOutputEnabled)
+    }
+
     @Test("A reading that trips an interlock switches RF off on its arrival, before the next tick")
     func rfOffOnArrival() {
         // Without the generator's own protection, which would switch off for an open channel first.

@@ -226,8 +226,17 @@ struct InterlockTests {
         #expect(h.core.energyJoules < 500 + 15 * 0.02, "stopped within a tick of the cap")
     }
 
+    @Test("record_unavailable: a lesion whose start is not durable in the record within 3 s gets no RF")
+    func recordUnavailable() {
+        var h = CoreHarness()
+        h.rig.recordedStarts = 0
+        h.tick([.start(.bvn)])
+        Self.expectTrip(&h, .recordUnavailable, within: 3.5, since: h.now)
+        #expect(!h.generator.recorder.edges.contains { $0.on && $0.cause != .impedanceCheck }, "RF never came on")
+    }
+
     @Test("Every interlock has a documented priority and a test here")
     func everyInterlockCovered() {
-        #expect(Interlock.allCases.count == 20)
+        #expect(Interlock.allCases.count == 21)
     }
 }
