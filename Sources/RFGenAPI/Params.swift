@@ -196,6 +196,17 @@ public enum APILimits {
     public static let stalledClientMilliseconds: Int64 = 10_000
     /// Requests kept per client for the log and `clients`.
     public static let requestHistory = 16
+    /// Records requests (`records.*`) of one connection waiting or being answered; more are
+    /// answered `busy`. Each is answered only after the one before it is written, so a client
+    /// that pipelines exports and reads nothing holds one reply in the daemon, not one each.
+    public static let recordsRequestsPerClient = 4
+    /// Exports (`records.export`) read, encoded or being written at once, whoever asks: a
+    /// 15-minute lesion at 100 Hz is about 16 MB of JSON (160 MB at 1 kHz), so this bounds what
+    /// exports can take of the daemon's memory. The next waits for a place; a client that stops
+    /// reading its export is disconnected after `stalledClientMilliseconds`, freeing it.
+    public static let exportsInFlight = 1
+    /// A large reply is written in pieces of this size, each when the client's socket takes it.
+    public static let replyPieceBytes = 64 * 1024
     /// Records a page of `records.list`.
     public static let recordsPerPage = 100
 }

@@ -39,9 +39,18 @@ final class APIHub: @unchecked Sendable {
         /// The next sequence number to send; nil when not subscribed.
         var cursor: UInt64?
         var missed: UInt64 = 0
-        /// Since when events have waited for a client that reads nothing.
+        /// Since when events or a reply have waited for a client that reads nothing.
         var blockedSince: MonotonicInstant?
         var closing = false
+        /// Records requests of this client waiting or being answered (`RecordsRead`).
+        var recordsRequests = 0
+        /// A records reply is being read, encoded or written: the client's next waits for it, so
+        /// a client holds at most one records reply in the daemon's memory.
+        var readingRecords = false
+        /// What is left to write of a large reply, sent in pieces as the socket takes them, and
+        /// what to do once it is written.
+        var replyLeft: ByteBuffer?
+        var replyDone: (() -> Void)?
 
         init(id: UInt64, channel: any Channel, uid: UInt32, pid: Int32) {
             self.id = id
@@ -69,6 +78,18 @@ final class APIHub: @unchecked Sendable {
     /// The notable events into the log (alarms, RF edges, phases, commands).
     private var journal: EventJournal
     private let maxClients: Int
+    /// Records requests in the order they came, each waiting for its client's previous one and,
+    /// for an export, for a free place among `APILimits.exportsInFlight`.
+    private var recordsReads: [RecordsRead] = []
+    private var exportsInFlight = 0
+
+    /// A records request: the read and its reply's encoding, both done on the thread pool.
+    private struct RecordsRead {
+        let client: Client
+        /// An export: its reply may be many megabytes.
+        let large: Bool
+        let produce: @Sendable () -> ByteBuffer?
+    }
 
     init(
         loop: any EventLoop,
@@ -159,6 +180,13 @@ final class APIHub: @unchecked Sendable {
     func disconnected(_ client: Client) {
         loop.assertInEventLoop()
         guard clients.removeValue(forKey: client.id) != nil else { return }
+        // Its waiting records requests are dropped; a reply being written in pieces ends.
+        client.closing = true
+        if let done = client.replyDone {
+            client.replyLeft = nil
+            client.replyDone = nil
+            done()
+        }
         carryOut(sessions.disconnected(client.id))
     }
 
@@ -191,6 +219,12 @@ final class APIHub: @unchecked Sendable {
         loop.assertInEventLoop()
         if client.channel.isWritable {
             client.blockedSince = nil
+            if let left = client.replyLeft, let done = client.replyDone {
+                client.replyLeft = nil
+                client.replyDone = nil
+                writeInPieces(left, to: client, done: done)
+                if client.replyLeft != nil { return }
+            }
             // Reading was paused while the client was not taking its replies (see `reply`).
             client.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
             deliver(to: client)
@@ -322,7 +356,7 @@ final class APIHub: @unchecked Sendable {
             guard format == "csv" || format == "json" else {
                 throw APIError(.invalidParams, "format must be csv or json, got \"\(format)\"")
             }
-            try readRecords(client: client, id: id) { store in
+            try readRecords(client: client, id: id, large: true) { store in
                 guard try store.lesion(id: params.id) != nil else {
                     throw APIError(.notFound, "no record \(params.id)")
                 }
@@ -335,30 +369,105 @@ final class APIHub: @unchecked Sendable {
         }
     }
 
-    /// Reads the records on the thread pool (SQLite may wait for the record thread's commit).
+    /// Queues a read of the records. It runs on the thread pool (SQLite may wait for the record
+    /// thread's commit), which also encodes the reply, so that a large export never holds the
+    /// event loop; its client's next records request waits until this reply is written, and at
+    /// most `APILimits.exportsInFlight` exports are in memory at once, whoever asks.
     private func readRecords<Result: Encodable & Sendable>(
         client: Client,
         id: RequestID?,
+        large: Bool = false,
         _ read: @escaping @Sendable (RecordStore) throws -> Result
     ) throws(APIError) {
         guard let store = shared.store.withLock({ $0 }) else {
             throw APIError(.noRecords, "this daemon keeps no records (start rfgend with --state-dir)")
         }
-        pool.runIfActive(eventLoop: loop) { try read(store) }.whenComplete { [self] result in
-            switch result {
-            case .success(let value):
-                reply(to: client, id: id, Swift.Result<Result, APIError>.success(value))
-            case .failure(let error as APIError):
-                reply(to: client, id: id, Swift.Result<Result, APIError>.failure(error))
-            case .failure(let error):
-                log("records: reading failed for \(client.name): \(error)")
-                reply(
-                    to: client,
-                    id: id,
-                    Swift.Result<Result, APIError>.failure(APIError(.internal, "reading the records failed: \(error)"))
+        guard client.recordsRequests < APILimits.recordsRequestsPerClient else {
+            throw APIError(
+                .busy,
+                "\(APILimits.recordsRequestsPerClient) records requests of this connection already wait; read their replies first"
+            )
+        }
+        let log = self.log
+        let name = client.name
+        let produce: @Sendable () -> ByteBuffer? = {
+            let result: Swift.Result<Result, APIError>
+            do {
+                result = .success(try read(store))
+            } catch let error as APIError {
+                result = .failure(error)
+            } catch {
+                log("records: reading failed for \(name): \(error)")
+                result = .failure(APIError(.internal, "reading the records failed: \(error)"))
+            }
+            do {
+                var line = ByteBuffer(
+                    bytes: try APIJSON.line("reply", Reply(id: id, result), encoder: APIJSON.encoder())
                 )
+                line.writeInteger(UInt8(ascii: "\n"))
+                return line
+            } catch {
+                log("api: a records reply for \(name) could not be encoded: \(error)")
+                return nil
             }
         }
+        client.recordsRequests += 1
+        recordsReads.append(RecordsRead(client: client, large: large, produce: produce))
+        startRecordsReads()
+    }
+
+    /// Starts every waiting records read that may run now, oldest first.
+    private func startRecordsReads() {
+        var index = 0
+        while index < recordsReads.count {
+            let read = recordsReads[index]
+            if read.client.closing {
+                recordsReads.remove(at: index)
+                continue
+            }
+            guard !read.client.readingRecords, !read.large || exportsInFlight < APILimits.exportsInFlight else {
+                index += 1
+                continue
+            }
+            recordsReads.remove(at: index)
+            let client = read.client
+            client.readingRecords = true
+            if read.large { exportsInFlight += 1 }
+            pool.runIfActive(eventLoop: loop, read.produce).whenComplete { [self] result in
+                let line = (try? result.get()) ?? nil
+                writeInPieces(line ?? ByteBuffer(), to: client) { [self] in
+                    client.readingRecords = false
+                    client.recordsRequests -= 1
+                    if read.large { exportsInFlight -= 1 }
+                    startRecordsReads()
+                }
+            }
+        }
+    }
+
+    /// Writes a reply a piece at a time, each while the client's socket takes it, and calls
+    /// `done` once all is written (or the client is gone). The daemon's outbound queue for the
+    /// client stays near its high-water mark, however large the reply.
+    private func writeInPieces(_ line: ByteBuffer, to client: Client, done: @escaping () -> Void) {
+        var left = line
+        while left.readableBytes > 0, client.channel.isWritable, !client.closing, client.channel.isActive {
+            let piece = left.readSlice(length: min(left.readableBytes, APILimits.replyPieceBytes))!
+            client.channel.write(piece, promise: nil)
+        }
+        client.channel.flush()
+        if left.readableBytes == 0 || client.closing || !client.channel.isActive {
+            client.replyLeft = nil
+            client.replyDone = nil
+            done()
+            return
+        }
+        // The rest goes when the socket drains (`writabilityChanged`); a client that reads
+        // nothing for `stalledClientMilliseconds` is disconnected, which ends the reply.
+        client.replyLeft = left
+        client.replyDone = done
+        if client.blockedSince == nil { client.blockedSince = now() }
+        // Nor are its requests read meanwhile (`writabilityChanged` reads again).
+        client.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
     }
 
     private func subscribe(_ client: Client, id: RequestID?, _ params: SubscribeParams) {
@@ -419,15 +528,21 @@ final class APIHub: @unchecked Sendable {
         answerWaiting()
         let time = now()
         carryOut(sessions.overdue(now: time))
-        for client in clients.values where client.cursor != nil && !client.closing {
+        for client in clients.values where (client.cursor != nil || client.replyLeft != nil) && !client.closing {
             deliver(to: client)
             if let since = client.blockedSince, time - since > APILimits.stalledClientMilliseconds * 1000 {
                 complain(
                     client,
-                    "read nothing for \(APILimits.stalledClientMilliseconds) ms while events waited; disconnecting"
+                    "read nothing for \(APILimits.stalledClientMilliseconds) ms while events or a reply waited; disconnecting"
                 )
                 client.closing = true
                 client.channel.close(promise: nil)
+                // The reply in pieces ends with the connection: its place among the exports is free.
+                if let done = client.replyDone {
+                    client.replyLeft = nil
+                    client.replyDone = nil
+                    done()
+                }
             }
         }
     }

@@ -150,4 +150,54 @@ struct RecordsProcessTests {
         let told = Self.records(P.status(pair.api) ?? [:])
         #expect((told["problem"] as? String)?.contains("was deleted") == true, "\(told)")
     }
+
+    /// A process's resident memory now and at its peak, bytes (/proc/PID/status).
+    static func memory(_ pid: Int32) -> (now: Int, peak: Int) {
+        let text = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        func field(_ name: String) -> Int {
+            let line = text.split(separator: "\n").first { $0.hasPrefix(name + ":") } ?? ""
+            return (Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0)
+                * 1024
+        }
+        return (field("VmRSS"), field("VmHWM"))
+    }
+
+    @Test("Exports pipelined by a client that reads nothing keep the daemon's memory bounded; others are served")
+    func pipelinedExportsBounded() throws {
+        // At 1 kHz a lesion records 1,000 samples a second: a few seconds make a export of megabytes.
+        let pair = try P.start(daemonArguments: ["--tick-rate", "1000"])
+        defer { pair.stop() }
+        #expect(P.reaches(pair.api, P.ready), "the daemon never became ready for a start")
+        #expect(P.ok(P.start(pair.api, ["level": "L4", "hold_s": 60])), "the lesion never started")
+        #expect(P.reaches(pair.api) { $0["rf_on"] as? Bool == true }, "RF never came on")
+        pace(milliseconds: 8000)
+        #expect(P.ok(P.call(pair.api, "stop")), "stop")
+        var size = 0
+        for _ in 0..<50 where size == 0 {
+            let list = Self.records(pair.api)
+            if list.first?["outcome"] as? String == "stopped" {
+                let export = P.call(pair.api, "records.export", ["id": 1]) { APITestClient.result($0) != nil }
+                size = (export.flatMap(APITestClient.result)?["content"] as? String)?.utf8.count ?? 0
+            }
+            pace(milliseconds: 100)
+        }
+        #expect(size > 1_000_000, "the export is \(size) bytes: too small to tell")
+        let before = Self.memory(pair.daemon.processIdentifier)
+
+        // 200 exports in one write, and not a byte read.
+        let hostile = try LineConnection(path: pair.api)
+        defer { hostile.close() }
+        try hostile.send(
+            (1...200).map { #"{"id":\#($0),"method":"records.export","params":{"id":1}}"# }.joined(separator: "\n")
+        )
+        pace(milliseconds: 4000)
+        // Another client is served meanwhile, records included.
+        #expect(P.status(pair.api)?["state"] as? String == "stopped", "status")
+        let list = P.call(pair.api, "records.list") { APITestClient.resultArray($0) != nil }
+        #expect(list.flatMap(APITestClient.resultArray)?.count == 1, "records.list")
+        let after = Self.memory(pair.daemon.processIdentifier)
+        // Unbounded, it would hold 200 exports (\(200 * size) bytes); bounded, about one.
+        let grown = after.peak - before.peak
+        #expect(grown < 8 * size + 16_000_000, "peak grew by \(grown) bytes; one export is \(size)")
+    }
 }
