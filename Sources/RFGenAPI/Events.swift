@@ -120,8 +120,8 @@ public struct TelemetryData: Codable, Hashable, Sendable {
     public var impedanceOhm: Double?
     /// Age of the generator's frame at this tick, ms; null when none ever arrived.
     public var ageMs: Double?
-    /// The ramped temperature set point, °C.
-    public var setpointC: Double
+    /// The ramped temperature set point, °C; null before the first lesion.
+    public var setpointC: Double?
     public var elapsedS: Double
     public var holdS: Double
     public var remainingS: Double?
@@ -141,7 +141,7 @@ public struct TelemetryData: Codable, Hashable, Sendable {
         setpointW: Double?,
         impedanceOhm: Double?,
         ageMs: Double?,
-        setpointC: Double,
+        setpointC: Double?,
         elapsedS: Double,
         holdS: Double,
         remainingS: Double?,

@@ -244,8 +244,8 @@ public struct StatusResult: Codable, Hashable, Sendable {
     public var telemetryAgeMs: Double?
     public var profile: ProfileInfo?
     public var level: String?
-    /// The ramped set point the controller follows, °C.
-    public var setpointC: Double
+    /// The ramped set point the controller follows, °C; null before the first lesion.
+    public var setpointC: Double?
     /// Since the start of the lesion, seconds.
     public var elapsedS: Double
     /// Time at temperature still needed, seconds; null when no lesion.
@@ -253,7 +253,8 @@ public struct StatusResult: Codable, Hashable, Sendable {
     /// Time within the hold band so far, seconds.
     public var holdS: Double
     public var energyJ: Double
-    public var peakC: Double
+    /// The lesion's highest tip temperature, °C; null before the first lesion.
+    public var peakC: Double?
     public var linkStats: LinkStats
     public var loop: LoopTiming
     public var lease: LeaseInfo
@@ -276,12 +277,12 @@ public struct StatusResult: Codable, Hashable, Sendable {
         telemetryAgeMs: Double?,
         profile: ProfileInfo?,
         level: String?,
-        setpointC: Double,
+        setpointC: Double?,
         elapsedS: Double,
         remainingS: Double?,
         holdS: Double,
         energyJ: Double,
-        peakC: Double,
+        peakC: Double?,
         linkStats: LinkStats,
         loop: LoopTiming,
         lease: LeaseInfo,

@@ -14,12 +14,16 @@ public enum APIVersion {
 /// A request's id, echoed in its reply: a number or a string, as the client chose.
 public enum RequestID: Hashable, Sendable, Codable, CustomStringConvertible {
     case number(Int64)
+    /// Any other JSON number (fractional, or beyond 64 bits), echoed as a double.
+    case fraction(Double)
     case text(String)
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let number = try? container.decode(Int64.self) {
             self = .number(number)
+        } else if let number = try? container.decode(Double.self) {
+            self = .fraction(number)
         } else {
             self = .text(try container.decode(String.self))
         }
@@ -29,6 +33,7 @@ public enum RequestID: Hashable, Sendable, Codable, CustomStringConvertible {
         var container = encoder.singleValueContainer()
         switch self {
         case .number(let number): try container.encode(number)
+        case .fraction(let number): try container.encode(number)
         case .text(let text): try container.encode(text)
         }
     }
@@ -36,6 +41,7 @@ public enum RequestID: Hashable, Sendable, Codable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .number(let number): "\(number)"
+        case .fraction(let number): "\(number)"
         case .text(let text): "\"\(text)\""
         }
     }
@@ -190,6 +196,14 @@ public enum APIJSON {
         }
     }
 
+    /// A request's `id` where one can be read, whatever else is wrong with the request (a rate
+    /// limited one, one without a method): its error reply then carries it. Nil when the line
+    /// is not an object or its `id` is neither a number nor a string.
+    public static func readableID(_ line: [UInt8], decoder: JSONDecoder) -> RequestID? {
+        struct IDOnly: Decodable { var id: RequestID? }
+        return (try? decoder.decode(IDOnly.self, from: Data(line)))?.id
+    }
+
     /// Reads a request's `params` as `Params`.
     public static func params<Params: Decodable>(
         _ type: Params.Type,
@@ -206,15 +220,30 @@ public enum APIJSON {
     /// A decoding error in one line: which key and what was wrong, not Swift's dump.
     static func short(_ error: any Error) -> String {
         guard let error = error as? DecodingError else { return "\(error)" }
+        // Keys as the client wrote them (snake_case), never the Swift property's name.
         func path(_ context: DecodingError.Context) -> String {
-            let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
+            let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? snake($0.stringValue) }
             return keys.isEmpty ? "" : " at \(keys.joined(separator: "."))"
+        }
+        func kind(_ type: Any.Type) -> String {
+            switch type {
+            case is String.Type: "a string"
+            case is Bool.Type: "true or false"
+            case is Double.Type, is Float.Type: "a number"
+            case is Int.Type, is Int64.Type, is UInt64.Type, is UInt32.Type, is Int32.Type, is UInt16.Type:
+                "an integer"
+            case is [Any].Type: "an array"
+            default: "an object"
+            }
         }
         switch error {
         case .keyNotFound(let key, let context): return "missing \"\(snake(key.stringValue))\"\(path(context))"
-        case .typeMismatch(let type, let context): return "expected \(type)\(path(context))"
-        case .valueNotFound(let type, let context): return "expected \(type)\(path(context)), got null"
-        case .dataCorrupted(let context): return context.debugDescription + path(context)
+        case .typeMismatch(let type, let context): return "expected \(kind(type))\(path(context))"
+        case .valueNotFound(let type, let context): return "expected \(kind(type))\(path(context)), got null"
+        case .dataCorrupted(let context):
+            // Swift says "The given data was not valid JSON." for a number out of the type's range too.
+            return context.codingPath.isEmpty
+                ? "not valid JSON" : "a value out of range or of the wrong kind\(path(context))"
         @unknown default: return "\(error)"
         }
     }
@@ -238,7 +267,8 @@ public enum APIJSON {
         func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: TypeKey.self)
             try container.encode(type, forKey: .type)
-            try body.encode(to: encoder)
+            // Absent optionals as null, at every depth (NullEncoding).
+            try body.encode(to: NullingEncoder(base: encoder))
         }
     }
 

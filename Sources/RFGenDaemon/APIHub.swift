@@ -194,25 +194,24 @@ final class APIHub: @unchecked Sendable {
         loop.assertInEventLoop()
         guard !client.closing else { return }
         if error is ByteToMessageDecoderError.PayloadTooLargeError {
-            complain(client, "sent a line longer than \(APILimits.requestLineBytes) bytes; closing")
-            send(
-                Reply<Empty>(
-                    id: nil,
-                    .failure(
-                        APIError(
-                            .lineTooLong,
-                            "requests are at most \(APILimits.requestLineBytes) bytes a line; closing the connection"
-                        )
-                    )
-                ),
-                to: client,
-                type: "reply"
-            )
-            close(client)
+            lineTooLong(client)
         } else if !(error is NIOExtrasErrors.LeftOverBytesError) {
             // A reset or a broken pipe: the client went away; nothing to answer.
             log("\(client.name): connection error \(error)")
         }
+    }
+
+    /// A line over `APILimits.requestLineBytes` (its newline not counted): answered, and the
+    /// connection closed, since the next request's start cannot be found in a line that the
+    /// decoder gave up on.
+    private func lineTooLong(_ client: Client) {
+        complain(client, "sent a line longer than \(APILimits.requestLineBytes) bytes; closing")
+        let error = APIError(
+            .lineTooLong,
+            "requests are at most \(APILimits.requestLineBytes) bytes a line; closing the connection"
+        )
+        send(Reply<Empty>(id: nil, .failure(error)), to: client, type: "reply")
+        close(client)
     }
 
     func writabilityChanged(_ client: Client) {
@@ -287,6 +286,9 @@ final class APIHub: @unchecked Sendable {
     func request(from client: Client, line: ByteBuffer) {
         loop.assertInEventLoop()
         guard !client.closing else { return }
+        // The decoder bounds what it buffers without a newline; a longer line that arrived whole
+        // with its newline in one read is caught here.
+        guard line.readableBytes <= APILimits.requestLineBytes else { return lineTooLong(client) }
         let effects = sessions.request(
             from: client.id,
             line: Array(line.readableBytesView),
@@ -320,7 +322,13 @@ final class APIHub: @unchecked Sendable {
             preconditionFailure("\(method.rawValue) is decided by the session logic (APISessions)")
         case .recordsList:
             let params = try APIJSON.params(RecordsListParams.self, line, decoder: decoder) ?? RecordsListParams()
-            let limit = min(max(params.limit ?? APILimits.recordsPerPage, 1), APILimits.recordsPerPage)
+            let limit = params.limit ?? APILimits.recordsPerPage
+            guard (1...APILimits.recordsPerPage).contains(limit) else {
+                throw APIError(.invalidParams, "limit must be 1-\(APILimits.recordsPerPage); got \(limit)")
+            }
+            if let before = params.beforeId, before < 1 {
+                throw APIError(.invalidParams, "before_id must be a record id, 1 or more; got \(before)")
+            }
             try readRecords(client: client, id: id) { store in
                 try store.lesions(limit: limit, beforeID: params.beforeId).map(\.summary)
             }
@@ -681,8 +689,6 @@ final class APIHub: @unchecked Sendable {
     private func status(for client: Client) -> StatusResult {
         let status = shared.status.withLock { $0 }
         let (total, second) = shared.link.withLock { ($0.statistics, $0.lastSecond) }
-        let wallNow = wallClockMicroseconds()
-        let monoNow = MonotonicInstant(microseconds: MonotonicClock.microseconds())
         let t = status.telemetry
         let readings = t.map { t in
             Readings(
@@ -706,20 +712,19 @@ final class APIHub: @unchecked Sendable {
             tipTempC: readings?.temperaturesC.first ?? nil,
             powerW: readings?.powerW,
             impedanceOhm: readings?.impedanceOhm,
-            // An alarm's wall time: now on the wall clock, less how long ago it was raised on the
-            // monotonic one; the two clocks are never compared directly.
-            alarms: status.alarms.map { $0.info(wallUs: wallNow - (monoNow - $0.raisedAt)) },
+            // Each with the wall time of its alarm_raised event.
+            alarms: status.alarmInfo,
             linkState: status.linkState,
             readings: readings,
             telemetryAgeMs: status.telemetryAgeMicroseconds.map { Double($0) / 1000 },
             profile: status.profile?.info,
             level: status.level,
-            setpointC: status.setPointCelsius,
+            setpointC: status.profile == nil ? nil : status.setPointCelsius,
             elapsedS: status.elapsedSeconds,
             remainingS: status.profile.map { max(0, $0.holdSeconds - status.holdSeconds) },
             holdS: status.holdSeconds,
             energyJ: status.energyJoules,
-            peakC: status.peakCelsius,
+            peakC: status.profile == nil ? nil : status.peakCelsius,
             linkStats: LinkStats(
                 bytes: total.decoder.bytes,
                 frames: total.decoder.frames,

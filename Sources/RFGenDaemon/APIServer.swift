@@ -89,7 +89,8 @@ final class APIServer: Sendable {
                         try channel.pipeline.syncOperations.addHandler(
                             ByteToMessageHandler(
                                 LineBasedFrameDecoder(),
-                                maximumBufferSize: APILimits.requestLineBytes
+                                // The line and its "\r\n": a line of the limit may wait for them.
+                                maximumBufferSize: APILimits.requestLineBytes + 2
                             )
                         )
                         try channel.pipeline.syncOperations.addHandler(ClientHandler(hub: hub, connection: connection))

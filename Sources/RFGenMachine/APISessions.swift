@@ -216,7 +216,7 @@ public struct APISessions: Sendable {
             break
         case .limited:
             let error = APIError(.rateLimited, "more than \(APILimits.requestsPerSecond) requests a second; slow down")
-            return [.reply(client: client, id: nil, .failure(error))]
+            return [.reply(client: client, id: APIJSON.readableID(line, decoder: decoder), .failure(error))]
         case .flood:
             return [
                 .complain(
@@ -233,7 +233,8 @@ public struct APISessions: Sendable {
         } catch {
             return [
                 .complain(client: client, "malformed request: \(error.message)"),
-                .reply(client: client, id: nil, .failure(error)),
+                // Its id, where one can be read (a request without a method still has one).
+                .reply(client: client, id: APIJSON.readableID(line, decoder: decoder), .failure(error)),
             ]
         }
         guard let method = RFGenAPI.Method(rawValue: head.method) else {
@@ -291,10 +292,6 @@ public struct APISessions: Sendable {
                     "start needs params {\"level\": \"L4\"} (and optionally profile, hold_s)"
                 )
             }
-            guard leaseHolder == client else {
-                if let holder = leaseHolder { throw leaseHeld("start needs the control lease,", holder) }
-                throw APIError(.leaseRequired, "start needs the control lease: call lease.acquire first")
-            }
             let name = params.profile ?? "bvn"
             guard var profile = TreatmentProfile.builtIn.first(where: { $0.name == name }) else {
                 throw APIError(
@@ -304,9 +301,20 @@ public struct APISessions: Sendable {
             }
             if let problem = StartParams.levelProblem(params.level) { throw APIError(.invalidParams, problem) }
             if let hold = params.holdS {
-                // The core checks it against the profile's limits like any other value.
-                guard hold.isFinite else { throw APIError(.invalidParams, "hold_s must be a finite number of seconds") }
+                // A shorter hold than the profile's, for tests and demonstrations; never a longer one.
+                let allowed = TreatmentProfile.Limits.holdSeconds.lowerBound...profile.holdSeconds
+                guard hold.isFinite, allowed.contains(hold) else {
+                    throw APIError(
+                        .invalidParams,
+                        "hold_s must be \(Int(allowed.lowerBound))-\(Int(allowed.upperBound)) s for profile \(profile.name) (at most its own hold); got \(hold)"
+                    )
+                }
                 profile.holdSeconds = hold
+            }
+            // The params are read before the lease is looked at (API.md: the order of the checks).
+            guard leaseHolder == client else {
+                if let holder = leaseHolder { throw leaseHeld("start needs the control lease,", holder) }
+                throw APIError(.leaseRequired, "start needs the control lease: call lease.acquire first")
             }
             return try submit(.start(profile), level: params.level, id: id, session: session, now: now)
         case .stop:

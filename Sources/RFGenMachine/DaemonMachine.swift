@@ -94,6 +94,9 @@ public struct MachineStatus: Sendable {
     public var energyJoules = 0.0
     public var peakCelsius = 0.0
     public var alarms: [Alarm] = []
+    /// The latched alarms as the API shows them, each with the wall time of the step that raised
+    /// it: the very `raised_us` of its `alarm_raised` event.
+    public var alarmInfo: [AlarmInfo] = []
     public var linkState = "closed"
     public var linkUp = false
     /// The newest telemetry while it is fresh; nil when stale or absent.
@@ -132,6 +135,8 @@ public struct DaemonMachine: Sendable {
     private var lastLinkState: LinkEngine.State?
     /// The latest instant stepped at: time never goes back.
     private var lastNow: MonotonicInstant?
+    /// The wall time of the step that raised each latched alarm.
+    private var alarmWalls: [UInt64: WallInstant] = [:]
     /// Lesions begun since the machine started, counted as the record counts its starts.
     public private(set) var lesionsBegun = 0
 
@@ -196,6 +201,7 @@ public struct DaemonMachine: Sendable {
             }
         }
         appendEvents(of: actions, wall: input.wall, to: &out.events)
+        noteAlarms(actions, wall: input.wall)
         status = makeStatus(link: link, linkState: input.linkState, now: now, fresh: fresh)
         out.events.append(.telemetry(telemetryEvent(fresh: fresh, late: input.lateMicroseconds)))
         return out
@@ -229,6 +235,7 @@ public struct DaemonMachine: Sendable {
             wall: wall.microsecondsSinceEpoch
         )
         appendEvents(of: actions, wall: wall, to: &out.events)
+        noteAlarms(actions, wall: wall)
         status = makeStatus(
             link: link,
             linkState: linkState,
@@ -277,6 +284,13 @@ public struct DaemonMachine: Sendable {
         }
     }
 
+    /// Keeps the wall time of each alarm raised, for as long as it is latched.
+    private mutating func noteAlarms(_ actions: [CoreAction], wall: WallInstant) {
+        for case .alarm(let alarm) in actions { alarmWalls[alarm.id] = wall }
+        let latched = Set(core.alarms.map(\.id))
+        alarmWalls = alarmWalls.filter { latched.contains($0.key) }
+    }
+
     private func elapsedSeconds(now: MonotonicInstant) -> Double {
         guard let start = lesionStartedAt else { return 0 }
         return Double((lesionEndedAt ?? now) - start) / 1_000_000
@@ -298,6 +312,11 @@ public struct DaemonMachine: Sendable {
         status.energyJoules = core.energyJoules
         status.peakCelsius = core.peakCelsius
         status.alarms = core.alarms
+        status.alarmInfo = core.alarms.map { alarm in
+            // Every latched alarm was raised by a step that noted its wall time.
+            assert(alarmWalls[alarm.id] != nil, "alarm \(alarm.id) without its wall time")
+            return alarm.info(wallUs: alarmWalls[alarm.id]?.microsecondsSinceEpoch ?? 0)
+        }
         status.linkState = "\(linkState)"
         status.linkUp = linkState == .ready
         // A stale reading is never shown as current: the API sees its age instead.
@@ -322,7 +341,8 @@ public struct DaemonMachine: Sendable {
             setpointW: fresh.map { Double($0.setPointMilliwatts) / 1000 },
             impedanceOhm: fresh.flatMap { $0.impedanceValid ? Double($0.impedanceDeciohms) / 10 : nil },
             ageMs: status.telemetryAgeMicroseconds.map { Double($0) / 1000 },
-            setpointC: core.setPointCelsius,
+            // No set point before the first lesion: null, not 0 °C.
+            setpointC: core.profile == nil ? nil : core.setPointCelsius,
             elapsedS: status.elapsedSeconds,
             holdS: core.holdSeconds,
             remainingS: core.profile.map { max(0, $0.holdSeconds - core.holdSeconds) },

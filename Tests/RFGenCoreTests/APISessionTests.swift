@@ -214,8 +214,10 @@ struct APISessionTests {
         }
         let limited = sessions.request(from: 1, line: ping, now: t0, latchedAlarms: [])
         #expect(
-            limited.first.map { if case .reply(_, nil, .failure(let e)) = $0 { e.code == .rateLimited } else { false } }
-                == true
+            limited.first.map {
+                if case .reply(_, .number(1), .failure(let e)) = $0 { e.code == .rateLimited } else { false }
+            } == true,
+            "rate_limited, with the request's id"
         )
         // A second later, 50 more.
         let later = t0 + 1_000_000
