@@ -150,6 +150,16 @@ public struct SimulatedGenerator: Sendable {
         return next
     }
 
+    /// The earliest deadline by which the host must have sent something (the watchdog, a set
+    /// point's expiry), or nil when none runs. A real-time shell that finds host bytes waiting
+    /// after oversleeping such a deadline takes them just before it (`rfgen-sim serve`): the
+    /// generator's own lateness is not the host's.
+    public var hostDeadlineMicroseconds: Int64? {
+        var deadline = watchdogDeadline
+        if configuration.selfProtection, let expiry = setPointExpiry { deadline = min(deadline ?? expiry, expiry) }
+        return deadline
+    }
+
     /// The watchdog only matters while output is commanded: an idle generator may be left alone.
     private var watchdogDeadline: Int64? {
         rfState == .off || !configuration.selfProtection ? nil : lastValidHostFrame + watchdogMicroseconds

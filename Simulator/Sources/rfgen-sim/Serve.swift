@@ -36,6 +36,12 @@ struct Serve: ParsableCommand {
     @Flag(help: "Do not read fault-injection commands from standard input.")
     var noStdin = false
 
+    @Option(
+        help:
+            "SCHED_FIFO priority (1-99) where the system grants it, 0 for none: a generator's firmware is not delayed by the host's other work, and neither is its stand-in."
+    )
+    var rtPriority: Int32 = 70
+
     func validate() throws {
         guard TissuePreset(rawValue: tissue) != nil else {
             throw ValidationError(
@@ -43,6 +49,7 @@ struct Serve: ParsableCommand {
             )
         }
         guard (1...4).contains(channels) else { throw ValidationError("--channels must be 1-4") }
+        guard (0...99).contains(rtPriority) else { throw ValidationError("--rt-priority must be 0-99") }
         guard serial.utf8.count <= ProtocolLimits.maxIdentityStringBytes, !serial.isEmpty else {
             throw ValidationError("--serial must be 1-\(ProtocolLimits.maxIdentityStringBytes) bytes")
         }
@@ -54,6 +61,11 @@ struct Serve: ParsableCommand {
         configuration.seed = seed
         configuration.serialNumber = serial
         configuration.temperatureChannels = channels
+        // Below rfgend's control (80) and link (79) threads: the daemon must get its reading
+        // and answer even when the simulator is busy. Said on standard error; standard output's
+        // first line is the device's path.
+        let granted = RealTime.prepareCurrentThread(fifoPriority: rtPriority == 0 ? nil : rtPriority)
+        _ = try? FileDescriptor.standardError.writeAll(Array("rfgen-sim: \(granted)\n".utf8))
         var server = try SimulatorServer(
             configuration: configuration,
             linkPath: link,
@@ -166,7 +178,14 @@ struct SimulatorServer {
                 hostPresent = probe.revents & Int16(POLLHUP) == 0
                 if probe.revents & Int16(POLLIN) != 0 {
                     while let count = try? buffer.withUnsafeMutableBytes({ try pty.master.read(into: $0) }), count > 0 {
-                        let readAt = now
+                        // Bytes waiting here may have arrived while this process was not running
+                        // (a loaded machine, a stall), and a generator's UART would have taken them
+                        // on arrival. When a deadline on the host (the watchdog, a set point's
+                        // expiry) fell while we were away, they are taken just before it: a set
+                        // point the host sent in time never expires for the simulator's lateness.
+                        // Otherwise they are taken now, as they are read.
+                        let deadline = generator.hostDeadlineMicroseconds ?? .max
+                        let readAt = max(generator.now, min(now, deadline - 1))
                         generator.receive(buffer[0..<count], at: readAt)
                         noteRFOff(readAt: readAt)
                     }
