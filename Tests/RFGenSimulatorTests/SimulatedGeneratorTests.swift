@@ -157,6 +157,8 @@ struct SimulatedGeneratorTests {
         }
         #expect(replies.count == 2)
         #expect(replies.allSatisfy { $0.frame.message == .ack(Ack(ackSequence: 500, ackType: 0x04)) })
+        // The same message in a new frame: the generator's own counter moves on (PROTOCOL.md 4).
+        #expect(Set(replies.map(\.frame.sequence)).count == 2, "a repeated reply is a new frame")
         host.run(200_000)
         #expect(host.edges.last?.microseconds == setAt + 300_000, "the retry did not refresh the validity")
     }
@@ -201,6 +203,54 @@ struct SimulatedGeneratorTests {
         #expect(host.reply(to: 10)?.nakReason == .unsupportedVersion)
         #expect(host.generator.recorder.commands.isEmpty)
         #expect(host.generator.recorder.rejected.count == 2)
+    }
+
+    @Test("After a reset, a generator whose range excludes 100 Hz sends telemetry at the nearest rate it has")
+    func resetRateWithinRange() {
+        var config = GeneratorConfiguration()
+        config.telemetryRateRangeHz = 1...50
+        var host = HostHarness(configuration: config)
+        host.run(1_300_000)
+        let times = host.telemetry.map(\.timestampMicroseconds)
+        #expect(times.count == 51, "\(times.count) frames in a second")
+        #expect(zip(times, times.dropFirst()).allSatisfy { $1 - $0 == 20_000 }, "50 Hz")
+    }
+
+    @Test("CLEAR_FAULT with nothing latched is ACKed with no event; an event a command causes precedes its reply")
+    func clearFaultOrdering() {
+        var host = HostHarness()
+        host.boot()
+        let first = host.received.count
+        let clear = host.send(.clearFault)
+        let after = host.received.suffix(from: first).filter { $0.frame.message.type != .telemetry }.map(
+            \.frame.message
+        )
+        #expect(after.count == 2, "\(after)")
+        if case .event(let event) = after.first {
+            #expect(event.code == .faultsCleared)
+        } else {
+            Issue.record("the EVENT faults_cleared is not first: \(after)")
+        }
+        #expect(after.last == .ack(Ack(ackSequence: clear, ackType: 0x08)))
+        let again = host.received.count
+        let second = host.send(.clearFault)
+        let replies = host.received.suffix(from: again).filter { $0.frame.message.type != .telemetry }.map(
+            \.frame.message
+        )
+        #expect(replies == [.ack(Ack(ackSequence: second, ackType: 0x08))], "nothing latched: only the ACK")
+    }
+
+    @Test("RF_ON at a 0 mW set point is accepted: RF on, no power, no impedance fault")
+    func rfOnAtZero() {
+        var host = HostHarness()
+        host.ready(watchdogMilliseconds: 1000)
+        #expect(host.command(.setPower(SetPower(powerMilliwatts: 0, validityMilliseconds: 1000)))?.isAck == true)
+        #expect(host.command(.rfOn)?.isAck == true)
+        host.run(100_000)
+        #expect(host.generator.rfState == .on)
+        #expect(host.lastTelemetry?.powerMilliwatts == 0)
+        #expect(host.lastTelemetry?.impedanceValid == false, "no current, no impedance")
+        #expect(host.lastTelemetry?.faults.isEmpty == true)
     }
 
     @Test("The hardware power limit: no set point above it, and over-power trips RF off")

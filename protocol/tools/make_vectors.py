@@ -119,6 +119,14 @@ def valid_vectors() -> list:
         [("ack_seq", 4), ("ack_type", "0x05"), ("reason", NAK_REASON[3])])
     add("nak_unknown_type", 0x81, 12, struct.pack("<HBB", 9, 0x42, 8),
         [("ack_seq", 9), ("ack_type", "0x42"), ("reason", NAK_REASON[8])])
+    add("nak_unsupported_version", 0x81, 13, struct.pack("<HBB", 0, 0x01, 9),
+        [("ack_seq", 0), ("ack_type", "0x01"), ("reason", NAK_REASON[9])],
+        "a 1.0 generator's answer to a 2.0 HELLO_REQUEST (vector hello_request_v2): its own version in the header")
+    add("ack_retry_first", 0x80, 14, struct.pack("<HB", 21, 0x04), [("ack_seq", 21), ("ack_type", "0x04")],
+        "the reply to SET_POWER seq=21")
+    add("ack_retry_again", 0x80, 15, struct.pack("<HB", 21, 0x04), [("ack_seq", 21), ("ack_type", "0x04")],
+        "the same reply to the retried SET_POWER seq=21: the same message in a new frame, with the "
+        "generator's next sequence number (PROTOCOL.md 4)")
 
     model, serial = "RFG-SIM-1", "SIM-0001"
     hello = struct.pack("<HBBB", 0, 0, 1, 0)
@@ -221,6 +229,10 @@ def malformed_vectors() -> list:
 
     add("unsupported_version", "generator", frame(0x80, 3, struct.pack("<HB", 1, 2), version=0x21),
         ["error unsupported_version version=2.1 type=0x80 seq=3"], "a 2.1 generator: refused, with its version")
+
+    add("hello_request_v2", "host", frame(0x01, 0, b"", version=0x20),
+        ["error unsupported_version version=2.0 type=0x01 seq=0"],
+        "a 2.0 host's HELLO_REQUEST at a 1.x generator: answered NAK unsupported_version (vector nak_unsupported_version)")
 
     add("unknown_type", "generator", frame(0x8F, 4), ["error unknown_type type=0x8F seq=4"])
     add("wrong_direction", "generator", keep, ["error unknown_type type=0x02 seq=1"],

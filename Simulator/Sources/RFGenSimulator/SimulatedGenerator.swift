@@ -25,6 +25,15 @@ public struct SimulatedGenerator: Sendable {
     private var setPointExpiry: Int64?
     private var watchdogMicroseconds = Int64(ProtocolLimits.defaultWatchdogMilliseconds) * 1000
     private var telemetryRateHz = ProtocolLimits.defaultTelemetryRateHz
+    /// The rate after a reset: 100 Hz, or the nearest the generator can do (PROTOCOL.md 7.2).
+    private var resetTelemetryRateHz: UInt16 { Self.resetTelemetryRate(configuration) }
+
+    private static func resetTelemetryRate(_ configuration: GeneratorConfiguration) -> UInt16 {
+        min(
+            max(ProtocolLimits.defaultTelemetryRateHz, configuration.telemetryRateRangeHz.lowerBound),
+            configuration.telemetryRateRangeHz.upperBound
+        )
+    }
     private var lastValidHostFrame: Int64
     private var impedanceCheck: (sequence: UInt16, end: Int64)?
     /// The newest commands and their replies, newest last, so that retries are answered, not redone.
@@ -90,6 +99,7 @@ public struct SimulatedGenerator: Sendable {
         random = SeededRandom(seed: configuration.seed)
         now = microseconds
         bootTime = microseconds
+        telemetryRateHz = Self.resetTelemetryRate(configuration)
         bootDone = microseconds + configuration.bootMicroseconds
         lastValidHostFrame = microseconds
         nextPhysics = microseconds + configuration.physicsStepMicroseconds
@@ -569,7 +579,7 @@ public struct SimulatedGenerator: Sendable {
         setPointMilliwatts = 0
         setPointExpiry = nil
         watchdogMicroseconds = Int64(ProtocolLimits.defaultWatchdogMilliseconds) * 1000
-        telemetryRateHz = ProtocolLimits.defaultTelemetryRateHz
+        telemetryRateHz = resetTelemetryRateHz
         recentCommands.removeAll()
         telemetrySequence = 0
         messageSequence = 0
