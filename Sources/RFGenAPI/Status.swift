@@ -313,42 +313,6 @@ public struct StatusResult: Codable, Hashable, Sendable {
         self.seq = seq
         self.clients = clients
     }
-
-    enum CodingKeys: String, CodingKey {
-        case state, rfOn, link, tipTempC, powerW, impedanceOhm, alarms, linkState, readings, telemetryAgeMs,
-            profile, level, setpointC, elapsedS, remainingS, holdS, energyJ, peakC, linkStats, loop, lease, seq,
-            clients, records
-    }
-
-    /// Written by hand so that absent values are `null` rather than missing keys: a script reads
-    /// `tip_temp_c` and finds it null when there is no current reading.
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(state, forKey: .state)
-        try c.encode(rfOn, forKey: .rfOn)
-        try c.encode(link, forKey: .link)
-        try c.encode(tipTempC, forKey: .tipTempC)
-        try c.encode(powerW, forKey: .powerW)
-        try c.encode(impedanceOhm, forKey: .impedanceOhm)
-        try c.encode(alarms, forKey: .alarms)
-        try c.encode(linkState, forKey: .linkState)
-        try c.encode(readings, forKey: .readings)
-        try c.encode(telemetryAgeMs, forKey: .telemetryAgeMs)
-        try c.encode(profile, forKey: .profile)
-        try c.encode(level, forKey: .level)
-        try c.encode(setpointC, forKey: .setpointC)
-        try c.encode(elapsedS, forKey: .elapsedS)
-        try c.encode(remainingS, forKey: .remainingS)
-        try c.encode(holdS, forKey: .holdS)
-        try c.encode(energyJ, forKey: .energyJ)
-        try c.encode(peakC, forKey: .peakC)
-        try c.encode(linkStats, forKey: .linkStats)
-        try c.encode(loop, forKey: .loop)
-        try c.encode(lease, forKey: .lease)
-        try c.encode(seq, forKey: .seq)
-        try c.encode(clients, forKey: .clients)
-        try c.encode(records, forKey: .records)
-    }
 }
 
 /// One connected client, for `clients` and for the log.
@@ -415,17 +379,5 @@ public struct RecordHealth: Codable, Hashable, Sendable {
         self.problem = problem
         self.pending = pending
         self.samplesLost = samplesLost
-    }
-
-    enum CodingKeys: String, CodingKey { case kept, writing, problem, pending, samplesLost }
-
-    /// By hand: `problem` is `null` when there is none, never a missing key.
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(kept, forKey: .kept)
-        try c.encode(writing, forKey: .writing)
-        try c.encode(problem, forKey: .problem)
-        try c.encode(pending, forKey: .pending)
-        try c.encode(samplesLost, forKey: .samplesLost)
     }
 }

@@ -173,6 +173,12 @@ public enum APIJSON {
         return decoder
     }
 
+    /// A value as the API writes it (absent optionals as `null`), for a client that prints what
+    /// it was sent (`rfctl --json`).
+    public static func encode<Value: Encodable>(_ value: Value, encoder: JSONEncoder) throws -> Data {
+        try encoder.encode(NullEncoding(value: value))
+    }
+
     /// One line of output (no newline) for a `type`d message.
     public static func line<Body: Encodable>(_ type: String, _ body: Body, encoder: JSONEncoder) throws -> [UInt8] {
         try Array(encoder.encode(Typed(type: type, body: body)))

@@ -78,7 +78,7 @@ extension APICommand {
     func output<Value: Encodable>(_ value: Value, human: () -> String) {
         if common.json {
             let encoder = APIJSON.encoder()
-            print(String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self))
+            print(String(decoding: (try? APIJSON.encode(value, encoder: encoder)) ?? Data("null".utf8), as: UTF8.self))
         } else {
             print(human())
         }
