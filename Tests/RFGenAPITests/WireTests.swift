@@ -113,7 +113,8 @@ struct WireTests {
         // As the API writes it: every absent optional as null, at every depth.
         let object = String(decoding: try APIJSON.encode(status, encoder: encoder), as: UTF8.self)
         for key in [
-            "\"tip_temp_c\":null", "\"level\":null", "\"profile\":null", "\"client\":null", "\"last_second\":null", "\"power_w\":null", "\"impedance_ohm\":null", "\"rf_on\":false", "\"link\":\"down\"",
+            "\"tip_temp_c\":null", "\"level\":null", "\"profile\":null", "\"client\":null", "\"last_second\":null",
+            "\"power_w\":null", "\"impedance_ohm\":null", "\"rf_on\":false", "\"link\":\"down\"",
         ] {
             #expect(object.contains(key), "\(key) in \(object)")
         }
