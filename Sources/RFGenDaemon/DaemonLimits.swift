@@ -2,9 +2,9 @@ import RFGenMachine
 
 /// Every bound of the daemon's shell, in one place.
 public enum DaemonLimits {
-    /// Operator commands waiting for the next tick: as many as the session logic lets wait
-    /// (`SessionLimits.daemon`, where the figure and its reason are); more are refused as busy.
-    public static let operatorQueue = SessionLimits.daemon().waitingRequests
+    /// Operator commands waiting for the next tick: as many as the session logic lets wait, its
+    /// two rooms together (`SessionLimits.daemon`, where the figures and their reasons are).
+    public static let operatorQueue = SessionLimits.daemon().waitingRequests + SessionLimits.daemon().waitingStops
     /// Generator commands waiting for the link thread; beyond this the oldest set points are
     /// dropped (a newer one supersedes them), never an RF_OFF.
     public static let generatorQueue = 64

@@ -47,13 +47,18 @@ public struct SessionLimits: Hashable, Sendable {
     /// trickled a byte at a time would hold its slot for ever.
     public var partialLineMicroseconds: Int64 = 10_000_000
     /// Operator requests waiting for the tick, across all clients; more are answered `busy`.
+    /// `start` and `ack` only: see `waitingStops`.
     public var waitingRequests: Int
+    /// `stop` and `estop` waiting for the tick, across all clients, in a room of their own: no
+    /// flood of starts or acknowledgements from any client can make an operator's stop busy.
+    public var waitingStops: Int
     /// How long a request waits for the tick before it is answered `timeout`, µs.
     public var replyTimeoutMicroseconds: Int64
 
-    public init(clients: Int, waitingRequests: Int, replyTimeoutMicroseconds: Int64) {
+    public init(clients: Int, waitingRequests: Int, waitingStops: Int = 16, replyTimeoutMicroseconds: Int64) {
         self.clients = clients
         self.waitingRequests = waitingRequests
+        self.waitingStops = waitingStops
         self.replyTimeoutMicroseconds = replyTimeoutMicroseconds
     }
 
@@ -115,6 +120,8 @@ public struct APISessions: Sendable {
 
     private struct Waiting: Hashable, Sendable {
         var client: UInt64
+        /// A stop or an emergency stop, which waits in its own room.
+        var stops: Bool
         var id: RequestID?
         var ticket: UInt64
         var deadline: MonotonicInstant
@@ -352,14 +359,26 @@ public struct APISessions: Sendable {
         now: MonotonicInstant
     ) throws(APIError) -> [SessionEffect] {
         guard !shuttingDown else { throw APIError(.shuttingDown, "rfgend is stopping; RF is off") }
-        guard waiting.count < limits.waitingRequests else {
-            throw APIError(.busy, "\(limits.waitingRequests) commands are waiting for the control loop; try again")
+        let stops = command == .stop || command == .emergencyStop
+        let room = stops ? limits.waitingStops : limits.waitingRequests
+        guard waiting.count(where: { $0.stops == stops }) < room else {
+            throw APIError(
+                .busy,
+                "\(room) \(stops ? "stops" : "commands") are waiting for the control loop; try again"
+            )
         }
         let ticket = nextTicket
         nextTicket += 1
         waiting.append(
-            Waiting(client: session.id, id: id, ticket: ticket, deadline: now + limits.replyTimeoutMicroseconds)
+            Waiting(
+                client: session.id,
+                stops: stops,
+                id: id,
+                ticket: ticket,
+                deadline: now + limits.replyTimeoutMicroseconds
+            )
         )
+        assert(waiting.count <= limits.waitingRequests + limits.waitingStops, "each room holds its own")
         return [
             .submit(
                 OperatorRequest(ticket: ticket, command: command, level: level, uid: session.uid, client: session.id)

@@ -164,10 +164,40 @@ struct APISessionTests {
         )
     }
 
+    @Test("An operator's stop is never busy for acknowledgements or starts that fill the waiting room")
+    func stopsHaveTheirOwnRoom() {
+        var sessions = APISessions(limits: .daemon(clients: 4))
+        let t0 = MonotonicInstant(microseconds: 1_000_000)
+        _ = sessions.connect(uid: 1, gid: 1, groups: [1], pid: 1, role: .operator, now: t0)
+        _ = sessions.connect(uid: 2, gid: 2, groups: [2], pid: 2, role: .operator, now: t0)
+        // Operator 1 floods acknowledgements until they are busy.
+        var busy = false
+        for id in 1...40 where !busy {
+            let out = sessions.request(
+                from: 1,
+                line: Array("{\"id\":\(id),\"method\":\"ack\"}".utf8),
+                now: t0,
+                latchedAlarms: []
+            )
+            busy = out.contains { if case .reply(_, _, .failure(let e)) = $0 { e.code == .busy } else { false } }
+        }
+        #expect(busy, "the flood fills the room")
+        // Operator 2's stop and estop still go to the tick.
+        for method in ["stop", "estop"] {
+            let out = sessions.request(
+                from: 2,
+                line: Array("{\"id\":1,\"method\":\"\(method)\"}".utf8),
+                now: t0,
+                latchedAlarms: []
+            )
+            #expect(out.count == 1 && { if case .submit = out[0] { true } else { false } }(), "\(method): \(out)")
+        }
+    }
+
     @Test("Commands the tick does not take in time are answered timeout; more waiting than the limit are busy")
     func timeoutAndBusy() {
         var sessions = APISessions(
-            limits: SessionLimits(clients: 4, waitingRequests: 2, replyTimeoutMicroseconds: 500_000)
+            limits: SessionLimits(clients: 4, waitingRequests: 16, waitingStops: 2, replyTimeoutMicroseconds: 500_000)
         )
         let t0 = MonotonicInstant(microseconds: 1_000_000)
         _ = sessions.connect(uid: 1, gid: 1, groups: [1], pid: 1, role: .operator, now: t0)
@@ -186,7 +216,7 @@ struct APISessionTests {
                 .reply(
                     client: 1,
                     id: .number(3),
-                    .failure(APIError(.busy, "2 commands are waiting for the control loop; try again"))
+                    .failure(APIError(.busy, "2 stops are waiting for the control loop; try again"))
                 )
             ]
         )
