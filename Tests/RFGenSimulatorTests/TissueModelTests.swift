@@ -3,7 +3,13 @@ import Testing
 
 /// Holds the tip at `target` with a plain PI loop (a test fixture, not the product's controller)
 /// and returns the model and the mean power over the last minute.
-func holdTip(at target: Double, seconds: Double, tissue: TissueParameters) -> (model: TissueModel, power: Double) {
+/// `everySecond` sees the model at the end of each whole second.
+func holdTip(
+    at target: Double,
+    seconds: Double,
+    tissue: TissueParameters,
+    everySecond: (Int, TissueModel) -> Void = { _, _ in }
+) -> (model: TissueModel, power: Double) {
     var model = TissueModel(parameters: tissue)
     var integral = 0.0
     var energyLastMinute = 0.0
@@ -15,6 +21,7 @@ func holdTip(at target: Double, seconds: Double, tissue: TissueParameters) -> (m
         let power = min(max(0.3 * error + 0.03 * integral, 0), 15)
         model.step(seconds: dt, power: power)
         if step >= steps - Int(60 / dt) { energyLastMinute += power * dt }
+        if (step + 1) % Int(1 / dt) == 0 { everySecond((step + 1) / Int(1 / dt), model) }
     }
     return (model, energyLastMinute / 60)
 }
@@ -73,6 +80,36 @@ struct TissueModelTests {
         let millimetres = model.lesionDiameter * 1000
         #expect((8...14).contains(millimetres), "lesion diameter \(millimetres) mm")
         #expect((300...2000).contains(TissueModel(parameters: .normal).loadResistance), "initial impedance in ohms")
+    }
+
+    @Test("The lesion's diameter moves smoothly, in steps far below 0.1 mm, and grows from 60 s to 120 s at 85 °C")
+    func continuousDiameter() {
+        var diameters: [Int: Double] = [:]
+        _ = holdTip(at: 85, seconds: 120, tissue: .normal) { second, model in
+            diameters[second] = model.lesionDiameter * 1000
+        }
+        let first = diameters[60] ?? 0
+        let last = diameters[120] ?? 0
+        #expect(first > 0, "a lesion within a minute at 85 °C: \(first) mm")
+        #expect(last > first, "grew from \(first) mm at 60 s to \(last) mm at 120 s")
+        let steps = (61...120).map { (diameters[$0] ?? 0) - (diameters[$0 - 1] ?? 0) }
+        #expect(steps.allSatisfy { $0 >= 0 && $0 < 0.1 }, "second to second: \(steps)")
+        #expect(Set(diameters.filter { $0.key >= 60 }.values).count > 30, "not the grid's 0.5 mm steps")
+    }
+
+    @Test("The isodose radius lies between the shells where the dose crosses it, and is 0 below the tip's")
+    func isodoseRadius() {
+        var model = TissueModel(parameters: .normal)
+        #expect(model.isodoseRadius(minutes: 1) == 0, "no dose yet")
+        for _ in 0..<6000 { model.step(seconds: 0.01, power: 4) }
+        let electrode = TissueParameters.normal.electrodeRadius
+        let grid = TissueParameters.normal.gridSpacing
+        let tight = model.isodoseRadius(minutes: 240)
+        let loose = model.isodoseRadius(minutes: 1)
+        #expect(tight >= electrode && loose > tight, "\(tight) \(loose)")
+        // Where it says the crossing is, the shell inside has the dose and the one outside has not.
+        let shell = Int(((loose - electrode) / grid).rounded(.down))
+        #expect(model.doseMinutes[shell] >= 1 && model.doseMinutes[shell + 1] < 1)
     }
 
     @Test("Presets differ as their physiology says: perfusion costs power, sclerotic bone resists current")
