@@ -384,6 +384,17 @@ public struct LinkConfiguration: Hashable, Sendable {
         Int64((Double(ProtocolLimits.maxWireBytes * 10) / Double(baud) * 1e6).rounded(.up))
     }
 
+    /// The slowest line that carries telemetry at `telemetryRateHz` from a generator with the
+    /// most channels (4): a TELEMETRY frame is 33 + 3 × 4 bytes of payload, with header, CRC,
+    /// COBS's byte and both delimiters 54 bytes on the wire, 10 bits a byte in 8N1. At 100 Hz,
+    /// 54,000 baud: below it telemetry queues without end and readings go stale.
+    public static func minimumBaud(telemetryRateHz: Int) -> Int {
+        let telemetryWireBytes =
+            33 + 3 * ProtocolLimits.temperatureChannels.upperBound + ProtocolLimits.headerBytes
+            + ProtocolLimits.crcBytes + 1 + 2
+        return telemetryWireBytes * 10 * telemetryRateHz
+    }
+
     /// How long to wait for a reply before sending again: the request and a reply may each queue
     /// behind a largest frame already on the wire, plus the generator's 5 ms to answer (PROTOCOL.md
     /// 5); never less than 20 ms. At 115200 baud, 49 ms (a largest frame takes 21.6 ms there, so

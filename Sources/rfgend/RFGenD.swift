@@ -2,6 +2,7 @@ import ArgumentParser
 import RFGenAPI
 import RFGenDaemon
 import RFGenDiscovery
+import RFGenLink
 import RFGenSystem
 
 #if canImport(Glibc)
@@ -68,7 +69,7 @@ struct RFGenD: ParsableCommand {
     )
     var injectControlStallMilliseconds: Int64?
 
-    @Option(help: "Serial line speed (default 115200).")
+    @Option(help: "Serial line speed, 57600-921600 (default 115200).")
     var baud: Int?
 
     @Option(help: "Control tick rate, 10-1000 Hz (default 100).")
@@ -159,7 +160,15 @@ struct RFGenD: ParsableCommand {
         guard (0...99).contains(rtPriority) else { throw ValidationError("rt priority must be 0-99") }
         guard DaemonLimits.tickRateHz.contains(tickRate) else { throw ValidationError("tick rate must be 10-1000 Hz") }
         guard [9600, 19200, 38400, 57600, 115_200, 230_400, 460_800, 921_600].contains(baud) else {
-            throw ValidationError("baud must be a standard rate from 9600 to 921600")
+            throw ValidationError("baud must be a standard rate from 57600 to 921600")
+        }
+        // A slower line cannot carry 100 Hz telemetry (and a largest frame on it outlasts the
+        // generator's 100 ms watchdog): readings would go stale however the daemon waited.
+        let neededBaud = LinkConfiguration.minimumBaud(telemetryRateHz: Int(LinkConfiguration().telemetryRateHz))
+        guard baud >= neededBaud else {
+            throw ValidationError(
+                "baud \(baud) is too slow: 100 Hz telemetry from a 4-channel generator needs \(neededBaud); use 57600 or faster (USB generators ignore the rate)"
+            )
         }
         var configuration = DaemonConfiguration(device: source, socketPath: settings.socket ?? "/run/rfgend/api.sock")
         configuration.baud = baud

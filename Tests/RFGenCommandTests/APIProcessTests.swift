@@ -731,4 +731,17 @@ extension APIProcessTests {
         let line = limits.split(separator: "\n").first { $0.hasPrefix("Max open files") } ?? ""
         #expect(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst(3).first == "4096", "\(line)")
     }
+
+    @Test("A line too slow for 100 Hz telemetry is refused at start, with the speed it needs")
+    func slowBaudRefused() throws {
+        let pair = try P.start()
+        defer { pair.stop() }
+        for baud in ["9600", "38400"] {
+            let (status, said) = try Self.refusal(
+                builtProgram("rfgend"),
+                ["--device", pair.directory + "/nothing", "--socket", pair.directory + "/b.sock", "--baud", baud]
+            )
+            #expect(status == 64 && said.contains("too slow") && said.contains("54000"), "\(baud): \(status) \(said)")
+        }
+    }
 }
