@@ -133,8 +133,10 @@ final class RecordWriter: @unchecked Sendable {
                 // Entries of earlier lesions are all written (they came first): only this one's id is needed.
                 ids = ids.filter { $0.key == number }
                 written += 1
-                // Committed (synchronous FULL): this lesion may now have RF.
-                shared.recordedStarts.store(number + 1, ordering: .releasing)
+                // Committed (synchronous FULL): this lesion may now have RF, unless the file it went
+                // into is no longer the database's (deleted or replaced): then it is not durable,
+                // and the lesion ends in record_unavailable before RF.
+                if store.fileProblem() == nil { shared.recordedStarts.store(number + 1, ordering: .releasing) }
             case (.sample, .lesion(let number)), (.alarm, .lesion(let number)):
                 var samples: [LesionSample] = []
                 var alarms: [LesionAlarm] = []

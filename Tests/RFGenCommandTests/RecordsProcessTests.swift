@@ -136,7 +136,7 @@ struct RecordsProcessTests {
         }
     }
 
-    @Test("A records database deleted while the daemon runs is noticed and told, not written into silently")
+    @Test("A records database deleted while the daemon runs is noticed and told, and no lesion gets RF without it")
     func deletedDatabase() throws {
         let pair = try P.start()
         defer { pair.stop() }
@@ -149,6 +149,19 @@ struct RecordsProcessTests {
         )
         let told = Self.records(P.status(pair.api) ?? [:])
         #expect((told["problem"] as? String)?.contains("was deleted") == true, "\(told)")
+        // A lesion whose record would vanish with the file gets no RF.
+        let attempted = MonotonicClock.microseconds()
+        #expect(P.ok(P.start(pair.api, ["level": "L4", "hold_s": 60])), "the start was refused outright")
+        #expect(
+            P.reaches(pair.api) {
+                ($0["alarms"] as? [[String: Any]])?.first?["cause"] as? String == "record_unavailable"
+            },
+            "no record_unavailable"
+        )
+        let energised = P.edges(pair.control).filter {
+            $0.on && $0.microseconds >= attempted && $0.cause != "impedance_check"
+        }
+        #expect(energised.isEmpty, "RF came on with no durable record: \(energised.map(\.cause))")
     }
 
     /// A process's resident memory now and at its peak, bytes (/proc/PID/status).
