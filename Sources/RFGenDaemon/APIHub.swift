@@ -133,7 +133,7 @@ final class APIHub: @unchecked Sendable {
         -> Client
     {
         loop.assertInEventLoop()
-        if let why { log("a peer's credentials could not be read (\(why)): it is no operator") }
+        if let why { log("a connecting peer: \(why)") }
         let groups = Set([gid] + groups)
         let role = roles.role(uid: uid, groups: groups)
         let (id, refusal) = sessions.connect(uid: uid, gid: gid, groups: groups, pid: pid, role: role, now: now())

@@ -186,16 +186,36 @@ private final class ClientHandler: ChannelInboundHandler {
                 level: .socket,
                 name: NIOBSDSocket.Option(rawValue: Accounts.peerGroupsOption)
             ) ?? channel.eventLoop.makeFailedFuture(ChannelError.operationUnsupported)
-        credentials.and(groups).assumeIsolated().whenComplete { [self] result in
+        // Groups that cannot be read (more than PeerGroups.capacity: ERANGE) leave the peer its
+        // user and primary group only: it can lose a role by that, never gain one.
+        let readGroups = groups.map { Result<[UInt32], any Error>.success($0.groups) }
+            .recover { Result<[UInt32], any Error>.failure($0) }
+        credentials.and(readGroups).assumeIsolated().whenComplete { [self] result in
             let connected =
                 switch result {
-                case .success(let ((pid, uid, gid), groups)):
-                    hub.connect(channel: channel, pid: pid, uid: uid, gid: gid, groups: groups.groups)
+                case .success(let ((pid, uid, gid), .success(groups))):
+                    hub.connect(channel: channel, pid: pid, uid: uid, gid: gid, groups: groups)
+                case .success(let ((pid, uid, gid), .failure(error))):
+                    hub.connect(
+                        channel: channel,
+                        pid: pid,
+                        uid: uid,
+                        gid: gid,
+                        groups: [],
+                        why:
+                            "its supplementary groups could not be read (\(error)); judged by its user and primary group"
+                    )
                 case .failure(let error):
                     // Unknown credentials are no one's: never an operator, an observer only where the
-                    // socket's mode alone admits observers. More than PeerGroups.capacity groups
-                    // lands here too (ERANGE); the log says why.
-                    hub.connect(channel: channel, pid: 0, uid: .max, gid: .max, groups: [], why: "\(error)")
+                    // socket's mode alone admits observers.
+                    hub.connect(
+                        channel: channel,
+                        pid: 0,
+                        uid: .max,
+                        gid: .max,
+                        groups: [],
+                        why: "its credentials could not be read (\(error)); it is no operator"
+                    )
                 }
             // Held before the banner is written, so that a peer gone during that write is freed.
             client = connected
