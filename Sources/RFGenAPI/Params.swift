@@ -200,11 +200,14 @@ public enum APILimits {
     /// answered `busy`. Each is answered only after the one before it is written, so a client
     /// that pipelines exports and reads nothing holds one reply in the daemon, not one each.
     public static let recordsRequestsPerClient = 4
-    /// Exports (`records.export`) read, encoded or being written at once, whoever asks: a
-    /// 15-minute lesion at 100 Hz is about 16 MB of JSON (160 MB at 1 kHz), so this bounds what
-    /// exports can take of the daemon's memory. The next waits for a place; a client that stops
-    /// reading its export is disconnected after `stalledClientMilliseconds`, freeing it.
-    public static let exportsInFlight = 1
+    /// Exports (`records.export`) read and encoded at once, on the thread pool, whoever asks:
+    /// each holds a whole record while it is encoded (a 15-minute lesion at 100 Hz is about 16
+    /// MB of JSON, 160 MB at 1 kHz).
+    public static let exportsProduced = 1
+    /// Encoded exports waiting for their clients to read them may hold this much; the next
+    /// export is encoded only below it (four 15-minute lesions at 100 Hz). A client that stops
+    /// reading its export is disconnected after `stalledClientMilliseconds`, which frees its part.
+    public static let exportBytesHeld = 64 * 1024 * 1024
     /// A large reply is written in pieces of this size, each when the client's socket takes it.
     public static let replyPieceBytes = 64 * 1024
     /// Records a page of `records.list`.

@@ -79,9 +79,12 @@ final class APIHub: @unchecked Sendable {
     private var journal: EventJournal
     private let maxClients: Int
     /// Records requests in the order they came, each waiting for its client's previous one and,
-    /// for an export, for a free place among `APILimits.exportsInFlight`.
+    /// for an export, for the thread pool and room in `APILimits.exportBytesHeld`.
     private var recordsReads: [RecordsRead] = []
-    private var exportsInFlight = 0
+    /// Exports being read and encoded on the thread pool, and the bytes of encoded exports not
+    /// yet taken by their clients (`APILimits.exportsProduced`, `exportBytesHeld`).
+    private var exportsProducing = 0
+    private var exportBytesHeld = 0
 
     /// A records request: the read and its reply's encoding, both done on the thread pool.
     private struct RecordsRead {
@@ -380,7 +383,8 @@ final class APIHub: @unchecked Sendable {
     /// Queues a read of the records. It runs on the thread pool (SQLite may wait for the record
     /// thread's commit), which also encodes the reply, so that a large export never holds the
     /// event loop; its client's next records request waits until this reply is written, and at
-    /// most `APILimits.exportsInFlight` exports are in memory at once, whoever asks.
+    /// most `APILimits.exportsProduced` exports are encoded at once, and a new one only while the
+    /// encoded exports not yet read by their clients hold less than `APILimits.exportBytesHeld`.
     private func readRecords<Result: Encodable & Sendable>(
         client: Client,
         id: RequestID?,
@@ -433,22 +437,31 @@ final class APIHub: @unchecked Sendable {
                 recordsReads.remove(at: index)
                 continue
             }
-            guard !read.client.readingRecords, !read.large || exportsInFlight < APILimits.exportsInFlight else {
+            let roomForExport =
+                exportsProducing < APILimits.exportsProduced && exportBytesHeld < APILimits.exportBytesHeld
+            guard !read.client.readingRecords, !read.large || roomForExport else {
                 index += 1
                 continue
             }
             recordsReads.remove(at: index)
             let client = read.client
             client.readingRecords = true
-            if read.large { exportsInFlight += 1 }
+            if read.large { exportsProducing += 1 }
             pool.runIfActive(eventLoop: loop, read.produce).whenComplete { [self] result in
                 let line = (try? result.get()) ?? nil
+                let held = read.large ? line?.readableBytes ?? 0 : 0
+                if read.large {
+                    exportsProducing -= 1
+                    exportBytesHeld += held
+                }
                 writeInPieces(line ?? ByteBuffer(), to: client) { [self] in
                     client.readingRecords = false
                     client.recordsRequests -= 1
-                    if read.large { exportsInFlight -= 1 }
+                    exportBytesHeld -= held
                     startRecordsReads()
                 }
+                // The pool is free for the next export while this one is written.
+                startRecordsReads()
             }
         }
     }

@@ -662,13 +662,10 @@ extension APIProcessTests {
         process.arguments = arguments
         let errors = Pipe()
         process.standardError = errors
+        let exited = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in exited.signal() }
         try process.run()
-        var waited = 0
-        while process.isRunning && waited < seconds * 20 {
-            pace(milliseconds: 50)
-            waited += 1
-        }
-        if process.isRunning { process.terminate() }
+        if exited.wait(timeout: .now() + .seconds(seconds)) == .timedOut { process.terminate() }
         process.waitUntilExit()
         let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         return (process.terminationStatus, said)

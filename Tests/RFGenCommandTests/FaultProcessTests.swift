@@ -178,12 +178,17 @@ extension FaultProcessTests {
         #expect(P.reaches(pair.api) { $0["rf_on"] as? Bool == true }, "RF never came on")
         // As on a loaded machine: the simulator's process is not scheduled for 25 ms, while the
         // daemon's set points (valid 30 ms, one every 10 ms) wait in the line for it. The daemon
-        // sees a 25-35 ms gap in telemetry, inside its 50 ms stale limit.
+        // sees a 25-35 ms gap in telemetry, inside its 50 ms stale limit. (The decision itself is
+        // tested in virtual time: SimulatedGeneratorTests.bytesWaitingThroughAStall; the 25 ms
+        // here is the injected fault, the stall of a real process, not a wait.)
+        let client = try APITestClient(pair.api)
+        #expect(P.ok(try client.call("subscribe", ["streams": ["telemetry"]])))
         for _ in 0..<20 {
             kill(pair.sim.processIdentifier, SIGSTOP)
             usleep(25_000)
             kill(pair.sim.processIdentifier, SIGCONT)
-            usleep(200_000)
+            // Twenty of the daemon's ticks between stalls: its own clock paces this.
+            #expect(client.awaitTicks(20), "the daemon's ticks stopped")
         }
         let faults = P.edges(pair.control).filter { !$0.on && $0.cause.hasPrefix("fault:") }
         #expect(faults.isEmpty, "the generator switched RF off by itself: \(faults.map(\.cause))")

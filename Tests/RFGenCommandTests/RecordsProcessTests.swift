@@ -29,6 +29,47 @@ struct RecordsProcessTests {
 
     static func records(_ status: [String: Any]) -> [String: Any] { status["records"] as? [String: Any] ?? [:] }
 
+    /// `records.list` once it satisfies `accept`, or the last answer after the usual wait.
+    static func records(_ socket: String, until accept: @escaping ([[String: Any]]) -> Bool) -> [[String: Any]] {
+        P.call(socket, "records.list") { APITestClient.resultArray($0).map(accept) ?? false }
+            .flatMap(APITestClient.resultArray) ?? []
+    }
+
+    /// A start that gets no RF because its record cannot be made durable: record_unavailable,
+    /// and no switch-on after `since` on the generator's own record.
+    static func expectNoRFWithoutRecord(
+        _ pair: P.Pair,
+        level: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        let since = MonotonicClock.microseconds()
+        #expect(
+            P.ok(P.start(pair.api, ["level": level, "hold_s": 60])),
+            "refused outright",
+            sourceLocation: sourceLocation
+        )
+        #expect(
+            P.reaches(pair.api) {
+                ($0["alarms"] as? [[String: Any]])?.first?["cause"] as? String == "record_unavailable"
+            },
+            "no record_unavailable",
+            sourceLocation: sourceLocation
+        )
+        let energised = P.edges(pair.control).filter {
+            $0.on && $0.microseconds >= since && $0.cause != "impedance_check"
+        }
+        #expect(
+            energised.isEmpty,
+            "RF came on without a record: \(energised.map(\.cause))",
+            sourceLocation: sourceLocation
+        )
+    }
+
+    /// Whether the lesion has run at least `seconds` by the daemon's own account.
+    static func elapsed(_ seconds: Double) -> ([String: Any]) -> Bool {
+        { ($0["elapsed_s"] as? Double ?? 0) >= seconds }
+    }
+
     @Test(
         "A disk full for seconds loses no lesion's start, alarms or end and misfiles nothing; no RF without a record",
         .enabled(if: canMount, "needs to mount a small tmpfs (root)")
@@ -57,24 +98,14 @@ struct RecordsProcessTests {
         )
         let told = Self.records(P.status(pair.api) ?? [:])
         #expect((told["problem"] as? String)?.contains("failed") == true, "\(told)")
-        pace(milliseconds: 2000)
+        // Two seconds of samples wait for the disk (100 a second).
+        #expect(P.reaches(pair.api) { Self.records($0)["pending"] as? Int ?? 0 >= 200 }, "nothing waits")
         // Stopped while nothing can be written: its end waits.
         #expect(P.ok(P.call(pair.api, "stop")), "stop")
         #expect(P.reaches(pair.api) { $0["state"] as? String == "stopped" })
 
         // A start while the disk is full gets no RF: its record could not be made durable.
-        let attempted = MonotonicClock.microseconds()
-        #expect(P.ok(P.start(pair.api, ["level": "L5", "hold_s": 60])), "the second start was refused outright")
-        #expect(
-            P.reaches(pair.api) {
-                ($0["alarms"] as? [[String: Any]])?.first?["cause"] as? String == "record_unavailable"
-            },
-            "no record_unavailable"
-        )
-        let energised = P.edges(pair.control).filter {
-            $0.on && $0.microseconds >= attempted && $0.cause != "impedance_check"
-        }
-        #expect(energised.isEmpty, "RF came on without a record: \(energised.map(\.cause))")
+        Self.expectNoRFWithoutRecord(pair, level: "L5")
 
         // Space again: what waited is written, in order.
         try FileManager.default.removeItem(atPath: filler)
@@ -83,17 +114,12 @@ struct RecordsProcessTests {
         // And a lesion with a record gets RF at once.
         #expect(P.ok(P.start(pair.api, ["level": "S1", "hold_s": 60])), "the third lesion never started")
         #expect(P.reaches(pair.api) { $0["rf_on"] as? Bool == true }, "RF never came on")
-        pace(milliseconds: 1500)
+        #expect(P.reaches(pair.api, Self.elapsed(1.5)), "the lesion stopped early")
         #expect(P.ok(P.call(pair.api, "stop")), "stop")
         #expect(P.reaches(pair.api) { $0["state"] as? String == "stopped" })
 
         // Written within a second or two of the end.
-        var list: [[String: Any]] = []
-        for _ in 0..<50 {
-            list = Self.records(pair.api)
-            if list.count == 3 && list.allSatisfy({ $0["outcome"] as? String != "running" }) { break }
-            pace(milliseconds: 100)
-        }
+        let list = Self.records(pair.api) { $0.count == 3 && $0.allSatisfy { $0["outcome"] as? String != "running" } }
         #expect(list.count == 3, "\(list)")
         let expected = [("L4", "stopped", 200), ("L5", "faulted", 1), ("S1", "stopped", 100)]
         for (record, (level, outcome, least)) in zip(list.reversed(), expected) {
@@ -150,18 +176,7 @@ struct RecordsProcessTests {
         let told = Self.records(P.status(pair.api) ?? [:])
         #expect((told["problem"] as? String)?.contains("was deleted") == true, "\(told)")
         // A lesion whose record would vanish with the file gets no RF.
-        let attempted = MonotonicClock.microseconds()
-        #expect(P.ok(P.start(pair.api, ["level": "L4", "hold_s": 60])), "the start was refused outright")
-        #expect(
-            P.reaches(pair.api) {
-                ($0["alarms"] as? [[String: Any]])?.first?["cause"] as? String == "record_unavailable"
-            },
-            "no record_unavailable"
-        )
-        let energised = P.edges(pair.control).filter {
-            $0.on && $0.microseconds >= attempted && $0.cause != "impedance_check"
-        }
-        #expect(energised.isEmpty, "RF came on with no durable record: \(energised.map(\.cause))")
+        Self.expectNoRFWithoutRecord(pair, level: "L4")
     }
 
     /// A process's resident memory now and at its peak, bytes (/proc/PID/status).
@@ -183,17 +198,12 @@ struct RecordsProcessTests {
         #expect(P.reaches(pair.api, P.ready), "the daemon never became ready for a start")
         #expect(P.ok(P.start(pair.api, ["level": "L4", "hold_s": 60])), "the lesion never started")
         #expect(P.reaches(pair.api) { $0["rf_on"] as? Bool == true }, "RF never came on")
-        pace(milliseconds: 8000)
+        #expect(P.reaches(pair.api, Self.elapsed(8)), "the lesion stopped early")
         #expect(P.ok(P.call(pair.api, "stop")), "stop")
-        var size = 0
-        for _ in 0..<50 where size == 0 {
-            let list = Self.records(pair.api)
-            if list.first?["outcome"] as? String == "stopped" {
-                let export = P.call(pair.api, "records.export", ["id": 1]) { APITestClient.result($0) != nil }
-                size = (export.flatMap(APITestClient.result)?["content"] as? String)?.utf8.count ?? 0
-            }
-            pace(milliseconds: 100)
-        }
+        let stopped = Self.records(pair.api) { $0.first?["outcome"] as? String == "stopped" }
+        #expect(stopped.first?["outcome"] as? String == "stopped", "\(stopped)")
+        let export = P.call(pair.api, "records.export", ["id": 1]) { APITestClient.result($0) != nil }
+        let size = (export.flatMap(APITestClient.result)?["content"] as? String)?.utf8.count ?? 0
         #expect(size > 1_000_000, "the export is \(size) bytes: too small to tell")
         let before = Self.memory(pair.daemon.processIdentifier)
 
@@ -207,11 +217,16 @@ struct RecordsProcessTests {
             )
             hostile.append(connection)
         }
-        pace(milliseconds: 4000)
         // Another client is served meanwhile, records included.
         #expect(P.status(pair.api)?["state"] as? String == "stopped", "status")
         let list = P.call(pair.api, "records.list") { APITestClient.resultArray($0) != nil }
         #expect(list.flatMap(APITestClient.resultArray)?.count == 1, "records.list")
+        // An export asked for after theirs is answered once the daemon has dealt with theirs: an
+        // unbounded daemon after encoding all 300 of them, this one after dropping the client
+        // whose export it held, which read nothing for 10 s.
+        let patient = try APITestClient(pair.api)
+        let answer = try patient.call("records.export", ["id": 1], timeoutMilliseconds: 30_000)
+        #expect((APITestClient.result(answer)?["content"] as? String)?.utf8.count == size, "the export")
         let after = Self.memory(pair.daemon.processIdentifier)
         // Unbounded, it would hold 300 exports; bounded, about one.
         let grown = after.peak - before.peak

@@ -139,6 +139,58 @@ struct SimulatedGeneratorTests {
         #expect(host.edges.allSatisfy { $0.cause == .impedanceCheck })
     }
 
+    @Test("Host bytes found waiting after the shell overslept a set point's expiry are taken before it")
+    func bytesWaitingThroughAStall() {
+        // The host refreshes a 30 ms set point every 10 ms; the shell is then off the CPU for
+        // 35 ms, past the expiry, while two refreshes wait for it, and finds them at the end.
+        func scenario(_ take: (inout HostHarness, [UInt8], Int64) -> Void) -> HostHarness {
+            var host = HostHarness()
+            host.ready(watchdogMilliseconds: 1000)
+            host.switchOn(milliwatts: 2000)
+            for _ in 0..<10 {
+                host.run(10_000)
+                host.send(.setPower(SetPower(powerMilliwatts: 2000, validityMilliseconds: 30)))
+            }
+            let stallEnd = host.now + 35_000
+            var waiting: [UInt8] = []
+            for _ in 0..<2 {
+                waiting += FrameEncoder.encode(
+                    Frame(
+                        sequence: host.nextSequence,
+                        message: .setPower(SetPower(powerMilliwatts: 2000, validityMilliseconds: 30))
+                    )
+                )
+                host.nextSequence &+= 1
+            }
+            take(&host, waiting, stallEnd)
+            host.run(10_000)
+            return host
+        }
+        let lenient = scenario { host, bytes, stallEnd in
+            let takenAt = host.generator.receiveWaiting(bytes, foundAt: stallEnd)
+            #expect(takenAt < stallEnd, "taken before the expiry that fell in the stall")
+            host.collect()
+        }
+        #expect(lenient.generator.rfState == .on, "\(lenient.generator.faults)")
+        #expect(lenient.generator.faults.isEmpty)
+        // Taken only when found, as rfgen-sim did, the refresh comes after the expiry.
+        let strict = scenario { host, bytes, stallEnd in
+            host.generator.receive(bytes, at: stallEnd)
+            host.collect()
+        }
+        #expect(strict.generator.faults.contains(.setPointExpired), "the stall alone expires the set point")
+        // On time, bytes are taken as they are found.
+        var onTime = HostHarness()
+        onTime.boot()
+        let found = onTime.now + 3_000
+        #expect(
+            onTime.generator.receiveWaiting(
+                FrameEncoder.encode(Frame(sequence: 1, message: .keepalive)),
+                foundAt: found
+            ) == found
+        )
+    }
+
     @Test("A retried SET_POWER gets the same reply and does not extend the set point's validity")
     func retriesAreIdempotent() {
         var host = HostHarness()

@@ -160,11 +160,23 @@ public struct SimulatedGenerator: Sendable {
         return next
     }
 
+    /// Bytes from the host that a real-time shell found waiting at `microseconds`, having been
+    /// off the CPU for some time before (a loaded machine, a stall); returns the instant they
+    /// were taken at. A generator's UART takes bytes as they arrive, so when a deadline on the
+    /// host (the watchdog, a set point's expiry) fell while the shell was away, they are taken
+    /// just before it: a set point the host sent in time never expires for the simulator's own
+    /// lateness. Otherwise they are taken at `microseconds`. Lenient, never strict: bytes that
+    /// really came after the deadline cannot be told from those that came before it.
+    @discardableResult
+    public mutating func receiveWaiting(_ bytes: some Sequence<UInt8>, foundAt microseconds: Int64) -> Int64 {
+        let takenAt = max(now, min(microseconds, (hostDeadlineMicroseconds ?? .max) - 1))
+        receive(bytes, at: takenAt)
+        return takenAt
+    }
+
     /// The earliest deadline by which the host must have sent something (the watchdog, a set
-    /// point's expiry), or nil when none runs. A real-time shell that finds host bytes waiting
-    /// after oversleeping such a deadline takes them just before it (`rfgen-sim serve`): the
-    /// generator's own lateness is not the host's.
-    public var hostDeadlineMicroseconds: Int64? {
+    /// point's expiry), or nil when none runs.
+    var hostDeadlineMicroseconds: Int64? {
         var deadline = watchdogDeadline
         if configuration.selfProtection, let expiry = setPointExpiry { deadline = min(deadline ?? expiry, expiry) }
         return deadline

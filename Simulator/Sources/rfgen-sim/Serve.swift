@@ -178,15 +178,9 @@ struct SimulatorServer {
                 hostPresent = probe.revents & Int16(POLLHUP) == 0
                 if probe.revents & Int16(POLLIN) != 0 {
                     while let count = try? buffer.withUnsafeMutableBytes({ try pty.master.read(into: $0) }), count > 0 {
-                        // Bytes waiting here may have arrived while this process was not running
-                        // (a loaded machine, a stall), and a generator's UART would have taken them
-                        // on arrival. When a deadline on the host (the watchdog, a set point's
-                        // expiry) fell while we were away, they are taken just before it: a set
-                        // point the host sent in time never expires for the simulator's lateness.
-                        // Otherwise they are taken now, as they are read.
-                        let deadline = generator.hostDeadlineMicroseconds ?? .max
-                        let readAt = max(generator.now, min(now, deadline - 1))
-                        generator.receive(buffer[0..<count], at: readAt)
+                        // This process may have been off the CPU while they waited: the generator
+                        // decides when a UART would have taken them.
+                        let readAt = generator.receiveWaiting(buffer[0..<count], foundAt: now)
                         noteRFOff(readAt: readAt)
                     }
                 }
