@@ -185,11 +185,7 @@ final class APIHub: @unchecked Sendable {
         guard clients.removeValue(forKey: client.id) != nil else { return }
         // Its waiting records requests are dropped; a reply being written in pieces ends.
         client.closing = true
-        if let done = client.replyDone {
-            client.replyLeft = nil
-            client.replyDone = nil
-            done()
-        }
+        endReply(client)
         carryOut(sessions.disconnected(client.id))
     }
 
@@ -466,6 +462,14 @@ final class APIHub: @unchecked Sendable {
         }
     }
 
+    /// Ends a reply being written in pieces, if any: written, or its client gone.
+    private func endReply(_ client: Client) {
+        guard let done = client.replyDone else { return }
+        client.replyLeft = nil
+        client.replyDone = nil
+        done()
+    }
+
     /// Writes a reply a piece at a time, each while the client's socket takes it, and calls
     /// `done` once all is written (or the client is gone). The daemon's outbound queue for the
     /// client stays near its high-water mark, however large the reply.
@@ -558,12 +562,8 @@ final class APIHub: @unchecked Sendable {
                 )
                 client.closing = true
                 client.channel.close(promise: nil)
-                // The reply in pieces ends with the connection: its place among the exports is free.
-                if let done = client.replyDone {
-                    client.replyLeft = nil
-                    client.replyDone = nil
-                    done()
-                }
+                // The reply in pieces ends with the connection: the memory it held is free.
+                endReply(client)
             }
         }
     }

@@ -164,6 +164,22 @@ struct APISessionTests {
         )
     }
 
+    /// A request of `method` without params, from `client`, at `now`.
+    static func call(
+        _ sessions: inout APISessions,
+        _ method: String,
+        from client: UInt64,
+        id: Int,
+        now: MonotonicInstant
+    ) -> [SessionEffect] {
+        sessions.request(
+            from: client,
+            line: Array("{\"id\":\(id),\"method\":\"\(method)\"}".utf8),
+            now: now,
+            latchedAlarms: []
+        )
+    }
+
     @Test("An operator's stop is never busy for acknowledgements or starts that fill the waiting room")
     func stopsHaveTheirOwnRoom() {
         var sessions = APISessions(limits: .daemon(clients: 4))
@@ -173,23 +189,13 @@ struct APISessionTests {
         // Operator 1 floods acknowledgements until they are busy.
         var busy = false
         for id in 1...40 where !busy {
-            let out = sessions.request(
-                from: 1,
-                line: Array("{\"id\":\(id),\"method\":\"ack\"}".utf8),
-                now: t0,
-                latchedAlarms: []
-            )
+            let out = Self.call(&sessions, "ack", from: 1, id: id, now: t0)
             busy = out.contains { if case .reply(_, _, .failure(let e)) = $0 { e.code == .busy } else { false } }
         }
         #expect(busy, "the flood fills the room")
         // Operator 2's stop and estop still go to the tick.
         for method in ["stop", "estop"] {
-            let out = sessions.request(
-                from: 2,
-                line: Array("{\"id\":1,\"method\":\"\(method)\"}".utf8),
-                now: t0,
-                latchedAlarms: []
-            )
+            let out = Self.call(&sessions, method, from: 2, id: 1, now: t0)
             #expect(out.count == 1 && { if case .submit = out[0] { true } else { false } }(), "\(method): \(out)")
         }
     }
@@ -201,14 +207,7 @@ struct APISessionTests {
         )
         let t0 = MonotonicInstant(microseconds: 1_000_000)
         _ = sessions.connect(uid: 1, gid: 1, groups: [1], pid: 1, role: .operator, now: t0)
-        func send(_ id: Int) -> [SessionEffect] {
-            sessions.request(
-                from: 1,
-                line: Array("{\"id\":\(id),\"method\":\"estop\"}".utf8),
-                now: t0,
-                latchedAlarms: []
-            )
-        }
+        func send(_ id: Int) -> [SessionEffect] { Self.call(&sessions, "estop", from: 1, id: id, now: t0) }
         #expect(send(1).count == 1)
         #expect(send(2).count == 1)
         #expect(
