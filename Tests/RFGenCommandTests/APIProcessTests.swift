@@ -687,6 +687,7 @@ extension APIProcessTests {
         #expect(status != 0 && said.contains("\(open) may be written by others"), "\(said)")
         #expect(!FileManager.default.fileExists(atPath: open + "/api.sock"), "nothing was bound there")
         // The daemon that runs made its socket 0660 (its umask leaves that as it is).
+        #expect(P.reaches(pair.api, P.ready), "the daemon never became ready")
         var info = stat()
         #expect(
             lstat(pair.api, &info) == 0 && info.st_mode & 0o777 == 0o660,

@@ -53,7 +53,8 @@ struct RFGenDProcessTests {
             + [
                 "--device", directory + "/generator", "--socket", directory + "/api.sock", "--state-dir", directory,
             ] + arguments
-        daemon.standardError = FileHandle.nullDevice
+        _ = FileManager.default.createFile(atPath: directory + "/daemon.log", contents: nil)
+        daemon.standardError = FileHandle(forWritingAtPath: directory + "/daemon.log")
         try daemon.run()
         return daemon
     }

@@ -225,7 +225,11 @@ struct RecordsProcessTests {
         // unbounded daemon after encoding all 300 of them, this one after dropping the client
         // whose export it held, which read nothing for 10 s.
         let patient = try APITestClient(pair.api)
-        let answer = try patient.call("records.export", ["id": 1], timeoutMilliseconds: 30_000)
+        let answer: [String: Any]
+        do { answer = try patient.call("records.export", ["id": 1], timeoutMilliseconds: 30_000) } catch {
+            print("DAEMONLOG", (try? String(contentsOfFile: pair.directory + "/daemon.log", encoding: .utf8)) ?? "")
+            throw error
+        }
         #expect((APITestClient.result(answer)?["content"] as? String)?.utf8.count == size, "the export")
         let after = Self.memory(pair.daemon.processIdentifier)
         // Unbounded, it would hold 300 exports; bounded, about one.
