@@ -22,6 +22,10 @@ final class APITestClient {
             throw LineSocketError("no banner")
         }
         banner = try Self.object(line)
+        // A refused connection gets a reply (too_many_clients, no_role, shutting_down) instead.
+        guard banner["type"] as? String == "banner" else {
+            throw LineSocketError("refused instead of a banner: \(String(decoding: line, as: UTF8.self))")
+        }
     }
 
     static func object(_ line: [UInt8]) throws -> [String: Any] {
