@@ -10,8 +10,10 @@ public enum InterlockLimits {
     public static let riseWindowMicroseconds: Int64 = 1_000_000
     /// After this much energy with the tip less than `minimumRiseCelsius` above where it started,
     /// the probe is not heating what it measures (not in bone, or a shorted thermocouple), joules.
-    /// Bone at 3-5 W rises several degrees within 10 s.
-    public static let noRiseEnergyJoules = 60.0
+    /// Bone rises 25-30 °C per watt held (the simulator's presets, Simulator/README.md), so
+    /// 30 J leave a heated tip far above 3 °C; a reading that does not rise makes the controller
+    /// push its power limit, and bone around the electrode boils after about 40 J of that.
+    public static let noRiseEnergyJoules = 30.0
     public static let minimumRiseCelsius = 3.0
     /// Two valid channels may differ by this much at most, °C, for at most `disagreementMicroseconds`.
     public static let maxChannelDifferenceCelsius = 5.0
@@ -78,7 +80,7 @@ public enum InterlockLimits {
     /// Less energy than this in the identification window identifies nothing, joules.
     public static let plausibilityIdentificationJoules = 1.0
     /// An identified model outside these ranges is refused (the energy evidence then stays off for
-    /// the lesion): °C per W and seconds. The simulator's presets give 5-7.5 °C/W and 5-8 s.
+    /// the lesion): °C per W and seconds. The simulator's presets give 9-11 °C/W and 2-7 s.
     public static let plausibilityModelGain: ClosedRange<Double> = 1...50
     public static let plausibilityModelTimeConstant: ClosedRange<Double> = 0.5...60
     /// A new prediction starts every second and lives this long, microseconds: long enough to see a
@@ -107,9 +109,11 @@ public enum InterlockLimits {
     /// moves its tip, and the identification's free rate is judged.
     public static let plausibilityBodyStartCelsius = 40.0
     /// From body temperature, an identified free rate below minus this is a drifting reading,
-    /// °C/s. Normal starts fit -0.41 to +0.06 °C/s (the first-order model's mismatch); a reading
-    /// drifting at 1 °C/s fits -1.2 to -1.7.
-    public static let plausibilityFreeRateCelsiusPerSecond = 0.9
+    /// °C/s. Normal starts fit -1.16 to +0.34 °C/s (400 sensor seeds on each of two presets: the
+    /// fit's c trades against its a while the ramp's power is nearly constant, so the sensor's
+    /// noise spreads it); a reading drifting at 1 °C/s fits -2.9 to -1.06, so this catches most
+    /// such drifts, not all (docs/INTERLOCKS.md, the drift table).
+    public static let plausibilityFreeRateCelsiusPerSecond = 1.5
     /// A reading this far below its value at the start command, with RF on, is implausible, °C:
     /// RF only heats. Wide enough for noise and for a warm tip (a lesion started again after an
     /// interruption) cooling a little before the controller catches it.

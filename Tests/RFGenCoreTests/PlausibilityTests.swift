@@ -179,7 +179,8 @@ struct PlausibilityTests {
         DriftCase(moment: .afterRFOn(3), caught: -3, missed: -2),
         DriftCase(moment: .reading(43), caught: -1, missed: -0.5),
         DriftCase(moment: .reading(60), caught: -1, missed: -0.5),
-        DriftCase(moment: .hold(30), caught: -0.3, missed: -0.2),
+        // -0.3 °C/s is caught in the hold in normal and perfused bone (89.6 °C), not in sclerotic bone.
+        DriftCase(moment: .hold(30), caught: -0.5, missed: -0.2),
     ]
 
     @Test(

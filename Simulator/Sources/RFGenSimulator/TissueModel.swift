@@ -34,39 +34,40 @@ public struct TissueParameters: Hashable, Sendable {
     /// Series resistance added by a fully formed vapour layer at the tip, ohms.
     public var vapourResistance: Double
 
-    /// Normal cancellous bone of a lumbar vertebral body.
+    /// Normal cancellous bone of a lumbar vertebral body: marrow perfusion as measured by PET, a
+    /// sphere standing for a 16 G × 5 mm electrode (Simulator/README.md, "Parameters and sources").
     public static let normal = TissueParameters(
-        electrodeRadius: 2.0e-3,
-        outerRadius: 20e-3,
+        electrodeRadius: 1.5e-3,
+        outerRadius: 30e-3,
         gridSpacing: 0.5e-3,
         thermalConductivity: 0.29,
         thermalConductivityPerKelvin: 0.002,
         volumetricHeatCapacity: 3.05e6,
         electricalConductivity: 0.087,
         electricalConductivityPerKelvin: 0.02,
-        perfusionRate: 0.02,
+        perfusionRate: 0.003,
         bloodHeatCapacity: 3.83e6,
         bodyTemperature: 37,
         leadResistance: 10,
         vapourResistance: 4000
     )
 
-    /// Sclerotic (Modic type 2-3) bone: denser, drier, less perfused; it conducts heat a little
-    /// better and current worse.
+    /// Sclerotic (Modic type 2-3) bone: denser, drier, less perfused (half the normal flow; not
+    /// measured); it conducts heat a little better and current worse.
     public static let sclerotic: TissueParameters = {
         var p = TissueParameters.normal
         p.thermalConductivity = 0.36
         p.volumetricHeatCapacity = 2.6e6
         p.electricalConductivity = 0.05
-        p.perfusionRate = 0.008
+        p.perfusionRate = 0.0015
         return p
     }()
 
-    /// Cancellous bone next to the basivertebral vessels: perfusion carries heat away, so more
-    /// power is needed for the same tip temperature.
+    /// Cancellous bone next to the basivertebral vessels: perfusion (three times the normal flow;
+    /// not measured) carries heat away, so more power is needed for the same tip temperature.
     public static let highPerfusion: TissueParameters = {
         var p = TissueParameters.normal
-        p.perfusionRate = 0.05
+        p.perfusionRate = 0.009
         return p
     }()
 }
