@@ -605,8 +605,7 @@ extension APIProcessTests {
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         let second = Process()
-        second.executableURL = URL(fileURLWithPath: P.rfctlPath).deletingLastPathComponent()
-            .appendingPathComponent("rfgend")
+        second.executableURL = URL(fileURLWithPath: builtProgram("rfgend"))
         second.arguments = ["--device", pair.directory + "/generator", "--socket", pair.directory + "/second.sock"]
         second.standardError = handle
         try second.run()

@@ -45,8 +45,7 @@ struct RFGenDProcessTests {
     /// Starts rfgend on the pair's simulator, keeping records in the same directory.
     static func startDaemon(directory: String, arguments: [String] = [], launcher: [String] = []) throws -> Process {
         let daemon = Process()
-        let rfgend = URL(fileURLWithPath: RFGenSimProcessTests.executable).deletingLastPathComponent()
-            .appendingPathComponent("rfgend")
+        let rfgend = URL(fileURLWithPath: builtProgram("rfgend"))
         daemon.executableURL = launcher.first.map { URL(fileURLWithPath: $0) } ?? rfgend
         daemon.arguments =
             (launcher.isEmpty ? [] : launcher.dropFirst() + [rfgend.path])
@@ -190,8 +189,7 @@ struct RFGenDProcessTests {
             .path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let daemon = Process()
-        daemon.executableURL = URL(fileURLWithPath: RFGenSimProcessTests.executable).deletingLastPathComponent()
-            .appendingPathComponent("rfgend")
+        daemon.executableURL = URL(fileURLWithPath: builtProgram("rfgend"))
         daemon.arguments = ["--device", device, "--socket", directory + "/api.sock"]
         try daemon.run()
         defer {

@@ -56,8 +56,7 @@ struct SystemdProcessTests {
         let notify = try Self.notifySocket(pair.directory + "/notify.sock")
         defer { close(notify) }
         let daemon = Process()
-        daemon.executableURL = URL(fileURLWithPath: P.rfctlPath).deletingLastPathComponent()
-            .appendingPathComponent("rfgend")
+        daemon.executableURL = URL(fileURLWithPath: builtProgram("rfgend"))
         daemon.arguments = [
             "--device", pair.directory + "/generator", "--socket", pair.api, "--inject-control-stall-ms", "3000",
         ]
@@ -110,7 +109,7 @@ struct SystemdProcessTests {
         let socket = pair.directory + "/activated.sock"
         let activator = Process()
         activator.executableURL = URL(fileURLWithPath: Self.activator)
-        let rfgend = URL(fileURLWithPath: P.rfctlPath).deletingLastPathComponent().appendingPathComponent("rfgend").path
+        let rfgend = builtProgram("rfgend")
         activator.arguments = ["-l", socket, rfgend, "--device", pair.directory + "/generator", "--socket", socket]
         activator.standardError = FileHandle.nullDevice
         try activator.run()
@@ -152,8 +151,7 @@ extension SystemdProcessTests {
         _ = FileManager.default.createFile(atPath: path, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         let daemon = Process()
-        daemon.executableURL = URL(fileURLWithPath: P.rfctlPath).deletingLastPathComponent()
-            .appendingPathComponent("rfgend")
+        daemon.executableURL = URL(fileURLWithPath: builtProgram("rfgend"))
         daemon.arguments = ["--device", pair.directory + "/generator", "--socket", pair.api]
         var environment = ProcessInfo.processInfo.environment
         for (key, value) in extra { environment[key] = value }

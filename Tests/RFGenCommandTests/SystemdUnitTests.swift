@@ -79,8 +79,7 @@ struct ConfigurationFileTests {
         pair.daemon.terminate()
         pair.daemon.waitUntilExit()
         let daemon = Process()
-        daemon.executableURL = URL(fileURLWithPath: P.rfctlPath).deletingLastPathComponent()
-            .appendingPathComponent("rfgend")
+        daemon.executableURL = URL(fileURLWithPath: builtProgram("rfgend"))
         daemon.arguments = [
             "--config", SystemdUnitTests.folder.appendingPathComponent("rfgend.yaml").path,
             "--device", pair.directory + "/generator", "--socket", pair.api, "--state-dir", pair.directory,
