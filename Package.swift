@@ -151,7 +151,7 @@ let package = Package(
         ),
         .target(
             name: "RFGenRecords",
-            dependencies: ["RFGenCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["RFGenAPI", "RFGenCore", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Sources/RFGenRecords",
             swiftSettings: strict
         ),
@@ -241,7 +241,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RFGenRecordsTests",
-            dependencies: ["RFGenCore", "RFGenRecords"],
+            dependencies: ["RFGenAPI", "RFGenCore", "RFGenRecords", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         .testTarget(

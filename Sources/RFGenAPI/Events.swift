@@ -130,6 +130,10 @@ public struct TelemetryData: Codable, Hashable, Sendable {
     public var alarms: [UInt64]
     /// The tick's lateness, µs.
     public var lateUs: Int64
+    /// The lesion's CEM43 dose at the tip so far, minutes, and its estimated diameter, mm; null
+    /// before the first lesion.
+    public var doseCem43Min: Double?
+    public var diameterMm: Double?
 
     public init(
         state: String,

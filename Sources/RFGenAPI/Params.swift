@@ -84,7 +84,8 @@ public struct RecordParams: Codable, Hashable, Sendable {
     }
 }
 
-/// A lesion's record, without its samples.
+/// A lesion's record, without its samples. Keys added after the first version are optional: a
+/// record made before they were kept has them `null` (unknown), never a made-up value.
 public struct RecordSummary: Codable, Hashable, Sendable {
     public var id: Int64
     public var profile: String
@@ -92,12 +93,26 @@ public struct RecordSummary: Codable, Hashable, Sendable {
     public var operatorUid: UInt32
     public var startedUs: Int64
     public var endedUs: Int64?
+    /// `started_us` and `ended_us` as ISO 8601 UTC, to the microsecond.
+    public var startedUtc: String?
+    public var endedUtc: String?
     /// `running`, `done`, `stopped`, `faulted`, `aborted`.
     public var outcome: String
     public var endReason: String?
     public var holdS: Double
     public var energyJ: Double
     public var peakC: Double
+    /// The tip's CEM43 dose, minutes, and the estimated lesion diameter, mm.
+    public var doseCem43Min: Double?
+    public var diameterMm: Double?
+    /// Whether the lesion delivered the time at temperature and the dose its profile asks;
+    /// `null` while it runs and for records made before it was judged.
+    public var complete: Bool?
+    public var incompleteReason: String?
+    /// The profile's parameters as used (with a start's shorter hold).
+    public var profileParameters: ProfileInfo?
+    public var generator: GeneratorInfo?
+    public var daemonVersion: String?
 
     public init(
         id: Int64,
@@ -123,6 +138,97 @@ public struct RecordSummary: Codable, Hashable, Sendable {
         self.holdS = holdS
         self.energyJ = energyJ
         self.peakC = peakC
+    }
+}
+
+/// Which generator delivered a lesion, as its handshake named it.
+public struct GeneratorInfo: Codable, Hashable, Sendable {
+    public var model: String
+    public var serial: String
+    public var firmware: String
+
+    public init(model: String, serial: String, firmware: String) {
+        self.model = model
+        self.serial = serial
+        self.firmware = firmware
+    }
+}
+
+/// One sample of a lesion in the API's units.
+public struct RecordSample: Codable, Hashable, Sendable {
+    public var wallUs: Int64
+    public var timeUtc: String
+    /// Since the lesion's start, s.
+    public var elapsedS: Double
+    /// `null` in records made before the phase was kept.
+    public var phase: String?
+    /// Temperature channel 0 (the tip) and channel 1, °C; `null` when not ok.
+    public var tipTempC: Double?
+    public var secondTempC: Double?
+    /// The ramped temperature set point, °C.
+    public var setpointC: Double?
+    public var powerW: Double
+    public var setpointW: Double
+    public var impedanceOhm: Double?
+    public var rfOn: Bool
+    public var doseCem43Min: Double?
+    public var diameterMm: Double?
+
+    public init(
+        wallUs: Int64,
+        elapsedS: Double,
+        phase: String?,
+        tipTempC: Double?,
+        secondTempC: Double?,
+        setpointC: Double?,
+        powerW: Double,
+        setpointW: Double,
+        impedanceOhm: Double?,
+        rfOn: Bool,
+        doseCem43Min: Double?,
+        diameterMm: Double?
+    ) {
+        self.wallUs = wallUs
+        self.timeUtc = UTCTime.iso8601(microseconds: wallUs)
+        self.elapsedS = elapsedS
+        self.phase = phase
+        self.tipTempC = tipTempC
+        self.secondTempC = secondTempC
+        self.setpointC = setpointC
+        self.powerW = powerW
+        self.setpointW = setpointW
+        self.impedanceOhm = impedanceOhm
+        self.rfOn = rfOn
+        self.doseCem43Min = doseCem43Min
+        self.diameterMm = diameterMm
+    }
+
+    /// The CSV header: the JSON keys, in this order.
+    public static let csvHeader =
+        "wall_us,time_utc,elapsed_s,phase,tip_temp_c,second_temp_c,setpoint_c,power_w,setpoint_w,impedance_ohm,"
+        + "rf_on,dose_cem43_min,diameter_mm"
+
+    /// One CSV line (no newline): numbers as JSON writes them, unknown values empty.
+    public var csvLine: String {
+        func field(_ value: Double?) -> String { value.map { "\($0)" } ?? "" }
+        return [
+            "\(wallUs)", timeUtc, field(elapsedS), phase ?? "", field(tipTempC), field(secondTempC), field(setpointC),
+            field(powerW), field(setpointW), field(impedanceOhm), rfOn ? "1" : "0", field(doseCem43Min),
+            field(diameterMm),
+        ].joined(separator: ",")
+    }
+}
+
+/// `records.export` in JSON: one lesion's whole record.
+public struct RecordDocument: Codable, Hashable, Sendable {
+    public var record: RecordSummary
+    public var alarms: [RecordAlarm]
+    public var samples: [RecordSample]
+
+    public init(record: RecordSummary, alarms: [RecordAlarm], samples: [RecordSample]) {
+        self.record = record
+        self.alarms = alarms
+        self.samples = samples
     }
 }
 

@@ -183,6 +183,8 @@ public struct ProfileInfo: Codable, Hashable, Sendable {
     public var holdBandC: Double
     public var powerLimitW: Double
     public var energyCapJ: Double
+    /// The CEM43 dose at the tip, minutes, that a complete lesion has delivered.
+    public var minDoseCem43Min: Double?
 
     public init(
         name: String,
@@ -191,7 +193,8 @@ public struct ProfileInfo: Codable, Hashable, Sendable {
         holdS: Double,
         holdBandC: Double,
         powerLimitW: Double,
-        energyCapJ: Double
+        energyCapJ: Double,
+        minDoseCem43Min: Double? = nil
     ) {
         self.name = name
         self.targetC = targetC
@@ -200,6 +203,7 @@ public struct ProfileInfo: Codable, Hashable, Sendable {
         self.holdBandC = holdBandC
         self.powerLimitW = powerLimitW
         self.energyCapJ = energyCapJ
+        self.minDoseCem43Min = minDoseCem43Min
     }
 }
 
@@ -263,6 +267,14 @@ public struct StatusResult: Codable, Hashable, Sendable {
     public var clients: Int
     /// Whether the treatment records are being written.
     public var records = RecordHealth()
+    /// The running or last lesion's CEM43 dose at the tip, minutes, and its estimated diameter,
+    /// mm; null before the first lesion.
+    public var doseCem43Min: Double?
+    public var diameterMm: Double?
+    /// Whether the last lesion delivered what its profile asks, once it has ended; null while
+    /// one runs and before the first. `incomplete_reason` says what it lacks.
+    public var complete: Bool?
+    public var incompleteReason: String?
 
     public init(
         state: String,

@@ -6,6 +6,8 @@ public struct LinkSnapshot: Sendable {
     public var connected: Bool
     /// The generator's hardware power limit from HELLO, watts; nil before the handshake.
     public var generatorMaxPowerWatts: Double?
+    /// Which generator it is, from HELLO; nil before the handshake.
+    public var generator: GeneratorIdentity?
     /// The newest telemetry and when it arrived.
     public var telemetry: Telemetry?
     public var telemetryReceivedAt: MonotonicInstant
@@ -18,6 +20,7 @@ public struct LinkSnapshot: Sendable {
     public init(
         connected: Bool,
         generatorMaxPowerWatts: Double? = nil,
+        generator: GeneratorIdentity? = nil,
         telemetry: Telemetry? = nil,
         telemetryReceivedAt: MonotonicInstant = MonotonicInstant(microseconds: 0),
         impedanceResult: ImpedanceResult? = nil,
@@ -26,6 +29,7 @@ public struct LinkSnapshot: Sendable {
     ) {
         self.connected = connected
         self.generatorMaxPowerWatts = generatorMaxPowerWatts
+        self.generator = generator
         self.telemetry = telemetry
         self.telemetryReceivedAt = telemetryReceivedAt
         self.impedanceResult = impedanceResult
@@ -44,6 +48,22 @@ public struct LinkSnapshot: Sendable {
     /// Age of the newest telemetry at `now`, microseconds; nil when none has arrived.
     public func telemetryAge(at now: MonotonicInstant) -> Int64? {
         telemetry == nil ? nil : now - telemetryReceivedAt
+    }
+}
+
+/// Which generator delivered a lesion, as its HELLO named it: for the record.
+public struct GeneratorIdentity: Hashable, Sendable {
+    /// Model name and serial number, UTF-8, at most 32 bytes each (PROTOCOL.md, HELLO); as the
+    /// generator sent them, so whoever shows them escapes them.
+    public var model: String
+    public var serialNumber: String
+    /// major.minor.patch.
+    public var firmware: String
+
+    public init(model: String, serialNumber: String, firmware: String) {
+        self.model = model
+        self.serialNumber = serialNumber
+        self.firmware = firmware
     }
 }
 
@@ -69,7 +89,7 @@ public enum GeneratorCommand: Hashable, Sendable {
 }
 
 /// The phases of a treatment.
-public enum TreatmentPhase: String, Sendable, CaseIterable {
+public enum TreatmentPhase: String, Sendable, CaseIterable, Codable {
     /// No treatment; RF off. The phase after start-up, reconnect and restart.
     case idle
     /// A low-power impedance measurement before any RF.

@@ -35,6 +35,16 @@ public struct TreatmentCore: Sendable {
     public private(set) var energyJoules = 0.0
     /// Highest valid tip reading in this lesion, °C.
     public private(set) var peakCelsius = 0.0
+    /// The thermal dose this lesion delivered and the lesion it is estimated to have made, from
+    /// every fresh tip reading while RF was commanded on.
+    public private(set) var dose = ThermalDose()
+
+    /// Why the running or last lesion falls short of its profile (time at temperature, dose), or
+    /// nil when it has delivered both; nil before the first lesion.
+    public var shortfall: String? {
+        guard let profile else { return nil }
+        return LesionCompleteness.shortfall(profile: profile, holdSeconds: holdSeconds, doseMinutes: dose.tipMinutes)
+    }
 
     /// Whether the core wants RF on (ramp and hold).
     public private(set) var rfCommanded = false
@@ -232,6 +242,7 @@ public struct TreatmentCore: Sendable {
         treatmentStart = now
         holdSeconds = 0
         energyJoules = 0
+        dose = ThermalDose()
         startReading = fresh.map { Double($0.temperatures[0].centiCelsius) / 100 } ?? 37
         peakCelsius = startReading
         setPointCelsius = startReading
@@ -314,6 +325,7 @@ public struct TreatmentCore: Sendable {
             }
         case .ramp, .hold:
             energyJoules += Double(telemetry.powerMilliwatts) / 1000 * dt
+            dose.add(celsius: reading, seconds: dt)
             setPointCelsius = min(profile.setPointCelsius, setPointCelsius + profile.rampCelsiusPerSecond * dt)
             if phase == .ramp && reading >= profile.setPointCelsius - profile.holdBandCelsius {
                 enter(.hold, because: .bandReached, now: now, out: &out)

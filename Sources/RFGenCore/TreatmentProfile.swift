@@ -17,12 +17,18 @@ public struct TreatmentProfile: Hashable, Sendable {
     public var powerLimitWatts: Double
     /// The most energy the lesion may deliver, joules; the `energy_cap` interlock ends it there.
     public var energyCapJoules: Double
+    /// The CEM43 dose at the tip, minutes, that a complete lesion has delivered
+    /// (`LesionCompleteness`); with the hold time, what makes a lesion complete.
+    public var minimumDoseCEM43Minutes: Double
 
     /// Basivertebral nerve ablation: 85 °C held for 15 minutes per vertebral body
     /// (`shared/domain.md`; the dose is widely quoted, unconfirmed in the trial methods).
     /// Ramp 1 °C/s; hold counts within ±2 °C; at most 15 W, well above the 3-5 W bone needs at
     /// 85 °C and below a 20 W spine generator's limit; at most 12 kJ, three times what the
-    /// simulated presets need (3-4 kJ), so that only a lesion gone wrong reaches it.
+    /// simulated presets need (3-4 kJ), so that only a lesion gone wrong reaches it. Its dose is
+    /// what the hold delivers at the band's lower edge, 15 min at 83 °C: 15 × 2^40 CEM43 minutes.
+    /// A hold that counted its full time in the band has delivered it; one that sat low, cut
+    /// short, or a profile of another shape need not have.
     public static let bvn = TreatmentProfile(
         name: "bvn",
         setPointCelsius: 85,
@@ -30,7 +36,8 @@ public struct TreatmentProfile: Hashable, Sendable {
         holdSeconds: 900,
         holdBandCelsius: 2,
         powerLimitWatts: 15,
-        energyCapJoules: 12_000
+        energyCapJoules: 12_000,
+        minimumDoseCEM43Minutes: 15 * 1_099_511_627_776
     )
 
     /// The profiles built into the daemon.
@@ -43,7 +50,8 @@ public struct TreatmentProfile: Hashable, Sendable {
         holdSeconds: Double,
         holdBandCelsius: Double,
         powerLimitWatts: Double,
-        energyCapJoules: Double
+        energyCapJoules: Double,
+        minimumDoseCEM43Minutes: Double
     ) {
         self.name = name
         self.setPointCelsius = setPointCelsius
@@ -52,6 +60,22 @@ public struct TreatmentProfile: Hashable, Sendable {
         self.holdBandCelsius = holdBandCelsius
         self.powerLimitWatts = powerLimitWatts
         self.energyCapJoules = energyCapJoules
+        self.minimumDoseCEM43Minutes = minimumDoseCEM43Minutes
+    }
+
+    /// This profile with a shorter hold (the `hold_s` of a start, for tests and demonstrations):
+    /// the dose asked shrinks with the hold, so that a lesion that held its shorter time in the
+    /// band is complete.
+    public func withHold(seconds: Double) -> TreatmentProfile {
+        var profile = self
+        profile.minimumDoseCEM43Minutes *= seconds / holdSeconds
+        profile.holdSeconds = seconds
+        return profile
+    }
+
+    /// The most dose the hold can deliver, minutes: its whole time at the band's upper edge.
+    public var maximumHoldDoseCEM43Minutes: Double {
+        CEM43.minutes(celsius: setPointCelsius + holdBandCelsius, seconds: holdSeconds)
     }
 
     /// The ranges a profile must stay within, whoever wrote it.
@@ -64,6 +88,8 @@ public struct TreatmentProfile: Hashable, Sendable {
         public static let powerLimitWatts: ClosedRange<Double> = 0.1...50
         /// Up to `InterlockLimits.energyCeilingJoules`, which no profile can raise.
         public static let energyCapJoules: ClosedRange<Double> = 1...InterlockLimits.energyCeilingJoules
+        /// Not negative; its upper bound is what the profile's own hold can deliver.
+        public static let minimumDoseCEM43Minutes: PartialRangeFrom<Double> = 0...
     }
 
     /// Checks the profile against `Limits` and a generator's power limit.
@@ -83,6 +109,18 @@ public struct TreatmentProfile: Hashable, Sendable {
         check(holdBandCelsius, Limits.holdBandCelsius, "hold band (°C)")
         check(powerLimitWatts, Limits.powerLimitWatts, "power limit (W)")
         check(energyCapJoules, Limits.energyCapJoules, "energy cap (J)")
+        if !minimumDoseCEM43Minutes.isFinite || !Limits.minimumDoseCEM43Minutes.contains(minimumDoseCEM43Minutes) {
+            problems.append("dose (CEM43 min) \(minimumDoseCEM43Minutes) must be 0 or more")
+        } else if Limits.holdSeconds.contains(holdSeconds) && Limits.setPointCelsius.contains(setPointCelsius)
+            && Limits.holdBandCelsius.contains(holdBandCelsius)
+            && minimumDoseCEM43Minutes > maximumHoldDoseCEM43Minutes
+        {
+            // Judged only on a hold that is itself valid, so that one bad value is one problem.
+            problems.append(
+                "dose (CEM43 min) \(minimumDoseCEM43Minutes) is more than the hold can deliver, "
+                    + "\(maximumHoldDoseCEM43Minutes) at the band's upper edge"
+            )
+        }
         if let generatorMaxPowerWatts, powerLimitWatts > generatorMaxPowerWatts {
             problems.append("power limit \(powerLimitWatts) W exceeds the generator's \(generatorMaxPowerWatts) W")
         }

@@ -4,29 +4,49 @@ import RFGenProtocol
 // (the shell injects the wall clock), so that the daemon's record thread persists exactly what
 // the deterministic simulation checks.
 
-/// One telemetry sample of a lesion.
+/// One telemetry sample of a lesion, in the wire's units (exact, compact); exports convert.
 public struct LesionSample: Hashable, Sendable, Codable {
     public var microseconds: Int64
+    /// Temperature channel 0 (the tip) and channel 1, centi-°C; nil when the channel is not ok
+    /// or absent.
     public var tipCentiCelsius: Int16?
+    public var secondCentiCelsius: Int16?
     public var powerMilliwatts: UInt32
     public var setPointMilliwatts: UInt32
     public var impedanceDeciohms: UInt32?
     public var rfOn: Bool
+    /// The treatment phase at this sample; nil in records made before it was kept.
+    public var phase: TreatmentPhase?
+    /// The ramped temperature set point in force, °C.
+    public var targetCelsius: Double?
+    /// The tip's CEM43 dose so far, minutes, and the estimated lesion diameter, mm.
+    public var doseCEM43Minutes: Double?
+    public var diameterMillimetres: Double?
 
     public init(
         microseconds: Int64,
         tipCentiCelsius: Int16?,
+        secondCentiCelsius: Int16? = nil,
         powerMilliwatts: UInt32,
         setPointMilliwatts: UInt32,
         impedanceDeciohms: UInt32?,
-        rfOn: Bool
+        rfOn: Bool,
+        phase: TreatmentPhase? = nil,
+        targetCelsius: Double? = nil,
+        doseCEM43Minutes: Double? = nil,
+        diameterMillimetres: Double? = nil
     ) {
         self.microseconds = microseconds
         self.tipCentiCelsius = tipCentiCelsius
+        self.secondCentiCelsius = secondCentiCelsius
         self.powerMilliwatts = powerMilliwatts
         self.setPointMilliwatts = setPointMilliwatts
         self.impedanceDeciohms = impedanceDeciohms
         self.rfOn = rfOn
+        self.phase = phase
+        self.targetCelsius = targetCelsius
+        self.doseCEM43Minutes = doseCEM43Minutes
+        self.diameterMillimetres = diameterMillimetres
     }
 }
 
@@ -51,18 +71,76 @@ public struct LesionSummary: Hashable, Sendable {
     public var holdSeconds: Double
     public var energyJoules: Double
     public var peakCelsius: Double
+    /// The tip's CEM43 dose, minutes, and the estimated lesion diameter, mm (`ThermalDose`).
+    public var doseCEM43Minutes: Double
+    public var diameterMillimetres: Double
 
-    public init(holdSeconds: Double, energyJoules: Double, peakCelsius: Double) {
+    public init(
+        holdSeconds: Double,
+        energyJoules: Double,
+        peakCelsius: Double,
+        doseCEM43Minutes: Double = 0,
+        diameterMillimetres: Double = 0
+    ) {
         self.holdSeconds = holdSeconds
         self.energyJoules = energyJoules
         self.peakCelsius = peakCelsius
+        self.doseCEM43Minutes = doseCEM43Minutes
+        self.diameterMillimetres = diameterMillimetres
+    }
+}
+
+/// A lesion's start, as the record keeps it: what was asked, by whom, and with which generator.
+public struct LesionStart: Hashable, Sendable {
+    /// The profile as used (with a start's shorter hold, if one was asked).
+    public var profile: TreatmentProfile
+    public var level: String
+    public var operatorUID: UInt32
+    /// The generator as its HELLO named it; nil only if the link had none (never for a lesion
+    /// the core began, which needs a connected generator).
+    public var generator: GeneratorIdentity?
+    public var wallMicroseconds: Int64
+
+    public init(
+        profile: TreatmentProfile,
+        level: String,
+        operatorUID: UInt32,
+        generator: GeneratorIdentity?,
+        wallMicroseconds: Int64
+    ) {
+        self.profile = profile
+        self.level = level
+        self.operatorUID = operatorUID
+        self.generator = generator
+        self.wallMicroseconds = wallMicroseconds
+    }
+}
+
+/// A lesion's end, as the record keeps it.
+public struct LesionEnd: Hashable, Sendable {
+    /// `done`, `stopped` or `faulted`.
+    public var outcome: String
+    /// In words: the alarm that ended it, `hold complete`, `stopped by the operator`.
+    public var reason: String
+    /// The final totals.
+    public var summary: LesionSummary
+    /// Why it falls short of its profile (`LesionCompleteness`); nil when complete.
+    public var shortfall: String?
+    public var wallMicroseconds: Int64
+
+    public init(outcome: String, reason: String, summary: LesionSummary, shortfall: String?, wallMicroseconds: Int64) {
+        self.outcome = outcome
+        self.reason = reason
+        self.summary = summary
+        self.shortfall = shortfall
+        self.wallMicroseconds = wallMicroseconds
     }
 }
 
 /// One addition to the treatment record.
 public enum RecordEntry: Hashable, Sendable {
     /// A lesion began: its impedance check started.
-    case began(profile: String, level: String, operatorUID: UInt32, wallMicroseconds: Int64)
+    case began(LesionStart)
     /// One control tick of a running lesion, with fresh telemetry.
     case sample(LesionSample, LesionSummary)
     /// An alarm. Raised while no lesion runs (a stuck output after the end, an emergency stop
@@ -70,7 +148,7 @@ public enum RecordEntry: Hashable, Sendable {
     /// probe in place, before another began.
     case alarm(LesionAlarm)
     /// The lesion ended, with its final totals (never dropped, unlike samples).
-    case ended(outcome: String, reason: String, summary: LesionSummary, wallMicroseconds: Int64)
+    case ended(LesionEnd)
     /// After the last lesion ended `done` or `stopped`, and before another began, an alarm latched
     /// (a stuck output stage, an emergency stop) and the daemon went to `faulted`: the record's
     /// outcome follows what the daemon ended in; its end time stays, and `reason` is added to the
@@ -99,30 +177,37 @@ public enum TreatmentRecording {
     ///   - core: the core after the tick.
     ///   - start: the start request this tick carried out, if any.
     ///   - telemetry: the newest telemetry, if fresh (a stale reading is never recorded as current).
+    ///   - generator: the generator as the link's handshake named it.
     ///   - wall: wall-clock time, microseconds since the Unix epoch, read by the shell.
     public static func entries(
         actions: [CoreAction],
         core: TreatmentCore,
         start: RecordedStart?,
         telemetry: Telemetry?,
+        generator: GeneratorIdentity?,
         wall: Int64
     ) -> [RecordEntry] {
         var entries: [RecordEntry] = []
         let summary = LesionSummary(
             holdSeconds: core.holdSeconds,
             energyJoules: core.energyJoules,
-            peakCelsius: core.peakCelsius
+            peakCelsius: core.peakCelsius,
+            doseCEM43Minutes: core.dose.tipMinutes,
+            diameterMillimetres: core.dose.diameterMillimetres
         )
         for action in actions {
             switch action {
             case .phaseChanged(let from, let to):
-                if to.beginsLesion(from: from) {
+                if to.beginsLesion(from: from), let profile = core.profile {
                     entries.append(
                         .began(
-                            profile: core.profile?.name ?? "",
-                            level: start?.level ?? "",
-                            operatorUID: start?.operatorUID ?? 0,
-                            wallMicroseconds: wall
+                            LesionStart(
+                                profile: profile,
+                                level: start?.level ?? "",
+                                operatorUID: start?.operatorUID ?? 0,
+                                generator: generator,
+                                wallMicroseconds: wall
+                            )
                         )
                     )
                 } else if to == .faulted && (from == .done || from == .stopped) {
@@ -131,7 +216,15 @@ public enum TreatmentRecording {
                     let reason =
                         core.alarms.last.map { "\($0)" } ?? (to == .done ? "hold complete" : "stopped by the operator")
                     entries.append(
-                        .ended(outcome: to.rawValue, reason: reason, summary: summary, wallMicroseconds: wall)
+                        .ended(
+                            LesionEnd(
+                                outcome: to.rawValue,
+                                reason: reason,
+                                summary: summary,
+                                shortfall: core.shortfall,
+                                wallMicroseconds: wall
+                            )
+                        )
                     )
                 }
             case .alarm(let alarm):
@@ -150,13 +243,22 @@ public enum TreatmentRecording {
             }
         }
         if core.phase.isActive, let t = telemetry {
+            func channel(_ index: Int) -> Int16? {
+                guard t.temperatures.indices.contains(index), t.temperatures[index].status == .ok else { return nil }
+                return t.temperatures[index].centiCelsius
+            }
             let sample = LesionSample(
                 microseconds: wall,
-                tipCentiCelsius: t.temperatures.first.flatMap { $0.status == .ok ? $0.centiCelsius : nil },
+                tipCentiCelsius: channel(0),
+                secondCentiCelsius: channel(1),
                 powerMilliwatts: t.powerMilliwatts,
                 setPointMilliwatts: t.setPointMilliwatts,
                 impedanceDeciohms: t.impedanceValid ? t.impedanceDeciohms : nil,
-                rfOn: t.rfState == .on
+                rfOn: t.rfState == .on,
+                phase: core.phase,
+                targetCelsius: core.setPointCelsius,
+                doseCEM43Minutes: summary.doseCEM43Minutes,
+                diameterMillimetres: summary.diameterMillimetres
             )
             entries.append(.sample(sample, summary))
         }

@@ -341,14 +341,7 @@ final class APIHub: @unchecked Sendable {
                 }
                 return RecordDetail(
                     record: record.summary,
-                    alarms: try store.alarms(lesion: params.id).map {
-                        RecordAlarm(
-                            wallUs: $0.microseconds,
-                            cause: $0.interlock,
-                            priority: $0.priority,
-                            detail: $0.detail
-                        )
-                    },
+                    alarms: try store.alarms(lesion: params.id).map(\.api),
                     samples: try store.sampleCount(lesion: params.id)
                 )
             }
@@ -778,39 +771,21 @@ final class APIHub: @unchecked Sendable {
             clients: clients.count
         )
         result.records = shared.records.withLock { $0 }
+        if let profile = status.profile {
+            result.doseCem43Min = status.doseCEM43Minutes
+            result.diameterMm = (status.diameterMillimetres * 10).rounded() / 10
+            if !status.phase.isActive {
+                // The record's own judgement (`LesionCompleteness`), made again from the same totals.
+                let shortfall = LesionCompleteness.shortfall(
+                    profile: profile,
+                    holdSeconds: status.holdSeconds,
+                    doseMinutes: status.doseCEM43Minutes
+                )
+                result.complete = shortfall == nil
+                result.incompleteReason = shortfall
+            }
+        }
         return result
-    }
-}
-
-extension TreatmentProfile {
-    var info: ProfileInfo {
-        ProfileInfo(
-            name: name,
-            targetC: setPointCelsius,
-            rampCPerS: rampCelsiusPerSecond,
-            holdS: holdSeconds,
-            holdBandC: holdBandCelsius,
-            powerLimitW: powerLimitWatts,
-            energyCapJ: energyCapJoules
-        )
-    }
-}
-
-extension LesionRecord {
-    var summary: RecordSummary {
-        RecordSummary(
-            id: id,
-            profile: profile,
-            level: level,
-            operatorUid: operatorUID,
-            startedUs: startedMicroseconds,
-            endedUs: endedMicroseconds,
-            outcome: outcome,
-            endReason: endReason,
-            holdS: holdSeconds,
-            energyJ: energyJoules,
-            peakC: peakCelsius
-        )
     }
 }
 

@@ -128,8 +128,8 @@ final class RecordWriter: @unchecked Sendable {
         while written < backlog.count {
             let (entry, destination) = backlog[written]
             switch (entry, destination) {
-            case (.began(let profile, let level, let uid, let wall), .newLesion(let number)):
-                ids[number] = try store.begin(profile: profile, level: level, operatorUID: uid, at: wall)
+            case (.began(let start), .newLesion(let number)):
+                ids[number] = try store.begin(start, daemonVersion: DaemonVersion.current)
                 // Entries of earlier lesions are all written (they came first): only this one's id is needed.
                 ids = ids.filter { $0.key == number }
                 written += 1
@@ -155,10 +155,8 @@ final class RecordWriter: @unchecked Sendable {
                 }
                 try store.append(lesion: try id(number), samples: samples, alarms: alarms, summary: summary)
                 written = end
-            case (.ended(let outcome, let reason, let totals, let wall), .lesion(let number)):
-                let id = try id(number)
-                try store.append(lesion: id, samples: [], alarms: [], summary: totals)
-                try store.finish(lesion: id, outcome: outcome, reason: reason, at: wall)
+            case (.ended(let end), .lesion(let number)):
+                try store.finish(lesion: try id(number), end)
                 written += 1
             case (.alarm(let alarm), .afterEnd(let number)):
                 try store.append(lesion: try id(number), samples: [], alarms: [alarm], summary: nil)

@@ -33,6 +33,8 @@ public struct LinkEngine: Sendable {
     public let configuration: LinkConfiguration
     public private(set) var state: State = .closed
     public private(set) var hello: Hello?
+    /// The generator `hello` names, for the record.
+    public private(set) var generator: GeneratorIdentity?
     public private(set) var statistics = LinkStatistics()
     /// The last `LinkConfiguration.statisticsSeconds` whole seconds, oldest first: what a field
     /// problem looked like second by second.
@@ -72,6 +74,7 @@ public struct LinkEngine: Sendable {
         LinkSnapshot(
             connected: state == .ready,
             generatorMaxPowerWatts: hello.map { Double($0.maxPowerMilliwatts) / 1000 },
+            generator: generator,
             telemetry: telemetry,
             telemetryReceivedAt: MonotonicInstant(microseconds: telemetryReceivedAt),
             impedanceResult: impedanceResult,
@@ -308,6 +311,12 @@ public struct LinkEngine: Sendable {
                 return
             }
             hello = h
+            // Made once here, not in every tick's snapshot.
+            generator = GeneratorIdentity(
+                model: h.model,
+                serialNumber: h.serialNumber,
+                firmware: "\(h.firmwareMajor).\(h.firmwareMinor).\(h.firmwarePatch)"
+            )
             handshakeStep = 1
             transmit(
                 .configure(

@@ -316,7 +316,7 @@ public struct APISessions: Sendable {
                         "hold_s must be \(Int(allowed.lowerBound))-\(Int(allowed.upperBound)) s for profile \(profile.name) (at most its own hold); got \(hold)"
                     )
                 }
-                profile.holdSeconds = hold
+                profile = profile.withHold(seconds: hold)
             }
             // The params are read before the lease is looked at (API.md: the order of the checks).
             guard leaseHolder == client else {

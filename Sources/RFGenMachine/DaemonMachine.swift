@@ -93,6 +93,9 @@ public struct MachineStatus: Sendable {
     public var elapsedSeconds = 0.0
     public var energyJoules = 0.0
     public var peakCelsius = 0.0
+    /// The lesion's CEM43 dose at the tip, minutes, and its estimated diameter, mm.
+    public var doseCEM43Minutes = 0.0
+    public var diameterMillimetres = 0.0
     public var alarms: [Alarm] = []
     /// The latched alarms as the API shows them, each with the wall time of the step that raised
     /// it: the very `raised_us` of its `alarm_raised` event.
@@ -176,6 +179,7 @@ public struct DaemonMachine: Sendable {
             core: core,
             start: out.started.map { RecordedStart(level: $0.level, operatorUID: $0.uid) },
             telemetry: fresh,
+            generator: link.generator,
             wall: input.wall.microsecondsSinceEpoch
         )
 
@@ -232,6 +236,7 @@ public struct DaemonMachine: Sendable {
             core: core,
             start: nil,
             telemetry: nil,
+            generator: link.generator,
             wall: wall.microsecondsSinceEpoch
         )
         appendEvents(of: actions, wall: wall, to: &out.events)
@@ -311,6 +316,8 @@ public struct DaemonMachine: Sendable {
         status.elapsedSeconds = elapsedSeconds(now: now)
         status.energyJoules = core.energyJoules
         status.peakCelsius = core.peakCelsius
+        status.doseCEM43Minutes = core.dose.tipMinutes
+        status.diameterMillimetres = core.dose.diameterMillimetres
         status.alarms = core.alarms
         status.alarmInfo = core.alarms.map { alarm in
             // Every latched alarm was raised by a step that noted its wall time.
@@ -331,7 +338,7 @@ public struct DaemonMachine: Sendable {
         for reading in fresh?.temperatures ?? [] {
             temperatures.append(reading.status == .ok ? Double(reading.centiCelsius) / 100 : nil)
         }
-        return TelemetryData(
+        var event = TelemetryData(
             state: core.phase.rawValue,
             rfOn: fresh?.rfState == .on,
             link: status.linkUp ? "up" : "down",
@@ -350,6 +357,11 @@ public struct DaemonMachine: Sendable {
             alarms: core.alarms.map(\.id),
             lateUs: late
         )
+        if core.profile != nil {
+            event.doseCem43Min = status.doseCEM43Minutes
+            event.diameterMm = (status.diameterMillimetres * 10).rounded() / 10
+        }
+        return event
     }
 }
 

@@ -1,9 +1,10 @@
 import Foundation
 import GRDB
+import RFGenAPI
 import RFGenCore
 
 /// One lesion as recorded.
-public struct LesionRecord: Hashable, Sendable, Codable {
+public struct LesionRecord: Hashable, Sendable {
     public var id: Int64
     public var profile: String
     /// The vertebral level the operator named, e.g. "L4".
@@ -20,6 +21,17 @@ public struct LesionRecord: Hashable, Sendable, Codable {
     public var holdSeconds: Double
     public var energyJoules: Double
     public var peakCelsius: Double
+    // Kept since schema v3 ("v3: medical record"); nil in a record made before.
+    /// The tip's CEM43 dose, minutes, and the estimated lesion diameter, mm.
+    public var doseCEM43Minutes: Double?
+    public var diameterMillimetres: Double?
+    /// Whether it delivered what its profile asks; nil while it runs and in older records.
+    public var complete: Bool?
+    public var shortfall: String?
+    /// The profile's parameters as used.
+    public var profileParameters: TreatmentProfile?
+    public var generator: GeneratorIdentity?
+    public var daemonVersion: String?
 }
 
 /// Treatment records in SQLite (WAL, synchronous FULL): every lesion with its summary, alarms and
@@ -109,19 +121,58 @@ public final class RecordStore: Sendable {
                 t.column("clean", .boolean).notNull()
             }
         }
+        // What a medical record needs of each lesion (issue 16). Columns are only added: a
+        // lesion recorded before keeps every value it had, and the new ones are NULL (unknown),
+        // never a made-up default.
+        migrator.registerMigration("v3: medical record") { db in
+            try db.alter(table: "lesion") { t in
+                t.add(column: "doseCEM43Minutes", .double)
+                t.add(column: "diameterMillimetres", .double)
+                t.add(column: "complete", .boolean)
+                t.add(column: "shortfall", .text)
+                t.add(column: "generatorModel", .text)
+                t.add(column: "generatorSerial", .text)
+                t.add(column: "generatorFirmware", .text)
+                t.add(column: "daemonVersion", .text)
+                t.add(column: "setPointCelsius", .double)
+                t.add(column: "rampCelsiusPerSecond", .double)
+                t.add(column: "holdTargetSeconds", .double)
+                t.add(column: "holdBandCelsius", .double)
+                t.add(column: "powerLimitWatts", .double)
+                t.add(column: "energyCapJoules", .double)
+                t.add(column: "minimumDoseCEM43Minutes", .double)
+            }
+            try db.alter(table: "sample") { t in
+                t.add(column: "secondCentiCelsius", .integer)
+                t.add(column: "phase", .text)
+                t.add(column: "targetCelsius", .double)
+                t.add(column: "doseCEM43Minutes", .double)
+                t.add(column: "diameterMillimetres", .double)
+            }
+        }
         return migrator
     }
 
     /// Starts a lesion's record.
+    /// - Parameter daemonVersion: the version of the daemon that runs it.
     /// - Returns: its id.
-    public func begin(profile: String, level: String, operatorUID: UInt32, at microseconds: Int64) throws -> Int64 {
+    public func begin(_ start: LesionStart, daemonVersion: String) throws -> Int64 {
         try database.write { db in
+            let p = start.profile
             try db.execute(
                 sql: """
                     INSERT INTO lesion (profile, level, operatorUID, startedMicroseconds, outcome, holdSeconds,
-                    energyJoules, peakCelsius) VALUES (?, ?, ?, ?, 'running', 0, 0, 0)
+                    energyJoules, peakCelsius, doseCEM43Minutes, diameterMillimetres, generatorModel, generatorSerial,
+                    generatorFirmware, daemonVersion, setPointCelsius, rampCelsiusPerSecond, holdTargetSeconds,
+                    holdBandCelsius, powerLimitWatts, energyCapJoules, minimumDoseCEM43Minutes)
+                    VALUES (?, ?, ?, ?, 'running', 0, 0, 0, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [profile, level, Int64(operatorUID), microseconds]
+                arguments: [
+                    p.name, start.level, Int64(start.operatorUID), start.wallMicroseconds, start.generator?.model,
+                    start.generator?.serialNumber, start.generator?.firmware, daemonVersion, p.setPointCelsius,
+                    p.rampCelsiusPerSecond, p.holdSeconds, p.holdBandCelsius, p.powerLimitWatts, p.energyCapJoules,
+                    p.minimumDoseCEM43Minutes,
+                ]
             )
             return db.lastInsertedRowID
         }
@@ -139,14 +190,16 @@ public final class RecordStore: Sendable {
         try database.write { db in
             let insert = try db.makeStatement(
                 sql: """
-                    INSERT INTO sample (lesionID, microseconds, tipCentiCelsius, powerMilliwatts, setPointMilliwatts,
-                    impedanceDeciohms, rfOn) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO sample (lesionID, microseconds, tipCentiCelsius, secondCentiCelsius, powerMilliwatts,
+                    setPointMilliwatts, impedanceDeciohms, rfOn, phase, targetCelsius, doseCEM43Minutes,
+                    diameterMillimetres) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             )
             for s in samples {
                 try insert.execute(arguments: [
-                    id, s.microseconds, s.tipCentiCelsius.map { Int64($0) }, Int64(s.powerMilliwatts),
-                    Int64(s.setPointMilliwatts), s.impedanceDeciohms.map { Int64($0) }, s.rfOn,
+                    id, s.microseconds, s.tipCentiCelsius.map { Int64($0) }, s.secondCentiCelsius.map { Int64($0) },
+                    Int64(s.powerMilliwatts), Int64(s.setPointMilliwatts), s.impedanceDeciohms.map { Int64($0) },
+                    s.rfOn, s.phase?.rawValue, s.targetCelsius, s.doseCEM43Minutes, s.diameterMillimetres,
                 ])
             }
             for a in alarms {
@@ -156,24 +209,34 @@ public final class RecordStore: Sendable {
                     arguments: [id, a.microseconds, a.interlock, a.priority, a.detail]
                 )
             }
-            if let summary {
-                try db.execute(
-                    sql: "UPDATE lesion SET holdSeconds = ?, energyJoules = ?, peakCelsius = ? WHERE id = ?",
-                    arguments: [summary.holdSeconds, summary.energyJoules, summary.peakCelsius, id]
-                )
-            }
+            if let summary { try Self.update(db, lesion: id, summary) }
         }
     }
 
-    /// Ends a lesion's record.
-    /// - Parameters:
-    ///   - outcome: `done`, `stopped` or `faulted`.
-    ///   - reason: in words, e.g. the alarm that ended it.
-    public func finish(lesion id: Int64, outcome: String, reason: String, at microseconds: Int64) throws {
+    private static func update(_ db: Database, lesion id: Int64, _ summary: LesionSummary) throws {
+        try db.execute(
+            sql: """
+                UPDATE lesion SET holdSeconds = ?, energyJoules = ?, peakCelsius = ?, doseCEM43Minutes = ?,
+                diameterMillimetres = ? WHERE id = ?
+                """,
+            arguments: [
+                summary.holdSeconds, summary.energyJoules, summary.peakCelsius, summary.doseCEM43Minutes,
+                summary.diameterMillimetres, id,
+            ]
+        )
+    }
+
+    /// Ends a lesion's record, with its final totals and whether it is complete, in one
+    /// transaction.
+    public func finish(lesion id: Int64, _ end: LesionEnd) throws {
         try database.write { db in
+            try Self.update(db, lesion: id, end.summary)
             try db.execute(
-                sql: "UPDATE lesion SET outcome = ?, endReason = ?, endedMicroseconds = ? WHERE id = ?",
-                arguments: [outcome, reason, microseconds, id]
+                sql: """
+                    UPDATE lesion SET outcome = ?, endReason = ?, endedMicroseconds = ?, complete = ?, shortfall = ?
+                    WHERE id = ?
+                    """,
+                arguments: [end.outcome, end.reason, end.wallMicroseconds, end.shortfall == nil, end.shortfall, id]
             )
         }
     }
@@ -198,7 +261,8 @@ public final class RecordStore: Sendable {
             try db.execute(
                 sql: """
                     UPDATE lesion SET outcome = 'aborted', endReason = 'the daemon stopped during the lesion',
-                    endedMicroseconds = COALESCE((SELECT MAX(microseconds) FROM sample WHERE lesionID = lesion.id), ?)
+                    endedMicroseconds = COALESCE((SELECT MAX(microseconds) FROM sample WHERE lesionID = lesion.id), ?),
+                    complete = 0, shortfall = 'aborted: the daemon stopped during the lesion'
                     WHERE outcome = 'running'
                     """,
                 arguments: [microseconds]
@@ -265,10 +329,15 @@ public final class RecordStore: Sendable {
                     LesionSample(
                         microseconds: $0["microseconds"],
                         tipCentiCelsius: ($0["tipCentiCelsius"] as Int64?).map { Int16(truncatingIfNeeded: $0) },
-                        powerMilliwatts: UInt32($0["powerMilliwatts"] as Int64),
-                        setPointMilliwatts: UInt32($0["setPointMilliwatts"] as Int64),
+                        secondCentiCelsius: ($0["secondCentiCelsius"] as Int64?).map { Int16(truncatingIfNeeded: $0) },
+                        powerMilliwatts: UInt32(truncatingIfNeeded: $0["powerMilliwatts"] as Int64),
+                        setPointMilliwatts: UInt32(truncatingIfNeeded: $0["setPointMilliwatts"] as Int64),
                         impedanceDeciohms: ($0["impedanceDeciohms"] as Int64?).map { UInt32(truncatingIfNeeded: $0) },
-                        rfOn: $0["rfOn"]
+                        rfOn: $0["rfOn"],
+                        phase: ($0["phase"] as String?).flatMap(TreatmentPhase.init(rawValue:)),
+                        targetCelsius: $0["targetCelsius"],
+                        doseCEM43Minutes: $0["doseCEM43Minutes"],
+                        diameterMillimetres: $0["diameterMillimetres"]
                     )
                 }
         }
@@ -288,33 +357,31 @@ public final class RecordStore: Sendable {
         }
     }
 
-    /// A lesion's samples as CSV, one header line then one line a sample.
-    public func exportCSV(lesion id: Int64) throws -> String {
-        var lines = ["t_us,tip_cC,power_mW,setpoint_mW,impedance_dOhm,rf_on"]
-        for s in try samples(lesion: id) {
-            lines.append(
-                "\(s.microseconds),\(s.tipCentiCelsius.map(String.init) ?? ""),\(s.powerMilliwatts),\(s.setPointMilliwatts),"
-                    + "\(s.impedanceDeciohms.map(String.init) ?? ""),\(s.rfOn ? 1 : 0)"
-            )
-        }
-        return lines.joined(separator: "\n") + "\n"
+    /// A lesion's whole record in the API's units and names (API.md, `records.export`).
+    public func document(lesion id: Int64) throws -> RecordDocument {
+        guard let lesion = try lesion(id: id) else { throw RecordError("no lesion with id \(id)") }
+        return RecordDocument(
+            record: lesion.summary,
+            alarms: try alarms(lesion: id).map(\.api),
+            samples: try samples(lesion: id).map { $0.api(startedMicroseconds: lesion.startedMicroseconds) }
+        )
     }
 
-    /// A lesion as one JSON document: its summary, its alarms and its samples.
+    /// A lesion's samples as CSV: one header line (`RecordSample.csvHeader`), then one line a sample.
+    public func exportCSV(lesion id: Int64) throws -> String {
+        guard let lesion = try lesion(id: id) else { throw RecordError("no lesion with id \(id)") }
+        var text = RecordSample.csvHeader + "\n"
+        for sample in try samples(lesion: id) {
+            text += sample.api(startedMicroseconds: lesion.startedMicroseconds).csvLine
+            text += "\n"
+        }
+        return text
+    }
+
+    /// A lesion as one JSON document (`RecordDocument`), as the API writes it: snake_case keys,
+    /// unknown values `null`.
     public func exportJSON(lesion id: Int64) throws -> Data {
-        struct Document: Encodable {
-            var lesion: LesionRecord
-            var alarms: [LesionAlarm]
-            var samples: [LesionSample]
-        }
-        guard let lesion = try lesions().first(where: { $0.id == id }) else {
-            throw RecordError("no lesion with id \(id)")
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return try encoder.encode(
-            Document(lesion: lesion, alarms: try alarms(lesion: id), samples: try samples(lesion: id))
-        )
+        try APIJSON.encode(try document(lesion: id), encoder: APIJSON.encoder())
     }
 
     private static func lesion(_ row: Row) -> LesionRecord {
@@ -329,7 +396,35 @@ public final class RecordStore: Sendable {
             endReason: row["endReason"],
             holdSeconds: row["holdSeconds"],
             energyJoules: row["energyJoules"],
-            peakCelsius: row["peakCelsius"]
+            peakCelsius: row["peakCelsius"],
+            doseCEM43Minutes: row["doseCEM43Minutes"],
+            diameterMillimetres: row["diameterMillimetres"],
+            complete: row["complete"],
+            shortfall: row["shortfall"],
+            profileParameters: profile(row),
+            generator: (row["generatorModel"] as String?).map {
+                GeneratorIdentity(
+                    model: $0,
+                    serialNumber: row["generatorSerial"] ?? "",
+                    firmware: row["generatorFirmware"] ?? ""
+                )
+            },
+            daemonVersion: row["daemonVersion"]
+        )
+    }
+
+    /// The profile as a lesion used it; nil for a lesion recorded before it was kept.
+    private static func profile(_ row: Row) -> TreatmentProfile? {
+        guard let setPoint = row["setPointCelsius"] as Double? else { return nil }
+        return TreatmentProfile(
+            name: row["profile"],
+            setPointCelsius: setPoint,
+            rampCelsiusPerSecond: row["rampCelsiusPerSecond"] ?? 0,
+            holdSeconds: row["holdTargetSeconds"] ?? 0,
+            holdBandCelsius: row["holdBandCelsius"] ?? 0,
+            powerLimitWatts: row["powerLimitWatts"] ?? 0,
+            energyCapJoules: row["energyCapJoules"] ?? 0,
+            minimumDoseCEM43Minutes: row["minimumDoseCEM43Minutes"] ?? 0
         )
     }
 }
@@ -338,4 +433,78 @@ public final class RecordStore: Sendable {
 public struct RecordError: Error, Hashable, Sendable, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
+}
+
+extension LesionRecord {
+    /// The record as the API shows it.
+    public var summary: RecordSummary {
+        var summary = RecordSummary(
+            id: id,
+            profile: profile,
+            level: level,
+            operatorUid: operatorUID,
+            startedUs: startedMicroseconds,
+            endedUs: endedMicroseconds,
+            outcome: outcome,
+            endReason: endReason,
+            holdS: holdSeconds,
+            energyJ: energyJoules,
+            peakC: peakCelsius
+        )
+        summary.startedUtc = UTCTime.iso8601(microseconds: startedMicroseconds)
+        summary.endedUtc = endedMicroseconds.map(UTCTime.iso8601(microseconds:))
+        summary.doseCem43Min = doseCEM43Minutes
+        summary.diameterMm = diameterMillimetres.map { ($0 * 10).rounded() / 10 }
+        summary.complete = complete
+        summary.incompleteReason = shortfall
+        summary.profileParameters = profileParameters?.info
+        summary.generator = generator.map {
+            GeneratorInfo(model: $0.model, serial: $0.serialNumber, firmware: $0.firmware)
+        }
+        summary.daemonVersion = daemonVersion
+        return summary
+    }
+}
+
+extension TreatmentProfile {
+    /// The profile as the API shows it.
+    public var info: ProfileInfo {
+        ProfileInfo(
+            name: name,
+            targetC: setPointCelsius,
+            rampCPerS: rampCelsiusPerSecond,
+            holdS: holdSeconds,
+            holdBandC: holdBandCelsius,
+            powerLimitW: powerLimitWatts,
+            energyCapJ: energyCapJoules,
+            minDoseCem43Min: minimumDoseCEM43Minutes
+        )
+    }
+}
+
+extension LesionAlarm {
+    /// The alarm as the API shows it.
+    public var api: RecordAlarm {
+        RecordAlarm(wallUs: microseconds, cause: interlock, priority: priority, detail: detail)
+    }
+}
+
+extension LesionSample {
+    /// The sample in the API's units: °C, W, Ω, seconds since the lesion's start.
+    public func api(startedMicroseconds: Int64) -> RecordSample {
+        RecordSample(
+            wallUs: microseconds,
+            elapsedS: Double(microseconds - startedMicroseconds) / 1e6,
+            phase: phase?.rawValue,
+            tipTempC: tipCentiCelsius.map { Double($0) / 100 },
+            secondTempC: secondCentiCelsius.map { Double($0) / 100 },
+            setpointC: targetCelsius.map { ($0 * 100).rounded() / 100 },
+            powerW: Double(powerMilliwatts) / 1000,
+            setpointW: Double(setPointMilliwatts) / 1000,
+            impedanceOhm: impedanceDeciohms.map { Double($0) / 10 },
+            rfOn: rfOn,
+            doseCem43Min: doseCEM43Minutes,
+            diameterMm: diameterMillimetres.map { ($0 * 10).rounded() / 10 }
+        )
+    }
 }

@@ -604,9 +604,12 @@ struct World {
         if stops.count != stopped { fail("\(stops.count) stops accepted in a tick that stopped \(stopped) lesions") }
         if acks.count != cleared { fail("\(acks.count) acknowledgements accepted in a tick that cleared \(cleared)") }
         if accepted({ $0 == .emergencyStop }).count != estops.count { fail("an emergency stop was refused") }
-        for case .began(_, let level, let uid, _) in out.records {
-            if let start = starts.first, level != start.level || uid != start.uid {
-                fail("the record names \(level) uid \(uid); the start carried out was \(start.level) uid \(start.uid)")
+        for case .began(let begun) in out.records {
+            if let start = starts.first, begun.level != start.level || begun.operatorUID != start.uid {
+                fail(
+                    "the record names \(begun.level) uid \(begun.operatorUID); "
+                        + "the start carried out was \(start.level) uid \(start.uid)"
+                )
             }
         }
         let told = out.events.compactMap { if case .command(let c) = $0 { c } else { nil } }
@@ -627,17 +630,17 @@ struct World {
     mutating func keepRecord(_ entries: [RecordEntry]) {
         for entry in entries {
             switch (entry, router.route(entry)) {
-            case (.began(_, let level, let uid, _), .newLesion(let number)):
+            case (.began(let begun), .newLesion(let number)):
                 if number != record.count { fail("lesion \(number) begun after \(record.count)") }
-                record.append(RecordedLesion(level: level, uid: uid))
+                record.append(RecordedLesion(level: begun.level, uid: begun.operatorUID))
             case (.sample(_, let summary), .lesion(let number)):
                 record[number].summary = summary
             case (.alarm(let alarm), .lesion(let number)), (.alarm(let alarm), .afterEnd(let number)):
                 record[number].alarms.append(alarm)
-            case (.ended(let outcome, _, let summary, _), .lesion(let number)):
-                record[number].summary = summary
-                record[number].outcome = outcome
-                checkEnded(summary)
+            case (.ended(let end), .lesion(let number)):
+                record[number].summary = end.summary
+                record[number].outcome = end.outcome
+                checkEnded(end.summary)
             case (.amended(let outcome, _), .afterEnd(let number)):
                 record[number].outcome = outcome
             case (.alarm, .nowhere):

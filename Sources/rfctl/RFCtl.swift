@@ -276,6 +276,14 @@ enum Text {
             "set point \(number(s.setpointC, "°C"))  elapsed \(duration(s.elapsedS))  at temperature \(duration(s.holdS))"
                 + (s.remainingS.map { "  remaining \(duration($0))" } ?? "")
                 + "  energy \(number(s.energyJ, "J", digits: 0))",
+        ]
+        if let dose = s.doseCem43Min {
+            lines.append(
+                "dose \(String(format: "%.2e", dose)) CEM43 min  lesion about \(number(s.diameterMm, "mm")) (estimated)"
+                    + (s.complete.map { $0 ? "  complete" : "  INCOMPLETE: \(s.incompleteReason ?? "")" } ?? "")
+            )
+        }
+        lines += [
             "loop \(s.loop.tickHz) Hz  late p50 \(s.loop.lateP50Us) µs  p99 \(s.loop.lateP99Us) µs  max \(s.loop.lateMaxUs) µs  overruns \(s.loop.overruns)",
             "link frames \(s.linkStats.frames)  crc errors \(s.linkStats.crcErrors)  lost \(s.linkStats.telemetryLost)  retries \(s.linkStats.retries)",
         ]
@@ -287,6 +295,8 @@ enum Text {
     static func record(_ r: RecordSummary) -> String {
         "\(r.id)  \(time(r.startedUs))  \(r.profile) \(r.level.isEmpty ? "-" : r.level)  uid \(r.operatorUid)  \(r.outcome)"
             + "  at temperature \(duration(r.holdS))  \(Int(r.energyJ)) J  peak \(number(r.peakC, "°C"))"
+            + (r.diameterMm.map { "  about \(number($0, "mm")) (estimated)" } ?? "")
+            + (r.complete.map { $0 ? "  complete" : "  incomplete" } ?? "")
             + (r.endReason.map { "  (\($0))" } ?? "")
     }
 }

@@ -178,6 +178,11 @@ struct WatchView {
             "power \(Text.number(t?.powerW, "W", digits: 2)) of \(Text.number(t?.setpointW, "W", digits: 2))   "
                 + "impedance \(Text.number(t?.impedanceOhm, "Ω"))   energy \(Text.number(t?.energyJ, "J", digits: 0))"
         )
+        if let dose = t?.doseCem43Min {
+            lines.append(
+                "dose \(String(format: "%.2e", dose)) CEM43 min   lesion about \(Text.number(t?.diameterMm, "mm")) (estimated)"
+            )
+        }
         let hold = t?.holdS ?? 0
         let remaining = t?.remainingS
         let total = remaining.map { $0 + hold } ?? 0

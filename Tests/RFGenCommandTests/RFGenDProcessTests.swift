@@ -229,7 +229,16 @@ struct RFGenDProcessTests {
         let shown = APITestClient.result(Self.call(pair.api, "records.show", ["id": id]) ?? [:])
         #expect((shown?["samples"] as? Int ?? 0) > 0, "the samples up to the last commit were kept")
         let csv = APITestClient.result(Self.call(pair.api, "records.export", ["id": id, "format": "csv"]) ?? [:])
-        #expect((csv?["content"] as? String)?.hasPrefix("t_us,tip_cC") == true)
+        #expect((csv?["content"] as? String)?.hasPrefix("wall_us,time_utc,elapsed_s,phase,tip_temp_c") == true)
+        // What a medical record needs: which generator (from its handshake), which daemon, the
+        // profile as used, and that the lesion is not complete.
+        let generator = record?["generator"] as? [String: Any]
+        #expect(generator?["model"] as? String == "RFG-SIM-1" && generator?["serial"] as? String == "SIM-0001")
+        let banner = try APITestClient(pair.api).banner
+        #expect(record?["daemon_version"] as? String == banner["daemon"] as? String, "the running daemon's version")
+        #expect((record?["profile_parameters"] as? [String: Any])?["target_c"] as? Double == 85)
+        #expect(record?["complete"] as? Bool == false, "\(record ?? [:])")
+        #expect((record?["incomplete_reason"] as? String)?.hasPrefix("aborted") == true)
         #expect(Self.status(pair.api)?["state"] as? String == "idle", "a restarted daemon is idle with RF off")
     }
 

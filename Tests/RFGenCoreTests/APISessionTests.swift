@@ -46,7 +46,7 @@ struct APISessionTests {
         #expect(api.takeAnswers(a) == [VirtualAPI.Answer(id: .number(4), reply: .empty)])
         #expect(api.rig.machine.status.level == "L4")
         let began = api.outputs.flatMap(\.records).compactMap {
-            if case .began(_, let level, let uid, _) = $0 { "\(level) \(uid)" } else { nil }
+            if case .began(let start) = $0 { "\(start.level) \(start.operatorUID)" } else { nil }
         }
         #expect(began == ["L4 1001"])
 
@@ -84,7 +84,7 @@ struct APISessionTests {
             #expect(error.message.contains("a treatment is running"), "\(error.message)")
         }
         let began = api.outputs.flatMap(\.records).compactMap {
-            if case .began(_, let level, let uid, _) = $0 { "\(level) \(uid)" } else { nil }
+            if case .began(let start) = $0 { "\(start.level) \(start.operatorUID)" } else { nil }
         }
         #expect(began == ["L5 1001"], "the record names the start carried out")
     }

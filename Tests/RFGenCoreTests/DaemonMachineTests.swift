@@ -28,7 +28,7 @@ struct DaemonMachineTests {
         #expect(Self.told(started) == ["2 start done", "1 start refused"])
         #expect(started.started == first)
         let began = started.records.compactMap {
-            if case .began(_, let level, let uid, _) = $0 { "\(level) \(uid)" } else { nil }
+            if case .began(let start) = $0 { "\(start.level) \(start.operatorUID)" } else { nil }
         }
         #expect(began == ["L5 1002"], "the record names the accepted start's level and uid")
         #expect(h.rig.machine.status.level == "L5")
@@ -45,7 +45,7 @@ struct DaemonMachineTests {
         #expect(stopped.outcomes[1].refusal == "no treatment is running")
         #expect(Self.told(stopped) == ["1 stop done", "2 stop refused"])
         #expect(h.core.phase == .stopped)
-        #expect(h.records.contains { if case .ended(outcome: "stopped", _, _, _) = $0 { true } else { false } })
+        #expect(h.records.contains { if case .ended(let end) = $0, end.outcome == "stopped" { true } else { false } })
         #expect(h.generator.recorder.edges.last?.on == false, "RF off on the generator's record")
     }
 

@@ -207,9 +207,8 @@ struct InterlockTests {
         var config = GeneratorConfiguration()
         config.tissue = .highPerfusion
         var h = CoreHarness(configuration: config)
-        var weak = TreatmentProfile.bvn
+        var weak = TreatmentProfile.bvn.withHold(seconds: 60)
         weak.powerLimitWatts = 1.0  // not enough to reach 83 °C in perfused bone (about 2 W holds 85 °C)
-        weak.holdSeconds = 60
         let at = h.now
         h.tick([.start(weak)])
         Self.expectTrip(&h, .treatmentTimeCap, within: 661, since: at)

@@ -244,9 +244,7 @@ struct PlausibilityTests {
                 h.tick([.acknowledge])
                 #expect(h.core.phase == .idle)
                 let before = h.alarms.count
-                var profile = TreatmentProfile.bvn
-                profile.holdSeconds = 60
-                h.tick([.start(profile)])
+                h.tick([.start(TreatmentProfile.bvn.withHold(seconds: 60))])
                 h.run(seconds: 200) { !$0.core.phase.isActive }
                 #expect(h.core.phase == .done, "\(tissue.rawValue) after \(wait) s: \(h.alarms[before...])")
             }

@@ -23,7 +23,18 @@ struct TreatmentRecordingTests {
         var r = Recorded()
         let startedAt = r.harness.now
         r.tick([.start(.bvn)])
-        #expect(r.entries.first == .began(profile: "bvn", level: "L5", operatorUID: 1001, wallMicroseconds: startedAt))
+        #expect(
+            r.entries.first
+                == .began(
+                    LesionStart(
+                        profile: .bvn,
+                        level: "L5",
+                        operatorUID: 1001,
+                        generator: GeneratorIdentity(model: "RFG-SIM-1", serialNumber: "SIM-0001", firmware: "0.1.0"),
+                        wallMicroseconds: startedAt
+                    )
+                )
+        )
         for _ in 0..<300 { r.tick() }
         #expect(r.harness.core.phase == .ramp)
         r.harness.generator.inject(.thermocouple(channel: 0, .open))
@@ -35,14 +46,16 @@ struct TreatmentRecordingTests {
         #expect(samples.contains { $0.rfOn && $0.powerMilliwatts > 0 })
         guard let alarmIndex = r.entries.firstIndex(where: { if case .alarm = $0 { true } else { false } }),
             case .alarm(let alarm) = r.entries[alarmIndex],
-            case .ended(let outcome, let reason, let summary, _) = r.entries[alarmIndex + 1]
+            case .ended(let end) = r.entries[alarmIndex + 1]
         else {
             Issue.record("no alarm followed by the end: \(r.entries.suffix(3))")
             return
         }
         #expect(alarm.interlock == "temperature_sensor" && alarm.priority == "high")
-        #expect(outcome == "faulted" && reason.contains("temperature_sensor"))
-        #expect(summary.energyJoules == r.harness.core.energyJoules && summary.energyJoules > 1)
+        #expect(end.outcome == "faulted" && end.reason.contains("temperature_sensor"))
+        #expect(end.summary.energyJoules == r.harness.core.energyJoules && end.summary.energyJoules > 1)
+        #expect(end.summary.doseCEM43Minutes == r.harness.core.dose.tipMinutes && end.summary.doseCEM43Minutes > 0)
+        #expect(end.shortfall?.hasPrefix("time at temperature 0 s of the 900 s asked") == true, "\(end)")
         #expect(r.entries.count == alarmIndex + 2, "nothing recorded after the end")
     }
 
@@ -54,7 +67,7 @@ struct TreatmentRecordingTests {
         r.tick([.start(.bvn)])
         for _ in 0..<100 { r.tick() }
         r.tick([.stop])
-        #expect(r.entries.contains { if case .ended(outcome: "stopped", _, _, _) = $0 { true } else { false } })
+        #expect(r.entries.contains { if case .ended(let end) = $0, end.outcome == "stopped" { true } else { false } })
         let ended = r.entries.count
         r.tick([.emergencyStop])
         #expect(r.entries.count == ended + 2)
