@@ -117,7 +117,8 @@ let package = Package(
         .executableTarget(
             name: "rfctl",
             dependencies: [
-                "RFGenAPI", "RFGenSystem", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "RFGenAPI", "RFGenReport", "RFGenSystem",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/rfctl",
             swiftSettings: strict
@@ -153,6 +154,13 @@ let package = Package(
             name: "RFGenRecords",
             dependencies: ["RFGenAPI", "RFGenCore", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Sources/RFGenRecords",
+            swiftSettings: strict
+        ),
+        .target(
+            // Lesion reports as self-contained HTML with inline SVG, from exported records; pure.
+            name: "RFGenReport",
+            dependencies: ["RFGenAPI"],
+            path: "Sources/RFGenReport",
             swiftSettings: strict
         ),
         .target(
@@ -237,6 +245,11 @@ let package = Package(
         .testTarget(
             name: "RFGenAPITests",
             dependencies: ["RFGenAPI"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "RFGenReportTests",
+            dependencies: ["RFGenAPI", "RFGenReport"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RFGenAPI
+import RFGenReport
 import RFGenSystem
 
 /// `rfctl`: the operator's and the test rig's command line to rfgend.
@@ -16,8 +17,8 @@ struct RFCtl: ParsableCommand {
             rfctl --generate-completion-script bash|zsh|fish.
             """,
         subcommands: [
-            Status.self, Start.self, Stop.self, EStop.self, Ack.self, Watch.self, Records.self, Capture.self,
-            Clients.self,
+            Status.self, Start.self, Stop.self, EStop.self, Ack.self, Watch.self, Records.self, Report.self,
+            Capture.self, Clients.self, Profiles.self,
         ]
     )
 
@@ -153,6 +154,77 @@ struct Ack: APICommand {
 
     func run(on api: APIConnection) throws(APIConnection.Failure) {
         output(try api.call("ack", AckParams(id: id), as: Empty.self)) { "acknowledged" }
+    }
+}
+
+struct Report: APICommand {
+    static let configuration = CommandConfiguration(
+        abstract: "A report of one or more lesions: one self-contained HTML file, for screen or A4 paper.",
+        discussion: """
+            Plots of tip temperature and set point, power, impedance and dose against time, phases \
+            shaded and alarms marked, and a summary table per level. The page has no script and \
+            fetches nothing.
+            """
+    )
+    @ParentCommand var root: RFCtl
+    @OptionGroup var common: Common
+    @Argument(help: "The records' ids, in the order they are to appear.") var ids: [Int64]
+    @Option(name: .shortAndLong, help: "Write to this file instead of standard output.") var output: String?
+    @Option(help: "The report's heading.") var title = "RF ablation report"
+
+    func validate() throws {
+        guard !ids.isEmpty else { throw ValidationError("name at least one record id") }
+        guard ids.count <= 16 else { throw ValidationError("at most 16 records in one report") }
+    }
+
+    func run(on api: APIConnection) throws(APIConnection.Failure) {
+        var documents: [RecordDocument] = []
+        for id in ids {
+            let export = try api.call(
+                "records.export",
+                RecordParams(id: id, format: "json"),
+                as: RecordExport.self,
+                timeoutMilliseconds: 60_000
+            )
+            do {
+                documents.append(try api.decoder.decode(RecordDocument.self, from: Data(export.content.utf8)))
+            } catch {
+                fail(.unreachable("record \(id) could not be read: \(error)"))
+            }
+        }
+        let html = LesionReport.html(
+            documents: documents,
+            title: title,
+            generatedUs: Int64(Date().timeIntervalSince1970 * 1_000_000)
+        )
+        if let output {
+            do {
+                try Data(html.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+            } catch {
+                FileHandle.standardError.write(Data("rfctl: cannot write \(output): \(error)\n".utf8))
+                Foundation.exit(1)
+            }
+        } else {
+            FileHandle.standardOutput.write(Data(html.utf8))
+        }
+    }
+}
+
+struct Profiles: APICommand {
+    static let configuration = CommandConfiguration(abstract: "List the treatment profiles the daemon offers.")
+    @ParentCommand var root: RFCtl
+    @OptionGroup var common: Common
+
+    func run(on api: APIConnection) throws(APIConnection.Failure) {
+        let profiles = try api.call("profiles", as: [ProfileInfo].self)
+        output(profiles) {
+            profiles.map {
+                "\($0.name)  \(Text.number($0.targetC, "°C")) ±\(Text.number($0.holdBandC, "°C")) "
+                    + "for \(Text.duration($0.holdS))  ramp \(Text.number($0.rampCPerS, "°C/s"))  "
+                    + "at most \(Text.number($0.powerLimitW, "W")), \(Text.number($0.energyCapJ, "J", digits: 0))"
+                    + ($0.minDoseCem43Min.map { "  dose \(String(format: "%.2e", $0)) CEM43 min" } ?? "")
+            }.joined(separator: "\n")
+        }
     }
 }
 
