@@ -221,6 +221,8 @@ let package = Package(
         .testTarget(
             name: "RFGenSimulatorTests",
             dependencies: [
+                // The core for the daemon's lesion estimate, judged against the simulator's truth.
+                "RFGenCore",
                 "RFGenProtocol",
                 "RFGenSimulator",
                 .product(name: "PropertyBased", package: "swift-property-based"),

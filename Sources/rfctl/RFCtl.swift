@@ -75,6 +75,21 @@ extension APICommand {
         }
     }
 
+    /// Writes a document to `path` (whole, replacing the file at once), or to standard output
+    /// without one; a file that cannot be written is exit 1, with the reason.
+    func write(_ text: String, to path: String?) {
+        guard let path else {
+            FileHandle.standardOutput.write(Data(text.utf8))
+            return
+        }
+        do {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            FileHandle.standardError.write(Data("rfctl: cannot write \(path): \(error)\n".utf8))
+            Foundation.exit(1)
+        }
+    }
+
     /// Prints a value as one line of JSON, or the human text.
     func output<Value: Encodable>(_ value: Value, human: () -> String) {
         if common.json {
@@ -197,16 +212,7 @@ struct Report: APICommand {
             title: title,
             generatedUs: Int64(Date().timeIntervalSince1970 * 1_000_000)
         )
-        if let output {
-            do {
-                try Data(html.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
-            } catch {
-                FileHandle.standardError.write(Data("rfctl: cannot write \(output): \(error)\n".utf8))
-                Foundation.exit(1)
-            }
-        } else {
-            FileHandle.standardOutput.write(Data(html.utf8))
-        }
+        write(html, to: output)
     }
 }
 
@@ -306,16 +312,7 @@ struct Records: ParsableCommand {
                 timeoutMilliseconds: 60_000
             )
             let text = export.content.hasSuffix("\n") ? export.content : export.content + "\n"
-            if let output {
-                do {
-                    try Data(text.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
-                } catch {
-                    FileHandle.standardError.write(Data("rfctl: cannot write \(output): \(error)\n".utf8))
-                    Foundation.exit(1)
-                }
-            } else {
-                FileHandle.standardOutput.write(Data(text.utf8))
-            }
+            write(text, to: output)
         }
     }
 }
