@@ -89,6 +89,18 @@ final class APITestClient {
         return true
     }
 
+    /// Reads subscribed events until a telemetry event's data satisfies `condition`; false if
+    /// none does within a second of the last event.
+    func awaitTelemetry(_ condition: ([String: Any]) -> Bool) -> Bool {
+        held.removeAll()
+        while true {
+            guard let line = try? next(timeoutMilliseconds: 1000) else { return false }
+            if line["kind"] as? String == "telemetry", let data = line["data"] as? [String: Any], condition(data) {
+                return true
+            }
+        }
+    }
+
     static func errorCode(_ reply: [String: Any]) -> String? {
         (reply["error"] as? [String: Any])?["code"] as? String
     }

@@ -176,17 +176,19 @@ extension FaultProcessTests {
         if getuid() == 0 { #expect(Self.policy(pair.sim.processIdentifier) == 1, "the simulator is not SCHED_FIFO") }
         #expect(P.ok(P.start(pair.api, ["level": "L4", "hold_s": 60])), "the lesion never started")
         #expect(P.reaches(pair.api) { $0["rf_on"] as? Bool == true }, "RF never came on")
-        // As on a loaded machine: the simulator's process is not scheduled for 25 ms, while the
-        // daemon's set points (valid 30 ms, one every 10 ms) wait in the line for it. The daemon
-        // sees a 25-35 ms gap in telemetry, inside its 50 ms stale limit. (The decision itself is
-        // tested in virtual time: SimulatedGeneratorTests.bytesWaitingThroughAStall; the 25 ms
-        // here is the injected fault, the stall of a real process, not a wait.)
+        // As on a loaded machine: the simulator's process is not scheduled, while the daemon's
+        // set points (valid 30 ms, one every 10 ms) wait in the line for it. The stall lasts until
+        // the daemon itself reports the generator silent for 20 ms (a telemetry event's `age_ms`,
+        // by the daemon's clock), then a tick or so more: a 20-35 ms gap, inside the 50 ms stale
+        // limit, measured by the system under test rather than by a sleep of the test's. (The
+        // decision itself is tested in virtual time: SimulatedGeneratorTests.bytesWaitingThroughAStall.)
         let client = try APITestClient(pair.api)
         #expect(P.ok(try client.call("subscribe", ["streams": ["telemetry"]])))
         for _ in 0..<20 {
             kill(pair.sim.processIdentifier, SIGSTOP)
-            usleep(25_000)
+            let silent = client.awaitTelemetry { ($0["age_ms"] as? Double ?? 0) >= 20 }
             kill(pair.sim.processIdentifier, SIGCONT)
+            #expect(silent, "the daemon never saw the stopped simulator fall silent")
             // Twenty of the daemon's ticks between stalls: its own clock paces this.
             #expect(client.awaitTicks(20), "the daemon's ticks stopped")
         }
