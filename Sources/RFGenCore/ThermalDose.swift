@@ -126,16 +126,21 @@ public struct LesionEstimator: Sendable {
     }
 
     /// Adds a tip reading held for `seconds`; the tissue advances once a whole step has gathered.
-    public mutating func add(celsius: Double, seconds: Double) {
+    /// - Returns: whether it advanced.
+    @discardableResult
+    public mutating func add(celsius: Double, seconds: Double) -> Bool {
         precondition(seconds >= 0 && celsius.isFinite, "a reading is finite and its interval not negative")
         pendingSeconds += seconds
         pendingTemperatureSum += celsius * seconds
+        var stepped = false
         while pendingSeconds >= Self.stepSeconds {
+            stepped = true
             let mean = pendingTemperatureSum / pendingSeconds
             step(tipCelsius: mean)
             pendingSeconds -= Self.stepSeconds
             pendingTemperatureSum = mean * pendingSeconds
         }
+        return stepped
     }
 
     /// One step of the tissue: the heat the electrode put into the tissue is what brings the
@@ -207,11 +212,14 @@ public struct ThermalDose: Sendable {
 
     public mutating func add(celsius: Double, seconds: Double) {
         tipMinutes += CEM43.minutes(celsius: celsius, seconds: seconds)
-        estimator.add(celsius: celsius, seconds: seconds)
+        if estimator.add(celsius: celsius, seconds: seconds) {
+            diameterMillimetres = (estimator.diameterMillimetres * 10).rounded() / 10
+        }
     }
 
-    /// The estimated lesion diameter, millimetres.
-    public var diameterMillimetres: Double { estimator.diameterMillimetres }
+    /// The estimated lesion diameter, millimetres, to the 0.1 mm it is shown and recorded with
+    /// (its error is a millimetre or more, docs/DOSE.md); computed once per estimator step.
+    public private(set) var diameterMillimetres = 0.0
 }
 
 /// Whether a lesion delivered what its profile asked: time at temperature and dose. Judged once,
@@ -232,9 +240,9 @@ public enum LesionCompleteness {
             )
         }
         if doseMinutes < profile.minimumDoseCEM43Minutes {
-            reasons.append(
-                "CEM43 dose \(scientific(doseMinutes)) min of the \(scientific(profile.minimumDoseCEM43Minutes)) min asked"
-            )
+            // In percent of what was asked: the doses themselves run to 10^13 and more.
+            let percent = Int((100 * doseMinutes / profile.minimumDoseCEM43Minutes).rounded(.down))
+            reasons.append("CEM43 dose \(percent) % of the dose asked")
         }
         return reasons.isEmpty ? nil : reasons.joined(separator: "; ")
     }
@@ -244,15 +252,4 @@ public enum LesionCompleteness {
         return tenths == tenths.rounded() ? "\(Int(tenths))" : "\(tenths)"
     }
 
-    /// A dose in scientific notation with three significant digits, e.g. 1.65e13.
-    public static func scientific(_ value: Double) -> String {
-        guard value > 0, value.isFinite else { return "0" }
-        var exponent = Int(log10(value).rounded(.down))
-        var mantissa = ((value / pow(10, Double(exponent))) * 100).rounded() / 100
-        if mantissa >= 10 {
-            mantissa /= 10
-            exponent += 1
-        }
-        return exponent == 0 ? "\(mantissa)" : "\(mantissa)e\(exponent)"
-    }
 }

@@ -773,7 +773,7 @@ final class APIHub: @unchecked Sendable {
         result.records = shared.records.withLock { $0 }
         if let profile = status.profile {
             result.doseCem43Min = status.doseCEM43Minutes
-            result.diameterMm = (status.diameterMillimetres * 10).rounded() / 10
+            result.diameterMm = status.diameterMillimetres
             if !status.phase.isActive {
                 // The record's own judgement (`LesionCompleteness`), made again from the same totals.
                 let shortfall = LesionCompleteness.shortfall(

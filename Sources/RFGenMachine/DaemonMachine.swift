@@ -359,7 +359,7 @@ public struct DaemonMachine: Sendable {
         )
         if core.profile != nil {
             event.doseCem43Min = status.doseCEM43Minutes
-            event.diameterMm = (status.diameterMillimetres * 10).rounded() / 10
+            event.diameterMm = status.diameterMillimetres
         }
         return event
     }

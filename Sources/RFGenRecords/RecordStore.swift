@@ -454,7 +454,7 @@ extension LesionRecord {
         summary.startedUtc = UTCTime.iso8601(microseconds: startedMicroseconds)
         summary.endedUtc = endedMicroseconds.map(UTCTime.iso8601(microseconds:))
         summary.doseCem43Min = doseCEM43Minutes
-        summary.diameterMm = diameterMillimetres.map { ($0 * 10).rounded() / 10 }
+        summary.diameterMm = diameterMillimetres
         summary.complete = complete
         summary.incompleteReason = shortfall
         summary.profileParameters = profileParameters?.info
@@ -504,7 +504,7 @@ extension LesionSample {
             impedanceOhm: impedanceDeciohms.map { Double($0) / 10 },
             rfOn: rfOn,
             doseCem43Min: doseCEM43Minutes,
-            diameterMm: diameterMillimetres.map { ($0 * 10).rounded() / 10 }
+            diameterMm: diameterMillimetres
         )
     }
 }

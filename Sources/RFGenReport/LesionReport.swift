@@ -1,10 +1,5 @@
+import Foundation
 import RFGenAPI
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A report of one or more lesions as one self-contained HTML file: inline SVG plots, inline CSS,
 /// no script, nothing fetched from a network, laid out for A4 paper. Pure: it reads exported
@@ -162,29 +157,12 @@ public enum LesionReport {
     }
 
     static func fixed(_ value: Double, _ digits: Int) -> String {
-        guard value.isFinite else { return "—" }
-        var scale = 1.0
-        for _ in 0..<digits { scale *= 10 }
-        let rounded = (value * scale).rounded() / scale
-        if digits == 0 { return String(Int(rounded)) }
-        var text = String(rounded)
-        // String(Double) may drop trailing zeros (85.0 stays, 85.10 becomes 85.1): pad them back.
-        if let dot = text.firstIndex(of: ".") {
-            let decimals = text.distance(from: text.index(after: dot), to: text.endIndex)
-            if decimals < digits { text += String(repeating: "0", count: digits - decimals) }
-        }
-        return text.contains("e") ? String(value) : text
+        value.isFinite ? String(format: "%.\(digits)f", value) : "—"
     }
 
     static func scientific(_ value: Double) -> String {
-        guard value > 0, value.isFinite else { return "0" }
-        var exponent = Int(log10(value).rounded(.down))
-        var mantissa = value / pow(10, Double(exponent))
-        if (mantissa * 100).rounded() / 100 >= 10 {
-            mantissa /= 10
-            exponent += 1
-        }
-        return "\(fixed(mantissa, 2)) × 10<sup>\(exponent)</sup>"
+        guard let (mantissa, exponent) = Scientific.parts(value) else { return "0" }
+        return "\(mantissa) × 10<sup>\(exponent)</sup>"
     }
 
     /// To the second, for the table: `2026-12-01 15:08:26Z`.

@@ -1,10 +1,5 @@
+import Foundation
 import RFGenAPI
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// One lesion's plots as inline SVG: tip temperature with the set point, power, impedance and the
 /// dose, one panel each, on one shared time axis; the phases shaded behind every panel, each alarm

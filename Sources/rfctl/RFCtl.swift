@@ -228,7 +228,7 @@ struct Profiles: APICommand {
                 "\($0.name)  \(Text.number($0.targetC, "°C")) ±\(Text.number($0.holdBandC, "°C")) "
                     + "for \(Text.duration($0.holdS))  ramp \(Text.number($0.rampCPerS, "°C/s"))  "
                     + "at most \(Text.number($0.powerLimitW, "W")), \(Text.number($0.energyCapJ, "J", digits: 0))"
-                    + ($0.minDoseCem43Min.map { "  dose \(String(format: "%.2e", $0)) CEM43 min" } ?? "")
+                    + ($0.minDoseCem43Min.map { "  dose \(Scientific.text($0)) CEM43 min" } ?? "")
             }.joined(separator: "\n")
         }
     }
@@ -348,7 +348,7 @@ enum Text {
         ]
         if let dose = s.doseCem43Min {
             lines.append(
-                "dose \(String(format: "%.2e", dose)) CEM43 min  lesion about \(number(s.diameterMm, "mm")) (estimated)"
+                "dose \(Scientific.text(dose)) CEM43 min  lesion about \(number(s.diameterMm, "mm")) (estimated)"
                     + (s.complete.map { $0 ? "  complete" : "  INCOMPLETE: \(s.incompleteReason ?? "")" } ?? "")
             )
         }

@@ -180,7 +180,7 @@ struct WatchView {
         )
         if let dose = t?.doseCem43Min {
             lines.append(
-                "dose \(String(format: "%.2e", dose)) CEM43 min   lesion about \(Text.number(t?.diameterMm, "mm")) (estimated)"
+                "dose \(Scientific.text(dose)) CEM43 min   lesion about \(Text.number(t?.diameterMm, "mm")) (estimated)"
             )
         }
         let hold = t?.holdS ?? 0

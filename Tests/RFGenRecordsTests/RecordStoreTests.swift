@@ -131,7 +131,7 @@ struct RecordStoreTests {
                 "wall_us,time_utc,elapsed_s,phase,tip_temp_c,second_temp_c,setpoint_c,power_w,setpoint_w,impedance_ohm,"
                     + "rf_on,dose_cem43_min,diameter_mm",
                 "1796137706500000,2026-12-01T15:08:26.500000Z,0.5,ramp,37.0,36.5,37.5,3.0,3.1,660.0,1,0.0,0.0",
-                "1796137706510000,2026-12-01T15:08:26.510000Z,0.51,hold,37.01,,38.5,3.0,3.1,,1,0.5,0.3",
+                "1796137706510000,2026-12-01T15:08:26.510000Z,0.51,hold,37.01,,38.5,3.0,3.1,,1,0.5,0.25",
                 "",
             ]
         )

@@ -28,3 +28,26 @@ public enum UTCTime {
             + ".\(pad(Int(fraction), 6))Z"
     }
 }
+
+/// Doses as people read them: CEM43 at the tip runs to 10^13 minutes and more.
+public enum Scientific {
+    /// `value` to three significant digits as a mantissa (1.00-9.99, two decimals) and a power
+    /// of ten; nil for zero, negative or non-finite values.
+    public static func parts(_ value: Double) -> (mantissa: String, exponent: Int)? {
+        guard value > 0, value.isFinite else { return nil }
+        var exponent = Int(log10(value).rounded(.down))
+        var hundredths = Int((value / pow(10, Double(exponent)) * 100).rounded())
+        if hundredths >= 1000 {
+            hundredths /= 10
+            exponent += 1
+        }
+        let decimals = hundredths % 100
+        return ("\(hundredths / 100).\(decimals < 10 ? "0" : "")\(decimals)", exponent)
+    }
+
+    /// `1.65e13`; `0` for zero.
+    public static func text(_ value: Double) -> String {
+        guard let (mantissa, exponent) = parts(value) else { return value == 0 ? "0" : "\(value)" }
+        return "\(mantissa)e\(exponent)"
+    }
+}
