@@ -107,7 +107,7 @@ let package = Package(
         .executableTarget(
             name: "rfgend",
             dependencies: [
-                "RFGenAPI", "RFGenDaemon", "RFGenDiscovery", "RFGenLink", "RFGenSystem",
+                "RFGenAPI", "RFGenCore", "RFGenDaemon", "RFGenDiscovery", "RFGenLink", "RFGenSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],

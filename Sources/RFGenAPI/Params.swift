@@ -113,6 +113,8 @@ public struct RecordSummary: Codable, Hashable, Sendable {
     public var profileParameters: ProfileInfo?
     public var generator: GeneratorInfo?
     public var daemonVersion: String?
+    /// The procedure session the lesion belongs to; null for a lesion started outside one.
+    public var sessionId: Int64?
 
     public init(
         id: Int64,

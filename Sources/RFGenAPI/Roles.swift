@@ -51,13 +51,17 @@ public enum Method: String, CaseIterable, Sendable {
     case stop
     case estop
     case ack
+    case sessionOpen = "session.open"
+    case sessionClose = "session.close"
+    case sessionShow = "session.show"
+    case sessionList = "session.list"
 
     public var requiredRole: Role {
         switch self {
         case .status, .profiles, .clients, .ping, .subscribe, .unsubscribe, .recordsList, .recordsShow,
-            .recordsExport:
+            .recordsExport, .sessionShow, .sessionList:
             .observer
-        case .leaseAcquire, .leaseRelease, .start, .stop, .estop, .ack:
+        case .leaseAcquire, .leaseRelease, .start, .stop, .estop, .ack, .sessionOpen, .sessionClose:
             .operator
         }
     }

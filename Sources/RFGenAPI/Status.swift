@@ -275,6 +275,8 @@ public struct StatusResult: Codable, Hashable, Sendable {
     /// one runs and before the first. `incomplete_reason` says what it lacks.
     public var complete: Bool?
     public var incompleteReason: String?
+    /// The open procedure session, if any: its id, patient reference and planned levels.
+    public var session: SessionBrief?
 
     public init(
         state: String,

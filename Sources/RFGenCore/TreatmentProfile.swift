@@ -43,6 +43,32 @@ public struct TreatmentProfile: Hashable, Sendable {
     /// The profiles built into the daemon.
     public static let builtIn: [TreatmentProfile] = [.bvn]
 
+    /// The most profiles a configuration may add: a device maker's handful, not a database.
+    public static let maxConfigured = 32
+
+    /// The profiles a daemon offers: the built-in ones, then a device maker's from the
+    /// configuration file, each checked against the limits no profile can pass.
+    /// - Returns: the list, or one message per problem (naming the profile) when any is wrong:
+    ///   a daemon with a bad profile does not start, rather than start without it.
+    public static func catalogue(adding configured: [TreatmentProfile]) -> Result<[TreatmentProfile], ProfileError> {
+        var problems: [String] = []
+        if configured.count > maxConfigured {
+            problems.append("at most \(maxConfigured) profiles may be configured; got \(configured.count)")
+        }
+        var names = Set(builtIn.map(\.name))
+        for profile in configured {
+            if !names.insert(profile.name).inserted {
+                problems.append(
+                    builtIn.contains { $0.name == profile.name }
+                        ? "profile \(profile.name) is built in and cannot be redefined"
+                        : "profile \(profile.name) is configured twice"
+                )
+            }
+            problems += profile.problems().map { "profile \(profile.name): \($0)" }
+        }
+        return problems.isEmpty ? .success(builtIn + configured) : .failure(ProfileError(problems: problems))
+    }
+
     public init(
         name: String,
         setPointCelsius: Double,
@@ -126,4 +152,12 @@ public struct TreatmentProfile: Hashable, Sendable {
         }
         return problems
     }
+}
+
+/// Why a set of profiles cannot be used: every problem, each naming its profile.
+public struct ProfileError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var problems: [String]
+    public var description: String { problems.joined(separator: "; ") }
+
+    public init(problems: [String]) { self.problems = problems }
 }

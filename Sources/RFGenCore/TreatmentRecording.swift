@@ -100,19 +100,23 @@ public struct LesionStart: Hashable, Sendable {
     /// the core began, which needs a connected generator).
     public var generator: GeneratorIdentity?
     public var wallMicroseconds: Int64
+    /// The procedure session it belongs to; nil for a lesion started outside one.
+    public var session: Int64?
 
     public init(
         profile: TreatmentProfile,
         level: String,
         operatorUID: UInt32,
         generator: GeneratorIdentity?,
-        wallMicroseconds: Int64
+        wallMicroseconds: Int64,
+        session: Int64? = nil
     ) {
         self.profile = profile
         self.level = level
         self.operatorUID = operatorUID
         self.generator = generator
         self.wallMicroseconds = wallMicroseconds
+        self.session = session
     }
 }
 
@@ -163,10 +167,13 @@ public enum RecordEntry: Hashable, Sendable {
 public struct RecordedStart: Hashable, Sendable {
     public var level: String
     public var operatorUID: UInt32
+    /// The procedure session it belongs to, if any.
+    public var session: Int64?
 
-    public init(level: String, operatorUID: UInt32) {
+    public init(level: String, operatorUID: UInt32, session: Int64? = nil) {
         self.level = level
         self.operatorUID = operatorUID
+        self.session = session
     }
 }
 
@@ -206,7 +213,8 @@ public enum TreatmentRecording {
                                 level: start?.level ?? "",
                                 operatorUID: start?.operatorUID ?? 0,
                                 generator: generator,
-                                wallMicroseconds: wall
+                                wallMicroseconds: wall,
+                                session: start?.session
                             )
                         )
                     )

@@ -27,6 +27,8 @@ final class APIHub: @unchecked Sendable {
         /// number known to have been issued before it.
         var firstSeq: UInt64
         var unknownAfterSeq: UInt64?
+        /// The procedure session the records say is open as this daemon starts: it stays open.
+        var openSession: OpenProcedure? = nil
     }
 
     /// One connection. @unchecked: touched only on the hub's event loop, like the hub.
@@ -91,7 +93,9 @@ final class APIHub: @unchecked Sendable {
         let client: Client
         /// An export: its reply may be many megabytes.
         let large: Bool
-        let produce: @Sendable () -> ByteBuffer?
+        let produce: @Sendable () -> (line: ByteBuffer?, value: (any Sendable)?)
+        /// Called on the loop once `produce` has run, with its value (nil when it failed).
+        let settled: (@Sendable ((any Sendable)?) -> Void)?
     }
 
     init(
@@ -100,6 +104,7 @@ final class APIHub: @unchecked Sendable {
         shared: Shared,
         roles: RolePolicy,
         maxClients: Int,
+        profiles: [TreatmentProfile],
         identity: Identity,
         journal: EventJournal,
         log: @escaping @Sendable (String) -> Void
@@ -110,7 +115,8 @@ final class APIHub: @unchecked Sendable {
         self.shared = shared
         self.roles = roles
         self.maxClients = maxClients
-        sessions = APISessions(limits: .daemon(clients: maxClients))
+        sessions = APISessions(limits: .daemon(clients: maxClients), profiles: profiles)
+        sessions.restore(procedure: identity.openSession)
         self.identity = identity
         self.log = log
         replay = ReplayBuffer(capacity: APILimits.replayEvents, latestSeq: identity.firstSeq - 1)
@@ -305,7 +311,7 @@ final class APIHub: @unchecked Sendable {
         case .status:
             reply(to: client, id: id, Result<StatusResult, APIError>.success(status(for: client)))
         case .profiles:
-            reply(to: client, id: id, Result<[ProfileInfo], APIError>.success(TreatmentProfile.builtIn.map(\.info)))
+            reply(to: client, id: id, Result<[ProfileInfo], APIError>.success(sessions.profiles.map(\.info)))
         case .clients:
             let list = clients.values.sorted { $0.id < $1.id }.map { info($0) }
             reply(to: client, id: id, Result<[ClientInfo], APIError>.success(list))
@@ -319,6 +325,40 @@ final class APIHub: @unchecked Sendable {
             reply(to: client, id: id, Result<Empty, APIError>.success(Empty()))
         case .leaseAcquire, .leaseRelease, .start, .stop, .estop, .ack:
             preconditionFailure("\(method.rawValue) is decided by the session logic (APISessions)")
+        case .sessionOpen, .sessionClose:
+            do {
+                try changeSession(method, id: id, line: line, client: client)
+            } catch {
+                // Refused before anything was written: the session logic may take the next change.
+                sessions.procedureUnchanged()
+                throw error
+            }
+        case .sessionShow:
+            let params = try APIJSON.params(SessionParams.self, line, decoder: decoder) ?? SessionParams()
+            let open = sessions.procedure?.id
+            try readRecords(client: client, id: id) { store in
+                guard let asked = try params.id ?? open ?? store.procedures(limit: 1, beforeID: nil).first?.id else {
+                    throw APIError(.notFound, "no sessions yet")
+                }
+                guard let info = try store.procedureInfo(id: asked) else {
+                    throw APIError(.notFound, "no session \(asked)")
+                }
+                return info
+            }
+        case .sessionList:
+            let params = try APIJSON.params(SessionListParams.self, line, decoder: decoder) ?? SessionListParams()
+            let limit = params.limit ?? APILimits.recordsPerPage
+            guard (1...APILimits.recordsPerPage).contains(limit) else {
+                throw APIError(.invalidParams, "limit must be 1-\(APILimits.recordsPerPage); got \(limit)")
+            }
+            if let before = params.beforeId, before < 1 {
+                throw APIError(.invalidParams, "before_id must be a session id, 1 or more; got \(before)")
+            }
+            try readRecords(client: client, id: id) { store in
+                try store.procedures(limit: limit, beforeID: params.beforeId).map {
+                    $0.info(lesions: try store.lesions(procedure: $0.id))
+                }
+            }
         case .recordsList:
             let params = try APIJSON.params(RecordsListParams.self, line, decoder: decoder) ?? RecordsListParams()
             let limit = params.limit ?? APILimits.recordsPerPage
@@ -378,7 +418,8 @@ final class APIHub: @unchecked Sendable {
         client: Client,
         id: RequestID?,
         large: Bool = false,
-        _ read: @escaping @Sendable (RecordStore) throws -> Result
+        _ read: @escaping @Sendable (RecordStore) throws -> Result,
+        settled: (@Sendable (Result?) -> Void)? = nil
     ) throws(APIError) {
         guard let store = shared.store.withLock({ $0 }) else {
             throw APIError(.noRecords, "this daemon keeps no records (start rfgend with --state-dir)")
@@ -391,7 +432,7 @@ final class APIHub: @unchecked Sendable {
         }
         let log = self.log
         let name = client.name
-        let produce: @Sendable () -> ByteBuffer? = {
+        let produce: @Sendable () -> (line: ByteBuffer?, value: (any Sendable)?) = {
             let result: Swift.Result<Result, APIError>
             do {
                 result = .success(try read(store))
@@ -406,15 +447,79 @@ final class APIHub: @unchecked Sendable {
                     bytes: try APIJSON.line("reply", Reply(id: id, result), encoder: APIJSON.encoder())
                 )
                 line.writeInteger(UInt8(ascii: "\n"))
-                return line
+                return (line, try? result.get())
             } catch {
                 log("api: a records reply for \(name) could not be encoded: \(error)")
-                return nil
+                return (nil, try? result.get())
             }
         }
+        var settle: (@Sendable ((any Sendable)?) -> Void)?
+        if let settled {
+            settle = { @Sendable value in settled(value as? Result) }
+        }
         client.recordsRequests += 1
-        recordsReads.append(RecordsRead(client: client, large: large, produce: produce))
+        recordsReads.append(RecordsRead(client: client, large: large, produce: produce, settled: settle))
         startRecordsReads()
+    }
+
+    /// `session.open` or `session.close`, which the session logic has checked and marked as
+    /// changing: written on the thread pool like a records request (a slow disk never holds the
+    /// API's loop, nor a stop), then the session logic learns what is open.
+    private func changeSession(
+        _ method: RFGenAPI.Method,
+        id: RequestID?,
+        line: [UInt8],
+        client: Client
+    ) throws(APIError) {
+        let uid = client.uid
+        let wall = wallClockMicroseconds()
+        if method == .sessionOpen {
+            guard let params = try APIJSON.params(SessionOpenParams.self, line, decoder: decoder) else {
+                throw APIError(.invalidParams, "session.open needs params")
+            }
+            try readRecords(client: client, id: id) { store in
+                let record: ProcedureRecord
+                do {
+                    record = try store.openProcedure(params, operatorUID: uid, at: wall)
+                } catch let error as RecordError {
+                    throw APIError(.refused, "\(error)")
+                }
+                return record.info(lesions: [])
+            } settled: { [self] info in
+                if let opened = info.map({
+                    OpenProcedure(id: $0.id, patientRef: $0.patientRef, levels: $0.plannedLevels)
+                }) {
+                    sessions.procedureChanged(to: opened)
+                    log("session \(opened.id) opened by uid \(uid): levels \(opened.levels.joined(separator: ", "))")
+                } else {
+                    sessions.procedureUnchanged()
+                }
+            }
+            return
+        }
+        guard let closing = sessions.procedure else { throw APIError(.refused, "no session is open") }
+        let status = shared.status.withLock { $0 }
+        if status.phase.isActive {
+            throw APIError(
+                .refused,
+                "a lesion is running (\(status.phase.rawValue), level \(status.level ?? "-")): "
+                    + "stop it or let it end before closing the session"
+            )
+        }
+        try readRecords(client: client, id: id) { store in
+            try store.closeProcedure(closing.id, at: wall)
+            guard let info = try store.procedureInfo(id: closing.id) else {
+                throw APIError(.internal, "session \(closing.id) vanished as it closed")
+            }
+            return info
+        } settled: { [self] info in
+            if info != nil {
+                sessions.procedureChanged(to: nil)
+                log("session \(closing.id) closed by uid \(uid)")
+            } else {
+                sessions.procedureUnchanged()
+            }
+        }
     }
 
     /// Starts every waiting records read that may run now, oldest first.
@@ -424,6 +529,8 @@ final class APIHub: @unchecked Sendable {
             let read = recordsReads[index]
             if read.client.closing {
                 recordsReads.remove(at: index)
+                // A session change its client left before it was written: not carried out.
+                read.settled?(nil)
                 continue
             }
             let roomForExport =
@@ -437,7 +544,9 @@ final class APIHub: @unchecked Sendable {
             client.readingRecords = true
             if read.large { exportsProducing += 1 }
             pool.runIfActive(eventLoop: loop, read.produce).whenComplete { [self] result in
-                let line = (try? result.get()) ?? nil
+                let produced = try? result.get()
+                let line = produced?.line
+                read.settled?(produced?.value)
                 let held = read.large ? line?.readableBytes ?? 0 : 0
                 if read.large {
                     exportsProducing -= 1
@@ -771,6 +880,9 @@ final class APIHub: @unchecked Sendable {
             clients: clients.count
         )
         result.records = shared.records.withLock { $0 }
+        result.session = sessions.procedure.map {
+            SessionBrief(id: $0.id, patientRef: $0.patientRef, levels: $0.levels)
+        }
         if let profile = status.profile {
             result.doseCem43Min = status.doseCEM43Minutes
             result.diameterMm = status.diameterMillimetres

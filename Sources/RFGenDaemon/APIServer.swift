@@ -3,6 +3,7 @@ import NIOCore
 import NIOExtras
 import NIOPosix
 import RFGenAPI
+import RFGenCore
 import RFGenSystem
 
 #if canImport(Glibc)
@@ -17,14 +18,22 @@ public struct APIConfiguration: Sendable {
     public var socketGroup: UInt32?
     /// Clients connected at once (`APILimits.clients` unless configured, at most `clientsCeiling`).
     public var maxClients: Int
+    /// The profiles a start may name (`TreatmentProfile.catalogue`).
+    public var profiles = TreatmentProfile.builtIn
 
-    public init(socketPath: String, roles: RolePolicy, socketGroup: UInt32? = nil, maxClients: Int = APILimits.clients)
-    {
+    public init(
+        socketPath: String,
+        roles: RolePolicy,
+        socketGroup: UInt32? = nil,
+        maxClients: Int = APILimits.clients,
+        profiles: [TreatmentProfile] = TreatmentProfile.builtIn
+    ) {
         precondition((1...APILimits.clientsCeiling).contains(maxClients), "max clients out of range")
         self.socketPath = socketPath
         self.roles = roles
         self.socketGroup = socketGroup
         self.maxClients = maxClients
+        self.profiles = profiles
     }
 }
 
@@ -66,6 +75,7 @@ final class APIServer: Sendable {
             shared: shared,
             roles: configuration.roles,
             maxClients: configuration.maxClients,
+            profiles: configuration.profiles,
             identity: identity,
             journal: EventJournal(logger: logger),
             log: log

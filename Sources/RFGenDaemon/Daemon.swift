@@ -4,6 +4,7 @@ import RFGenAPI
 import RFGenCore
 import RFGenDiscovery
 import RFGenLink
+import RFGenMachine
 import RFGenRecords
 import RFGenSystem
 import SystemPackage
@@ -29,6 +30,9 @@ public struct DaemonConfiguration: Sendable {
     public var socketGroup: UInt32?
     /// Clients the API serves at once.
     public var maxClients = APILimits.clients
+    /// The profiles a start may name: the built-in ones and the configuration file's, checked
+    /// (`TreatmentProfile.catalogue`).
+    public var profiles = TreatmentProfile.builtIn
     /// Verification only: the control thread stops ticking this long after start (it still
     /// notices a stop), so that tests can see the watchdog withheld. nil in service.
     public var injectControlStallMicroseconds: Int64?
@@ -75,6 +79,7 @@ public struct Daemon {
         var lastSeq: UInt64 = 0
         var previousShutdown = "none"
         var unknownAfterSeq: UInt64?
+        var openSession: OpenProcedure?
         var lock: DirectoryLock?
         if let directory = configuration.stateDirectory {
             lock = try DirectoryLock(directory: directory)
@@ -98,6 +103,11 @@ public struct Daemon {
                 previousShutdown = "first"
             }
             try opened.saveSequence(lastSeq, clean: false)
+            // A procedure session stays open across a restart (its lesion, if one ran, is aborted above).
+            if let open = try opened.openProcedure() {
+                openSession = OpenProcedure(id: open.id, patientRef: open.patientRef, levels: open.levels)
+                log("session \(open.id) is still open: levels \(open.levels.joined(separator: ", "))")
+            }
             store = opened
         }
         let shared = Shared(lastSeq: lastSeq)
@@ -122,13 +132,15 @@ public struct Daemon {
                 socketPath: configuration.socketPath,
                 roles: configuration.roles,
                 socketGroup: configuration.socketGroup,
-                maxClients: configuration.maxClients
+                maxClients: configuration.maxClients,
+                profiles: configuration.profiles
             ),
             identity: APIHub.Identity(
                 version: DaemonVersion.current,
                 instance: instance,
                 firstSeq: firstSeq,
-                unknownAfterSeq: unknownAfterSeq
+                unknownAfterSeq: unknownAfterSeq,
+                openSession: openSession
             ),
             shared: shared,
             logger: logger,

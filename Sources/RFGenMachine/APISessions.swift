@@ -32,6 +32,19 @@ public enum SessionEffect: Hashable, Sendable {
     case handle(client: UInt64, id: RequestID?, RFGenAPI.Method, line: [UInt8])
 }
 
+/// An open procedure session as the API's session logic needs it: which, for whom, what is planned.
+public struct OpenProcedure: Hashable, Sendable {
+    public var id: Int64
+    public var patientRef: String
+    public var levels: [String]
+
+    public init(id: Int64, patientRef: String, levels: [String]) {
+        self.id = id
+        self.patientRef = patientRef
+        self.levels = levels
+    }
+}
+
 /// The limits the session logic keeps, from the daemon's configuration.
 public struct SessionLimits: Hashable, Sendable {
     /// Clients connected at once (`max_clients`): what observers may take.
@@ -132,13 +145,49 @@ public struct APISessions: Sendable {
     /// The client holding the control lease.
     public private(set) var leaseHolder: UInt64?
     public private(set) var shuttingDown = false
+    /// The open procedure session, as the records hold it; nil when none is open.
+    public private(set) var procedure: OpenProcedure?
+    /// A `session.open` or `session.close` is being written to the records: no other may begin,
+    /// and no start (which would not know which session it belongs to) is taken, until it settles.
+    public private(set) var procedureChanging = false
     private var waiting: [Waiting] = []
     private var nextClient: UInt64 = 1
     private var nextTicket: UInt64 = 1
     private let decoder = APIJSON.decoder()
 
-    public init(limits: SessionLimits) {
+    /// The profiles a start may name: the built-in ones and the configuration's.
+    public let profiles: [TreatmentProfile]
+
+    public init(limits: SessionLimits, profiles: [TreatmentProfile] = TreatmentProfile.builtIn) {
+        precondition(!profiles.isEmpty, "a daemon offers at least its built-in profiles")
         self.limits = limits
+        self.profiles = profiles
+    }
+
+    // MARK: - Procedure sessions
+
+    /// The session the records say is open, when the daemon starts: it stays open across a restart.
+    public mutating func restore(procedure: OpenProcedure?) {
+        precondition(!procedureChanging, "restored before any request")
+        self.procedure = procedure
+    }
+
+    /// A `session.open` or `session.close` was written: `procedure` is what is open now.
+    public mutating func procedureChanged(to procedure: OpenProcedure?) {
+        assert(procedureChanging, "a change settles only after it began")
+        self.procedure = procedure
+        procedureChanging = false
+    }
+
+    /// A `session.open` or `session.close` was not carried out (refused, or the write failed).
+    public mutating func procedureUnchanged() {
+        assert(procedureChanging, "a change settles only after it began")
+        procedureChanging = false
+    }
+
+    private mutating func beginProcedureChange() throws(APIError) {
+        guard !procedureChanging else { throw APIError(.busy, "a session is being opened or closed; try again") }
+        procedureChanging = true
     }
 
     // MARK: - Connections
@@ -300,13 +349,20 @@ public struct APISessions: Sendable {
                 )
             }
             let name = params.profile ?? "bvn"
-            guard var profile = TreatmentProfile.builtIn.first(where: { $0.name == name }) else {
+            guard var profile = profiles.first(where: { $0.name == name }) else {
                 throw APIError(
                     .invalidParams,
-                    "unknown profile \"\(name)\"; built in: \(TreatmentProfile.builtIn.map(\.name).joined(separator: ", "))"
+                    "unknown profile \"\(name)\"; profiles: \(profiles.map(\.name).joined(separator: ", "))"
                 )
             }
             if let problem = StartParams.levelProblem(params.level) { throw APIError(.invalidParams, problem) }
+            if let procedure, !procedure.levels.contains(params.level) {
+                throw APIError(
+                    .invalidParams,
+                    "level \(params.level) is not planned in session \(procedure.id) "
+                        + "(\(procedure.levels.joined(separator: ", "))); close it to treat outside the plan"
+                )
+            }
             if let hold = params.holdS {
                 // A shorter hold than the profile's, for tests and demonstrations; never a longer one.
                 let allowed = TreatmentProfile.Limits.holdSeconds.lowerBound...profile.holdSeconds
@@ -322,6 +378,9 @@ public struct APISessions: Sendable {
             guard leaseHolder == client else {
                 if let holder = leaseHolder { throw leaseHeld("start needs the control lease,", holder) }
                 throw APIError(.leaseRequired, "start needs the control lease: call lease.acquire first")
+            }
+            guard !procedureChanging else {
+                throw APIError(.busy, "a session is being opened or closed; try again")
             }
             return try submit(.start(profile), level: params.level, id: id, session: session, now: now)
         case .stop:
@@ -340,7 +399,29 @@ public struct APISessions: Sendable {
                 }
             }
             return try submit(.acknowledge, id: id, session: session, now: now)
-        case .status, .profiles, .clients, .subscribe, .unsubscribe, .recordsList, .recordsShow, .recordsExport:
+        case .sessionOpen:
+            guard let params = try APIJSON.params(SessionOpenParams.self, line, decoder: decoder) else {
+                throw APIError(
+                    .invalidParams,
+                    "session.open needs params {\"patient_ref\": \"…\", \"levels\": [\"L4\", …]} (and optionally procedure)"
+                )
+            }
+            if let problem = params.problem() { throw APIError(.invalidParams, problem) }
+            if let open = procedure {
+                throw APIError(.refused, "session \(open.id) (patient \(open.patientRef)) is open: close it first")
+            }
+            try beginProcedureChange()
+            return [.handle(client: client, id: id, method, line: line)]
+        case .sessionClose:
+            let params = try APIJSON.params(SessionParams.self, line, decoder: decoder) ?? SessionParams()
+            guard let open = procedure else { throw APIError(.refused, "no session is open") }
+            if let asked = params.id, asked != open.id {
+                throw APIError(.notFound, "session \(asked) is not the open one; session \(open.id) is")
+            }
+            try beginProcedureChange()
+            return [.handle(client: client, id: id, method, line: line)]
+        case .status, .profiles, .clients, .subscribe, .unsubscribe, .recordsList, .recordsShow, .recordsExport,
+            .sessionShow, .sessionList:
             return [.handle(client: client, id: id, method, line: line)]
         }
     }
@@ -381,7 +462,14 @@ public struct APISessions: Sendable {
         assert(waiting.count <= limits.waitingRequests + limits.waitingStops, "each room holds its own")
         return [
             .submit(
-                OperatorRequest(ticket: ticket, command: command, level: level, uid: session.uid, client: session.id)
+                OperatorRequest(
+                    ticket: ticket,
+                    command: command,
+                    level: level,
+                    uid: session.uid,
+                    client: session.id,
+                    session: procedure?.id
+                )
             )
         ]
     }

@@ -21,13 +21,23 @@ public struct OperatorRequest: Hashable, Sendable {
     /// The peer's uid, and the API's client number.
     public var uid: UInt32
     public var client: UInt64
+    /// The procedure session a `start` belongs to (the one open when it was asked), if any.
+    public var session: Int64?
 
-    public init(ticket: UInt64, command: OperatorCommand, level: String = "", uid: UInt32 = 0, client: UInt64 = 0) {
+    public init(
+        ticket: UInt64,
+        command: OperatorCommand,
+        level: String = "",
+        uid: UInt32 = 0,
+        client: UInt64 = 0,
+        session: Int64? = nil
+    ) {
         self.ticket = ticket
         self.command = command
         self.level = level
         self.uid = uid
         self.client = client
+        self.session = session
     }
 }
 
@@ -177,7 +187,7 @@ public struct DaemonMachine: Sendable {
         out.records = TreatmentRecording.entries(
             actions: actions,
             core: core,
-            start: out.started.map { RecordedStart(level: $0.level, operatorUID: $0.uid) },
+            start: out.started.map { RecordedStart(level: $0.level, operatorUID: $0.uid, session: $0.session) },
             telemetry: fresh,
             generator: link.generator,
             wall: input.wall.microsecondsSinceEpoch

@@ -32,6 +32,22 @@ public struct LesionRecord: Hashable, Sendable {
     public var profileParameters: TreatmentProfile?
     public var generator: GeneratorIdentity?
     public var daemonVersion: String?
+    /// The procedure session it belongs to (schema v4); nil for a lesion started outside one.
+    public var session: Int64?
+}
+
+/// A procedure session as recorded.
+public struct ProcedureRecord: Hashable, Sendable {
+    public var id: Int64
+    /// The hospital's opaque reference to the patient or encounter (never a name).
+    public var patientRef: String
+    public var procedure: String?
+    public var levels: [String]
+    public var allowRepeats: Bool
+    public var operatorUID: UInt32
+    public var openedMicroseconds: Int64
+    /// nil while it is open.
+    public var closedMicroseconds: Int64?
 }
 
 /// Treatment records in SQLite (WAL, synchronous FULL): every lesion with its summary, alarms and
@@ -39,7 +55,7 @@ public struct LesionRecord: Hashable, Sendable {
 /// daemon killed mid-lesion loses at most the last second; `recoverInterrupted` marks what such a
 /// crash left running as aborted.
 public final class RecordStore: Sendable {
-    private let database: DatabaseQueue
+    let database: DatabaseQueue
     /// The file's path, and which file it named when the store opened it (device and inode).
     public let path: String
     private let identity: (device: UInt64, inode: UInt64)?
@@ -150,6 +166,24 @@ public final class RecordStore: Sendable {
                 t.add(column: "diameterMillimetres", .double)
             }
         }
+        // Procedure sessions: a patient's levels, and which lesions belong to which session. A
+        // lesion recorded before has no session (NULL), as it was started outside one.
+        migrator.registerMigration("v4: procedure sessions") { db in
+            try db.create(table: "procedure") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("patientRef", .text).notNull()
+                t.column("procedure", .text)
+                // The planned levels in order, comma-separated (each is L1-L5 or S1).
+                t.column("levels", .text).notNull()
+                t.column("allowRepeats", .boolean).notNull()
+                t.column("operatorUID", .integer).notNull()
+                t.column("openedMicroseconds", .integer).notNull()
+                t.column("closedMicroseconds", .integer)
+            }
+            try db.alter(table: "lesion") { t in
+                t.add(column: "sessionID", .integer).references("procedure")
+            }
+        }
         return migrator
     }
 
@@ -164,14 +198,14 @@ public final class RecordStore: Sendable {
                     INSERT INTO lesion (profile, level, operatorUID, startedMicroseconds, outcome, holdSeconds,
                     energyJoules, peakCelsius, doseCEM43Minutes, diameterMillimetres, generatorModel, generatorSerial,
                     generatorFirmware, daemonVersion, setPointCelsius, rampCelsiusPerSecond, holdTargetSeconds,
-                    holdBandCelsius, powerLimitWatts, energyCapJoules, minimumDoseCEM43Minutes)
-                    VALUES (?, ?, ?, ?, 'running', 0, 0, 0, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    holdBandCelsius, powerLimitWatts, energyCapJoules, minimumDoseCEM43Minutes, sessionID)
+                    VALUES (?, ?, ?, ?, 'running', 0, 0, 0, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     p.name, start.level, Int64(start.operatorUID), start.wallMicroseconds, start.generator?.model,
                     start.generator?.serialNumber, start.generator?.firmware, daemonVersion, p.setPointCelsius,
                     p.rampCelsiusPerSecond, p.holdSeconds, p.holdBandCelsius, p.powerLimitWatts, p.energyCapJoules,
-                    p.minimumDoseCEM43Minutes,
+                    p.minimumDoseCEM43Minutes, start.session,
                 ]
             )
             return db.lastInsertedRowID
@@ -289,6 +323,13 @@ public final class RecordStore: Sendable {
         }
     }
 
+    /// Lesions matching an SQL condition (and its order), from the store's own queries only.
+    func lesions(where condition: String, _ arguments: StatementArguments) throws -> [LesionRecord] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM lesion WHERE " + condition, arguments: arguments).map(Self.lesion)
+        }
+    }
+
     public func lesion(id: Int64) throws -> LesionRecord? {
         try database.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM lesion WHERE id = ?", arguments: [id]).map(Self.lesion)
@@ -384,7 +425,7 @@ public final class RecordStore: Sendable {
         try APIJSON.encode(try document(lesion: id), encoder: APIJSON.encoder())
     }
 
-    private static func lesion(_ row: Row) -> LesionRecord {
+    static func lesion(_ row: Row) -> LesionRecord {
         LesionRecord(
             id: row["id"],
             profile: row["profile"],
@@ -409,7 +450,8 @@ public final class RecordStore: Sendable {
                     firmware: row["generatorFirmware"] ?? ""
                 )
             },
-            daemonVersion: row["daemonVersion"]
+            daemonVersion: row["daemonVersion"],
+            session: row["sessionID"]
         )
     }
 
@@ -425,6 +467,139 @@ public final class RecordStore: Sendable {
             powerLimitWatts: row["powerLimitWatts"] ?? 0,
             energyCapJoules: row["energyCapJoules"] ?? 0,
             minimumDoseCEM43Minutes: row["minimumDoseCEM43Minutes"] ?? 0
+        )
+    }
+}
+
+// MARK: - Procedure sessions
+
+extension RecordStore {
+    /// Opens a procedure session.
+    /// - Returns: its record.
+    public func openProcedure(
+        _ params: SessionOpenParams,
+        operatorUID: UInt32,
+        at microseconds: Int64
+    ) throws
+        -> ProcedureRecord
+    {
+        try database.write { db in
+            // One open session at a time: the API's session logic keeps it so, and the store
+            // refuses rather than trusts it.
+            if let open = try Int64.fetchOne(db, sql: "SELECT id FROM procedure WHERE closedMicroseconds IS NULL") {
+                throw RecordError("session \(open) is open")
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO procedure (patientRef, procedure, levels, allowRepeats, operatorUID, openedMicroseconds)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    params.patientRef, params.procedure, params.levels.joined(separator: ","),
+                    params.allowRepeats ?? false, Int64(operatorUID), microseconds,
+                ]
+            )
+            return ProcedureRecord(
+                id: db.lastInsertedRowID,
+                patientRef: params.patientRef,
+                procedure: params.procedure,
+                levels: params.levels,
+                allowRepeats: params.allowRepeats ?? false,
+                operatorUID: operatorUID,
+                openedMicroseconds: microseconds,
+                closedMicroseconds: nil
+            )
+        }
+    }
+
+    /// Closes the open session `id`.
+    public func closeProcedure(_ id: Int64, at microseconds: Int64) throws {
+        try database.write { db in
+            try db.execute(
+                sql: "UPDATE procedure SET closedMicroseconds = ? WHERE id = ? AND closedMicroseconds IS NULL",
+                arguments: [microseconds, id]
+            )
+            guard db.changesCount == 1 else { throw RecordError("session \(id) is not open") }
+        }
+    }
+
+    /// The open session, if any: the daemon restores it on start.
+    public func openProcedure() throws -> ProcedureRecord? {
+        try database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM procedure WHERE closedMicroseconds IS NULL ORDER BY id DESC")
+                .map(Self.procedure)
+        }
+    }
+
+    public func procedure(id: Int64) throws -> ProcedureRecord? {
+        try database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM procedure WHERE id = ?", arguments: [id]).map(Self.procedure)
+        }
+    }
+
+    /// A page of sessions, newest first.
+    public func procedures(limit: Int, beforeID: Int64?) throws -> [ProcedureRecord] {
+        try database.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM procedure WHERE id < ? ORDER BY id DESC LIMIT ?",
+                arguments: [beforeID ?? Int64.max, limit]
+            ).map(Self.procedure)
+        }
+    }
+
+    /// The lesions of a session, oldest first.
+    public func lesions(procedure id: Int64) throws -> [LesionRecord] {
+        try lesions(where: "sessionID = ? ORDER BY id", [id])
+    }
+
+    /// A session as the API shows it: each planned level with every attempt at it.
+    public func procedureInfo(id: Int64) throws -> SessionInfo? {
+        guard let procedure = try procedure(id: id) else { return nil }
+        return procedure.info(lesions: try lesions(procedure: id))
+    }
+
+    private static func procedure(_ row: Row) -> ProcedureRecord {
+        ProcedureRecord(
+            id: row["id"],
+            patientRef: row["patientRef"],
+            procedure: row["procedure"],
+            levels: (row["levels"] as String).split(separator: ",").map(String.init),
+            allowRepeats: row["allowRepeats"],
+            operatorUID: UInt32(truncatingIfNeeded: row["operatorUID"] as Int64),
+            openedMicroseconds: row["openedMicroseconds"],
+            closedMicroseconds: row["closedMicroseconds"]
+        )
+    }
+}
+
+extension ProcedureRecord {
+    /// The session as the API shows it, from its lesions (oldest first): each planned level with
+    /// its attempts, complete when one of them is.
+    public func info(lesions: [LesionRecord]) -> SessionInfo {
+        let levels = levels.map { level in
+            let attempts = lesions.filter { $0.level == level }.map {
+                SessionAttempt(
+                    recordId: $0.id,
+                    outcome: $0.outcome,
+                    complete: $0.complete,
+                    incompleteReason: $0.shortfall,
+                    startedUs: $0.startedMicroseconds
+                )
+            }
+            return SessionLevel(level: level, attempts: attempts, complete: attempts.contains { $0.complete == true })
+        }
+        return SessionInfo(
+            id: id,
+            patientRef: patientRef,
+            procedure: procedure,
+            state: closedMicroseconds == nil ? "open" : "closed",
+            plannedLevels: self.levels,
+            allowRepeats: allowRepeats,
+            operatorUid: operatorUID,
+            openedUs: openedMicroseconds,
+            closedUs: closedMicroseconds,
+            levels: levels
         )
     }
 }
@@ -462,6 +637,7 @@ extension LesionRecord {
             GeneratorInfo(model: $0.model, serial: $0.serialNumber, firmware: $0.firmware)
         }
         summary.daemonVersion = daemonVersion
+        summary.sessionId = session
         return summary
     }
 }

@@ -17,8 +17,8 @@ struct RFCtl: ParsableCommand {
             rfctl --generate-completion-script bash|zsh|fish.
             """,
         subcommands: [
-            Status.self, Start.self, Stop.self, EStop.self, Ack.self, Watch.self, Records.self, Report.self,
-            Capture.self, Clients.self, Profiles.self,
+            Status.self, Start.self, Stop.self, EStop.self, Ack.self, Watch.self, Session.self, Records.self,
+            Report.self, Capture.self, Clients.self, Profiles.self,
         ]
     )
 
@@ -183,16 +183,27 @@ struct Report: APICommand {
     )
     @ParentCommand var root: RFCtl
     @OptionGroup var common: Common
-    @Argument(help: "The records' ids, in the order they are to appear.") var ids: [Int64]
+    @Argument(help: "The records' ids, in the order they are to appear.") var ids: [Int64] = []
+    @Option(help: "Every lesion of this procedure session, in the order they were started.") var session: Int64?
     @Option(name: .shortAndLong, help: "Write to this file instead of standard output.") var output: String?
-    @Option(help: "The report's heading.") var title = "RF ablation report"
+    @Option(help: "The report's heading (default: the session's procedure and patient reference).") var title: String?
 
     func validate() throws {
-        guard !ids.isEmpty else { throw ValidationError("name at least one record id") }
+        guard ids.isEmpty != (session == nil) else {
+            throw ValidationError("name record ids or --session ID, not both")
+        }
         guard ids.count <= 16 else { throw ValidationError("at most 16 records in one report") }
     }
 
     func run(on api: APIConnection) throws(APIConnection.Failure) {
+        var ids = self.ids
+        var heading = title ?? "RF ablation report"
+        if let session {
+            let info = try api.call("session.show", SessionParams(id: session), as: SessionInfo.self)
+            ids = Set(info.levels.flatMap { $0.attempts.map(\.recordId) }).sorted()
+            guard !ids.isEmpty else { fail(.refused(APIError(.notFound, "session \(session) has no lesions yet"))) }
+            heading = title ?? "\(info.procedure ?? "Procedure") · session \(info.id) · patient ref \(info.patientRef)"
+        }
         var documents: [RecordDocument] = []
         for id in ids {
             let export = try api.call(
@@ -209,10 +220,93 @@ struct Report: APICommand {
         }
         let html = LesionReport.html(
             documents: documents,
-            title: title,
+            title: heading,
             generatedUs: Int64(Date().timeIntervalSince1970 * 1_000_000)
         )
         write(html, to: output)
+    }
+}
+
+struct Session: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Procedure sessions: one patient's levels, a lesion per level, retries kept.",
+        discussion: """
+            While a session is open, start takes only its planned levels and each lesion is filed \
+            under it; it stays open across a daemon restart. The patient reference is an opaque \
+            id from the hospital's system, never a name.
+            """,
+        subcommands: [Open.self, Close.self, Show.self, List.self],
+        defaultSubcommand: Show.self
+    )
+
+    struct Open: APICommand {
+        static let configuration = CommandConfiguration(abstract: "Open a session and plan its levels.")
+        @ParentCommand var root: RFCtl
+        @OptionGroup var common: Common
+        @Option(help: "The hospital's opaque patient or encounter reference (never a name).") var patient: String
+        @Option(help: "Planned levels in order, e.g. L3,L4,L5 (L1-L5, S1; at most 5).") var levels: String
+        @Option(help: "A label for the procedure, e.g. \"BVN ablation\".") var procedure: String?
+        @Flag(help: "Allow a level planned twice, on purpose.") var allowRepeats = false
+
+        func run(on api: APIConnection) throws(APIConnection.Failure) {
+            let params = SessionOpenParams(
+                patientRef: patient,
+                procedure: procedure,
+                levels: levels.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() },
+                allowRepeats: allowRepeats ? true : nil
+            )
+            let info = try api.call("session.open", params, as: SessionInfo.self)
+            output(info) { Text.session(info) }
+        }
+    }
+
+    struct Close: APICommand {
+        static let configuration = CommandConfiguration(abstract: "Close the open session.")
+        @ParentCommand var root: RFCtl
+        @OptionGroup var common: Common
+
+        func run(on api: APIConnection) throws(APIConnection.Failure) {
+            let info = try api.call("session.close", SessionParams(), as: SessionInfo.self)
+            output(info) { Text.session(info) }
+        }
+    }
+
+    struct Show: APICommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A session's levels and every attempt (default: the open one, or the newest)."
+        )
+        @ParentCommand var root: RFCtl
+        @OptionGroup var common: Common
+        @Argument(help: "The session's id.") var id: Int64?
+
+        func run(on api: APIConnection) throws(APIConnection.Failure) {
+            let info = try api.call("session.show", SessionParams(id: id), as: SessionInfo.self)
+            output(info) { Text.session(info) }
+        }
+    }
+
+    struct List: APICommand {
+        static let configuration = CommandConfiguration(abstract: "List the sessions, newest first.")
+        @ParentCommand var root: RFCtl
+        @OptionGroup var common: Common
+        @Option(help: "At most this many.") var limit: Int = APILimits.recordsPerPage
+        @Option(help: "Only sessions with a smaller id (the next page).") var before: Int64?
+
+        func run(on api: APIConnection) throws(APIConnection.Failure) {
+            let list = try api.call(
+                "session.list",
+                SessionListParams(limit: limit, beforeId: before),
+                as: [SessionInfo].self
+            )
+            output(list) {
+                list.isEmpty
+                    ? "no sessions"
+                    : list.map {
+                        "\($0.id)  \(Text.time($0.openedUs))  \($0.state)  patient ref \($0.patientRef)  "
+                            + "\($0.completeLevels)/\($0.levels.count) levels complete"
+                    }.joined(separator: "\n")
+            }
+        }
     }
 }
 
@@ -356,8 +450,32 @@ enum Text {
             "loop \(s.loop.tickHz) Hz  late p50 \(s.loop.lateP50Us) µs  p99 \(s.loop.lateP99Us) µs  max \(s.loop.lateMaxUs) µs  overruns \(s.loop.overruns)",
             "link frames \(s.linkStats.frames)  crc errors \(s.linkStats.crcErrors)  lost \(s.linkStats.telemetryLost)  retries \(s.linkStats.retries)",
         ]
+        if let session = s.session {
+            lines.append(
+                "session \(session.id)  patient ref \(session.patientRef)  levels \(session.levels.joined(separator: ","))"
+            )
+        }
         if s.lease.held { lines.append("control lease: client \(s.lease.client ?? 0) (uid \(s.lease.uid ?? 0))") }
         lines += s.alarms.map { "ALARM \($0.id) \($0.priority.uppercased()) \($0.cause): \($0.detail)" }
+        return lines.joined(separator: "\n")
+    }
+
+    static func session(_ s: SessionInfo) -> String {
+        var lines = [
+            "session \(s.id)  \(s.state)  patient ref \(s.patientRef)" + (s.procedure.map { "  \($0)" } ?? ""),
+            "opened \(time(s.openedUs))" + (s.closedUs.map { "  closed \(time($0))" } ?? "")
+                + "  \(s.completeLevels) of \(s.levels.count) levels complete",
+        ]
+        for level in s.levels {
+            let attempts = level.attempts.map { attempt in
+                "#\(attempt.recordId) \(attempt.outcome)"
+                    + (attempt.complete == true ? " complete" : attempt.complete == false ? " incomplete" : "")
+            }
+            lines.append(
+                "  \(level.level)  \(level.complete ? "COMPLETE" : "not complete")"
+                    + (attempts.isEmpty ? "  no lesion yet" : "  " + attempts.joined(separator: ", "))
+            )
+        }
         return lines.joined(separator: "\n")
     }
 

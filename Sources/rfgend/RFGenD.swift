@@ -1,5 +1,6 @@
 import ArgumentParser
 import RFGenAPI
+import RFGenCore
 import RFGenDaemon
 import RFGenDiscovery
 import RFGenLink
@@ -182,6 +183,10 @@ struct RFGenD: ParsableCommand {
             operatorUsers: [0, getuid()]
         )
         configuration.socketGroup = try settings.socketGroup.map(Self.group)
+        switch TreatmentProfile.catalogue(adding: (settings.profiles ?? []).map(\.profile)) {
+        case .success(let profiles): configuration.profiles = profiles
+        case .failure(let error): throw ValidationError("\(config ?? "the configuration"): \(error)")
+        }
         configuration.injectControlStallMicroseconds = injectControlStallMilliseconds.map { $0 * 1000 }
         try Daemon(configuration: configuration).run()
     }

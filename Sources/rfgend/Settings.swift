@@ -1,3 +1,4 @@
+import RFGenCore
 import Yams
 
 #if canImport(Glibc)
@@ -20,6 +21,8 @@ struct Settings: Decodable, Equatable {
     var tickRate: Int?
     var rtPriority: Int32?
     var maxClients: Int?
+    /// A device maker's treatment profiles, beside the built-in `bvn`.
+    var profiles: [ProfileSetting]?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case device
@@ -35,6 +38,7 @@ struct Settings: Decodable, Equatable {
         case tickRate = "tick_rate"
         case rtPriority = "rt_priority"
         case maxClients = "max_clients"
+        case profiles
     }
 
     init() {}
@@ -75,6 +79,16 @@ struct Settings: Decodable, Equatable {
                 )
             }
         }
+        // Inside each profile too: a misspelt key must not leave a limit at its default.
+        let profileKeys = Set(ProfileSetting.CodingKeys.allCases.map(\.rawValue))
+        for profile in mapping["profiles"]?.sequence.map(Array.init) ?? [] {
+            for key in profile.mapping.map({ Array($0.keys) }) ?? [] where !profileKeys.contains(key.string ?? "") {
+                throw SettingsError(
+                    "\(name): unknown profile key \"\(key.string ?? "\(key)")\" (line \(key.mark?.line ?? 0)); "
+                        + "keys: \(profileKeys.sorted().joined(separator: ", "))"
+                )
+            }
+        }
         do {
             return try YAMLDecoder().decode(Settings.self, from: node)
         } catch let error as DecodingError {
@@ -84,11 +98,15 @@ struct Settings: Decodable, Equatable {
                 let expected =
                     switch "\(type)" {
                     case "Int", "Int32": "a whole number"
+                    case "Double": "a number"
                     case "String": "text"
                     case "Array<String>", "Sequence": "a list, e.g. [rfgen-operator]"
                     default: "\(type)"
                     }
                 throw SettingsError("\(name): \(key) must be \(expected)")
+            case .keyNotFound(let key, let context):
+                let at = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined()
+                throw SettingsError("\(name): \(at) needs \(key.stringValue)")
             case .dataCorrupted(let context):
                 let key = context.codingPath.map(\.stringValue).joined(separator: ".")
                 throw SettingsError("\(name): \(key): \(context.debugDescription)")
@@ -98,6 +116,44 @@ struct Settings: Decodable, Equatable {
         } catch {
             throw SettingsError("\(name): \(error)")
         }
+    }
+}
+
+/// One profile in the configuration file, in the API's names and units (API.md, `profiles`).
+struct ProfileSetting: Decodable, Equatable {
+    var name: String
+    var targetC: Double
+    var rampCPerS: Double
+    var holdS: Double
+    var holdBandC: Double
+    var powerLimitW: Double
+    var energyCapJ: Double
+    /// Default: the hold's dose at the band's lower edge, as `bvn` asks.
+    var minDoseCem43Min: Double?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name
+        case targetC = "target_c"
+        case rampCPerS = "ramp_c_per_s"
+        case holdS = "hold_s"
+        case holdBandC = "hold_band_c"
+        case powerLimitW = "power_limit_w"
+        case energyCapJ = "energy_cap_j"
+        case minDoseCem43Min = "min_dose_cem43_min"
+    }
+
+    var profile: TreatmentProfile {
+        TreatmentProfile(
+            name: name,
+            setPointCelsius: targetC,
+            rampCelsiusPerSecond: rampCPerS,
+            holdSeconds: holdS,
+            holdBandCelsius: holdBandC,
+            powerLimitWatts: powerLimitW,
+            energyCapJoules: energyCapJ,
+            minimumDoseCEM43Minutes: minDoseCem43Min
+                ?? CEM43.minutes(celsius: targetC - holdBandC, seconds: holdS)
+        )
     }
 }
 

@@ -107,6 +107,18 @@ struct ConfigurationFileTests {
             ("usb_vendor: \"1209\"\n", "give either a device path"),
             ("device: /dev/x\ntick_rate: 5000\n", "tick rate must be 10-1000"),
             ("device: /dev/x\nmax_clients: 0\n", "max clients must be 1-1024"),
+            ("device: /dev/x\nprofiles:\n  - {name: q, colour: red}\n", "unknown profile key \"colour\""),
+            ("device: /dev/x\nprofiles:\n  - {name: q, target_c: 85}\n", "profiles[0] needs ramp_c_per_s"),
+            (
+                "device: /dev/x\nprofiles:\n  - {name: q, target_c: 120, ramp_c_per_s: 5, hold_s: 10, hold_band_c: 2,"
+                    + " power_limit_w: 15, energy_cap_j: 5000}\n",
+                "profile q: set point (°C) 120.0 is outside 40.0-95.0"
+            ),
+            (
+                "device: /dev/x\nprofiles:\n  - {name: bvn, target_c: 85, ramp_c_per_s: 5, hold_s: 10, hold_band_c: 2,"
+                    + " power_limit_w: 15, energy_cap_j: 5000}\n",
+                "profile bvn is built in and cannot be redefined"
+            ),
         ]
     )
     func mistakes(text: String, message: String) throws {

@@ -258,4 +258,60 @@ struct RecordStoreTests {
         #expect(document.samples.first?.tipTempC == 37.12 && document.samples.first?.impedanceOhm == 850)
         #expect(try store.begin(Self.start(level: "S1"), daemonVersion: "1") == 3)
     }
+
+    @Test("A session keeps its plan and every attempt per level; one open at a time; it survives reopening the store")
+    func procedureSession() throws {
+        let path = Self.temporaryPath()
+        let store = try RecordStore(path: path)
+        let plan = SessionOpenParams(patientRef: "MRN-4711", procedure: "BVN ablation", levels: ["L3", "L4", "L5"])
+        let session = try store.openProcedure(plan, operatorUID: 1000, at: 100)
+        #expect(throws: RecordError("session \(session.id) is open")) {
+            try store.openProcedure(plan, operatorUID: 1000, at: 101)
+        }
+        // L3 done; L4 faulted, then retried and done; L5 not yet; one lesion outside the session.
+        func lesion(_ level: String, session: Int64?, outcome: String, shortfall: String?) throws -> Int64 {
+            var start = Self.start(level: level)
+            start.session = session
+            let id = try store.begin(start, daemonVersion: "1")
+            try store.finish(
+                lesion: id,
+                LesionEnd(
+                    outcome: outcome,
+                    reason: outcome,
+                    summary: LesionSummary(holdSeconds: 60, energyJoules: 1, peakCelsius: 85),
+                    shortfall: shortfall,
+                    wallMicroseconds: 200
+                )
+            )
+            return id
+        }
+        let l3 = try lesion("L3", session: session.id, outcome: "done", shortfall: nil)
+        let l4a = try lesion(
+            "L4",
+            session: session.id,
+            outcome: "faulted",
+            shortfall: "time at temperature 3 s of the 60 s asked"
+        )
+        _ = try lesion("L4", session: nil, outcome: "done", shortfall: nil)
+        let l4b = try lesion("L4", session: session.id, outcome: "done", shortfall: nil)
+
+        let reopened = try RecordStore(path: path)
+        #expect(try reopened.openProcedure()?.id == session.id, "still open after a restart")
+        let info = try #require(try reopened.procedureInfo(id: session.id))
+        #expect(info.state == "open" && info.patientRef == "MRN-4711" && info.procedure == "BVN ablation")
+        #expect(info.levels.map(\.level) == ["L3", "L4", "L5"])
+        #expect(info.levels.map { $0.attempts.map(\.recordId) } == [[l3], [l4a, l4b], []])
+        #expect(info.levels.map(\.complete) == [true, true, false])
+        #expect(info.levels[1].attempts[0].incompleteReason == "time at temperature 3 s of the 60 s asked")
+        #expect(info.completeLevels == 2 && !info.allComplete)
+        #expect(try reopened.lesion(id: l4b)?.summary.sessionId == session.id)
+
+        try reopened.closeProcedure(session.id, at: 300)
+        #expect(throws: RecordError("session \(session.id) is not open")) {
+            try reopened.closeProcedure(session.id, at: 301)
+        }
+        #expect(try reopened.openProcedure() == nil)
+        #expect(try reopened.procedureInfo(id: session.id)?.closedUtc == "1970-01-01T00:00:00.000300Z")
+        #expect(try reopened.procedures(limit: 10, beforeID: nil).map(\.id) == [session.id])
+    }
 }
