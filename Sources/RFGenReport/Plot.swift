@@ -130,7 +130,9 @@ struct Plot {
         let axis = Self.top + Double(panels.count) * (Self.panelHeight + Self.gap) - Self.gap + 11
         for step in 0...5 {
             let t = seconds * Double(step) / 5
-            svg += "<text x=\"\(r(x(t)))\" y=\"\(r(axis))\" text-anchor=\"middle\">\(label(t)) s</text>\n"
+            // The ends' labels inside the plot's width, so that neither is cut at the page's edge.
+            let anchor = step == 0 ? "start" : step == 5 ? "end" : "middle"
+            svg += "<text x=\"\(r(x(t)))\" y=\"\(r(axis))\" text-anchor=\"\(anchor)\">\(label(t)) s</text>\n"
         }
         for alarm in document.alarms {
             let at = x(Double(alarm.wallUs - start) / 1e6)
@@ -182,7 +184,9 @@ struct Plot {
 
     private func r(_ value: Double) -> String { LesionReport.fixed(value, 1) }
 
+    /// An axis label: whole numbers from 100, one decimal from 1, two below (0.05 W, not 0.1).
     private func label(_ value: Double) -> String {
-        abs(value) >= 100 || value == value.rounded() ? String(Int(value.rounded())) : LesionReport.fixed(value, 1)
+        if abs(value) >= 100 || value == value.rounded() { return String(Int(value.rounded())) }
+        return LesionReport.fixed(value, abs(value) >= 1 ? 1 : 2)
     }
 }

@@ -205,25 +205,36 @@ struct Report: APICommand {
             heading = title ?? "\(info.procedure ?? "Procedure") · session \(info.id) · patient ref \(info.patientRef)"
         }
         var documents: [RecordDocument] = []
-        for id in ids {
-            let export = try api.call(
-                "records.export",
-                RecordParams(id: id, format: "json"),
-                as: RecordExport.self,
-                timeoutMilliseconds: 60_000
-            )
-            do {
-                documents.append(try api.decoder.decode(RecordDocument.self, from: Data(export.content.utf8)))
-            } catch {
-                fail(.unreachable("record \(id) could not be read: \(error)"))
-            }
-        }
+        for id in ids { documents.append(try Self.document(id, on: api, failing: self)) }
         let html = LesionReport.html(
             documents: documents,
             title: heading,
             generatedUs: Int64(Date().timeIntervalSince1970 * 1_000_000)
         )
         write(html, to: output)
+    }
+}
+
+extension Report {
+    /// One record's whole export, read as the API's document.
+    static func document(
+        _ id: Int64,
+        on api: APIConnection,
+        failing command: some APICommand
+    ) throws(APIConnection.Failure)
+        -> RecordDocument
+    {
+        let export = try api.call(
+            "records.export",
+            RecordParams(id: id, format: "json"),
+            as: RecordExport.self,
+            timeoutMilliseconds: 60_000
+        )
+        do {
+            return try api.decoder.decode(RecordDocument.self, from: Data(export.content.utf8))
+        } catch {
+            command.fail(.unreachable("record \(id) could not be read: \(error)"))
+        }
     }
 }
 
@@ -387,21 +398,58 @@ struct Records: ParsableCommand {
     }
 
     struct Export: APICommand {
-        static let configuration = CommandConfiguration(abstract: "One record with every sample, as CSV or JSON.")
+        static let configuration = CommandConfiguration(
+            abstract: "One record with every sample, as CSV or JSON; or a session for the hospital's record (FHIR R4).",
+            discussion: """
+                --format fhir --session ID writes an HL7 FHIR R4 transaction Bundle: the Procedure \
+                (CPT codes from the levels treated, reason M54.51, the levels, the device), the \
+                generator as a Device with rfgend as its software, an Observation per lesion and \
+                ChargeItems for the CPT codes. The patient is referenced by the session's patient \
+                reference under --patient-system.
+                """
+        )
         @ParentCommand var root: RFCtl
         @OptionGroup var common: Common
-        @Argument(help: "The record's id.") var id: Int64
-        @Option(help: "csv or json.") var format: String = "csv"
+        @Argument(help: "The record's id (csv, json).") var id: Int64?
+        @Option(help: "The procedure session (fhir).") var session: Int64?
+        @Option(help: "csv, json or fhir.") var format: String = "csv"
+        @Option(help: "The hospital's identifier system for the patient reference (fhir).")
+        var patientSystem: String = FHIRBundle.defaultPatientSystem
         @Option(name: .shortAndLong, help: "Write to this file instead of standard output.") var output: String?
 
         func validate() throws {
-            guard format == "csv" || format == "json" else { throw ValidationError("--format must be csv or json") }
+            switch format {
+            case "csv", "json":
+                guard id != nil, session == nil else {
+                    throw ValidationError("--format \(format) exports one record: give its id")
+                }
+            case "fhir":
+                guard session != nil, id == nil else {
+                    throw ValidationError("--format fhir exports a session: give --session ID")
+                }
+            default:
+                throw ValidationError("--format must be csv, json or fhir")
+            }
         }
 
         func run(on api: APIConnection) throws(APIConnection.Failure) {
+            if let session {
+                let info = try api.call("session.show", SessionParams(id: session), as: SessionInfo.self)
+                var documents: [RecordDocument] = []
+                for id in Set(info.levels.flatMap { $0.attempts.map(\.recordId) }).sorted() {
+                    documents.append(try Report.document(id, on: api, failing: self))
+                }
+                do {
+                    let json = try FHIRBundle.json(session: info, records: documents, patientSystem: patientSystem)
+                    write(String(decoding: json, as: UTF8.self) + "\n", to: output)
+                } catch {
+                    fail(.unreachable("the FHIR bundle could not be made: \(error)"))
+                }
+                return
+            }
             let export = try api.call(
                 "records.export",
-                RecordParams(id: id, format: format),
+                RecordParams(id: id ?? 0, format: format),
                 as: RecordExport.self,
                 timeoutMilliseconds: 60_000
             )

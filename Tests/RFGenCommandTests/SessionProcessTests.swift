@@ -138,5 +138,62 @@ struct SessionProcessTests {
         #expect(html.components(separatedBy: "<svg ").count - 1 == 5)
         #expect(html.contains("temperature_sensor") && html.contains("aborted"))
         #expect(!html.contains("<script"))
+
+        // The page as a browser draws it (headless Chromium), looked at for a blank page; an empty
+        // page is shown to fail the same look. RFGEN_SCREENSHOT_TO keeps the picture (the README's).
+        let screenshot = pair.directory + "/session.png"
+        let drawn = try Self.screenshot(report, to: screenshot)
+        #expect(drawn.status == 0, "\(drawn.errors)")
+        let looked = try runProcess("/usr/bin/env", ["python3", Self.helper("png_check.py"), screenshot])
+        #expect(looked.status == 0, "a blank page: \(looked.output) \(looked.errors)")
+        let figures = looked.output.split(separator: " ").compactMap {
+            Double($0.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        #expect(figures.count == 5 && figures[4] > 0, "the red tip line and alarm marks are drawn: \(looked.output)")
+        let empty = pair.directory + "/empty.html"
+        try "<!DOCTYPE html><html><body></body></html>".write(toFile: empty, atomically: true, encoding: .utf8)
+        #expect(try Self.screenshot(empty, to: pair.directory + "/empty.png").status == 0)
+        let blank = try runProcess(
+            "/usr/bin/env",
+            ["python3", Self.helper("png_check.py"), pair.directory + "/empty.png"]
+        )
+        #expect(blank.status == 1, "an empty page is blank: \(blank.output)")
+        if let keep = ProcessInfo.processInfo.environment["RFGEN_SCREENSHOT_TO"] {
+            _ = try? FileManager.default.removeItem(atPath: keep)
+            try FileManager.default.copyItem(atPath: screenshot, toPath: keep)
+        }
+
+        // The session for the hospital's record: a FHIR R4 Bundle, validated by fhir.resources.
+        let bundle = pair.directory + "/session.fhir.json"
+        let exported = try runProcess(
+            builtProgram("rfctl"),
+            ["records", "export", "--session", "\(session)", "--format", "fhir", "--socket", pair.api, "-o", bundle]
+        )
+        #expect(exported.status == 0, "\(exported.errors)")
+        let validated = try runProcess("/usr/bin/env", ["python3", Self.helper("fhir_validate.py"), bundle])
+        #expect(validated.status == 0, "\(validated.output)")
+        #expect(
+            validated.output.hasPrefix(
+                "ok Device Procedure Observation Observation Observation Observation Observation ChargeItem ChargeItem"
+            ),
+            "five attempts, three levels: 64628 and 64629: \(validated.output)"
+        )
+    }
+
+    /// A test helper in Tests/Helpers.
+    static func helper(_ name: String) -> String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Helpers/" + name).path
+    }
+
+    /// An A4-wide screenshot of an HTML file by headless Chromium (Debian's `chromium`).
+    static func screenshot(_ html: String, to png: String) throws -> ProcessResult {
+        try runProcess(
+            "/usr/bin/env",
+            [
+                "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                "--window-size=900,1400", "--screenshot=" + png, "file://" + html,
+            ]
+        )
     }
 }
