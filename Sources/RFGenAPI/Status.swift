@@ -185,6 +185,9 @@ public struct ProfileInfo: Codable, Hashable, Sendable {
     public var energyCapJ: Double
     /// The CEM43 dose at the tip, minutes, that a complete lesion has delivered.
     public var minDoseCem43Min: Double?
+    /// `temperature` (hold the tip at `target_c`) or `power` (`power_limit_w` constantly, `target_c`
+    /// a limit).
+    public var mode: String?
 
     public init(
         name: String,
@@ -194,7 +197,8 @@ public struct ProfileInfo: Codable, Hashable, Sendable {
         holdBandC: Double,
         powerLimitW: Double,
         energyCapJ: Double,
-        minDoseCem43Min: Double? = nil
+        minDoseCem43Min: Double? = nil,
+        mode: String? = nil
     ) {
         self.name = name
         self.targetC = targetC
@@ -204,6 +208,7 @@ public struct ProfileInfo: Codable, Hashable, Sendable {
         self.powerLimitW = powerLimitW
         self.energyCapJ = energyCapJ
         self.minDoseCem43Min = minDoseCem43Min
+        self.mode = mode
     }
 }
 

@@ -245,7 +245,9 @@ public struct TreatmentCore: Sendable {
         dose = ThermalDose()
         startReading = fresh.map { Double($0.temperatures[0].centiCelsius) / 100 } ?? 37
         peakCelsius = startReading
-        setPointCelsius = startReading
+        // In power mode the set point is a limit from the start, never ramped: below it the
+        // controller saturates at the profile's power.
+        setPointCelsius = requested.mode == .power ? requested.setPointCelsius : startReading
         impedanceFloor = nil
         recentReadings.removeAll(keepingCapacity: true)
         disagreement.reset()
@@ -327,10 +329,18 @@ public struct TreatmentCore: Sendable {
             energyJoules += Double(telemetry.powerMilliwatts) / 1000 * dt
             dose.add(celsius: reading, seconds: dt)
             setPointCelsius = min(profile.setPointCelsius, setPointCelsius + profile.rampCelsiusPerSecond * dt)
-            if phase == .ramp && reading >= profile.setPointCelsius - profile.holdBandCelsius {
+            // The target reached: the band in temperature mode; in power mode, power flowing (the
+            // first tick with RF on), since the hold is time at power.
+            let reached =
+                profile.mode == .power
+                ? telemetry.rfState == .on
+                : reading >= profile.setPointCelsius - profile.holdBandCelsius
+            if phase == .ramp && reached {
                 enter(.hold, because: .bandReached, now: now, out: &out)
             }
-            if phase == .hold && abs(reading - profile.setPointCelsius) <= profile.holdBandCelsius {
+            if phase == .hold
+                && (profile.mode == .power || abs(reading - profile.setPointCelsius) <= profile.holdBandCelsius)
+            {
                 holdSeconds += dt
             }
             if holdSeconds >= profile.holdSeconds {

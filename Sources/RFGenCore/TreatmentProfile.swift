@@ -1,19 +1,30 @@
+/// How a profile controls the output.
+public enum ControlMode: String, Hashable, Sendable, CaseIterable {
+    /// The tip is held at the set point (ramped to it); power is what that takes, up to the limit.
+    case temperature
+    /// Constant power (`powerLimitWatts`) for the hold time, the set point a limit the tip is never
+    /// driven past: the controller gives less power only to keep the tip at or below it.
+    case power
+}
+
 /// What one lesion should do: the temperature, how fast to get there, how long to hold it, and the
 /// power the controller may use.
 public struct TreatmentProfile: Hashable, Sendable {
     /// The name operators choose it by.
     public var name: String
+    /// Temperature-controlled (the default, and `bvn`) or power-controlled.
+    public var mode: ControlMode = .temperature
     /// The tip temperature to hold, °C.
     public var setPointCelsius: Double
     /// How fast the set point rises from the starting reading to `setPointCelsius`, °C per second.
     public var rampCelsiusPerSecond: Double
     /// Time at temperature that completes the lesion, seconds. Only time within `holdBandCelsius`
-    /// of the set point counts.
+    /// of the set point counts. In power mode, time at power: every second of the hold counts.
     public var holdSeconds: Double
     /// Half-width of the band around the set point within which hold time counts, °C.
     public var holdBandCelsius: Double
     /// The most power the controller may ask for, watts; also capped by the generator's
-    /// `max_power_mW`.
+    /// `max_power_mW`. In power mode, the power delivered while the tip is below the set point.
     public var powerLimitWatts: Double
     /// The most energy the lesion may deliver, joules; the `energy_cap` interlock ends it there.
     public var energyCapJoules: Double
@@ -77,9 +88,11 @@ public struct TreatmentProfile: Hashable, Sendable {
         holdBandCelsius: Double,
         powerLimitWatts: Double,
         energyCapJoules: Double,
-        minimumDoseCEM43Minutes: Double
+        minimumDoseCEM43Minutes: Double,
+        mode: ControlMode = .temperature
     ) {
         self.name = name
+        self.mode = mode
         self.setPointCelsius = setPointCelsius
         self.rampCelsiusPerSecond = rampCelsiusPerSecond
         self.holdSeconds = holdSeconds

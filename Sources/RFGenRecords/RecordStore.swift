@@ -184,6 +184,11 @@ public final class RecordStore: Sendable {
                 t.add(column: "sessionID", .integer).references("procedure")
             }
         }
+        // Power-controlled profiles beside temperature-controlled ones. NULL in older records,
+        // which were all temperature-controlled (the only mode there was).
+        migrator.registerMigration("v5: control mode") { db in
+            try db.alter(table: "lesion") { t in t.add(column: "controlMode", .text) }
+        }
         return migrator
     }
 
@@ -198,14 +203,14 @@ public final class RecordStore: Sendable {
                     INSERT INTO lesion (profile, level, operatorUID, startedMicroseconds, outcome, holdSeconds,
                     energyJoules, peakCelsius, doseCEM43Minutes, diameterMillimetres, generatorModel, generatorSerial,
                     generatorFirmware, daemonVersion, setPointCelsius, rampCelsiusPerSecond, holdTargetSeconds,
-                    holdBandCelsius, powerLimitWatts, energyCapJoules, minimumDoseCEM43Minutes, sessionID)
-                    VALUES (?, ?, ?, ?, 'running', 0, 0, 0, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    holdBandCelsius, powerLimitWatts, energyCapJoules, minimumDoseCEM43Minutes, sessionID, controlMode)
+                    VALUES (?, ?, ?, ?, 'running', 0, 0, 0, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     p.name, start.level, Int64(start.operatorUID), start.wallMicroseconds, start.generator?.model,
                     start.generator?.serialNumber, start.generator?.firmware, daemonVersion, p.setPointCelsius,
                     p.rampCelsiusPerSecond, p.holdSeconds, p.holdBandCelsius, p.powerLimitWatts, p.energyCapJoules,
-                    p.minimumDoseCEM43Minutes, start.session,
+                    p.minimumDoseCEM43Minutes, start.session, p.mode.rawValue,
                 ]
             )
             return db.lastInsertedRowID
@@ -466,7 +471,8 @@ public final class RecordStore: Sendable {
             holdBandCelsius: row["holdBandCelsius"] ?? 0,
             powerLimitWatts: row["powerLimitWatts"] ?? 0,
             energyCapJoules: row["energyCapJoules"] ?? 0,
-            minimumDoseCEM43Minutes: row["minimumDoseCEM43Minutes"] ?? 0
+            minimumDoseCEM43Minutes: row["minimumDoseCEM43Minutes"] ?? 0,
+            mode: (row["controlMode"] as String?).flatMap(ControlMode.init(rawValue:)) ?? .temperature
         )
     }
 }
@@ -653,7 +659,8 @@ extension TreatmentProfile {
             holdBandC: holdBandCelsius,
             powerLimitW: powerLimitWatts,
             energyCapJ: energyCapJoules,
-            minDoseCem43Min: minimumDoseCEM43Minutes
+            minDoseCem43Min: minimumDoseCEM43Minutes,
+            mode: mode.rawValue
         )
     }
 }

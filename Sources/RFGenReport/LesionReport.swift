@@ -105,10 +105,17 @@ public enum LesionReport {
         var facts: [String] = ["started \(escape(r.startedUtc ?? UTCTime.iso8601(microseconds: r.startedUs)))"]
         if let ended = r.endedUtc { facts.append("ended \(escape(ended))") }
         if let p = r.profileParameters {
-            facts.append(
-                "profile \(escape(p.name)): \(fixed(p.targetC, 1)) ± \(fixed(p.holdBandC, 1)) °C for \(duration(p.holdS)), "
-                    + "ramp \(fixed(p.rampCPerS, 1)) °C/s, at most \(fixed(p.powerLimitW, 1)) W and \(fixed(p.energyCapJ, 0)) J"
-            )
+            if p.mode == "power" {
+                facts.append(
+                    "profile \(escape(p.name)) (power-controlled): \(fixed(p.powerLimitW, 1)) W for \(duration(p.holdS)), "
+                        + "tip at most \(fixed(p.targetC, 1)) °C, at most \(fixed(p.energyCapJ, 0)) J"
+                )
+            } else {
+                facts.append(
+                    "profile \(escape(p.name)): \(fixed(p.targetC, 1)) ± \(fixed(p.holdBandC, 1)) °C for \(duration(p.holdS)), "
+                        + "ramp \(fixed(p.rampCPerS, 1)) °C/s, at most \(fixed(p.powerLimitW, 1)) W and \(fixed(p.energyCapJ, 0)) J"
+                )
+            }
         } else {
             facts.append("profile \(escape(r.profile))")
         }

@@ -330,10 +330,13 @@ struct Profiles: APICommand {
         let profiles = try api.call("profiles", as: [ProfileInfo].self)
         output(profiles) {
             profiles.map {
-                "\($0.name)  \(Text.number($0.targetC, "°C")) ±\(Text.number($0.holdBandC, "°C")) "
-                    + "for \(Text.duration($0.holdS))  ramp \(Text.number($0.rampCPerS, "°C/s"))  "
-                    + "at most \(Text.number($0.powerLimitW, "W")), \(Text.number($0.energyCapJ, "J", digits: 0))"
-                    + ($0.minDoseCem43Min.map { "  dose \(Scientific.text($0)) CEM43 min" } ?? "")
+                $0.mode == "power"
+                    ? "\($0.name)  power \(Text.number($0.powerLimitW, "W")) for \(Text.duration($0.holdS)), "
+                        + "tip at most \(Text.number($0.targetC, "°C")), at most \(Text.number($0.energyCapJ, "J", digits: 0))"
+                    : "\($0.name)  \(Text.number($0.targetC, "°C")) ±\(Text.number($0.holdBandC, "°C")) "
+                        + "for \(Text.duration($0.holdS))  ramp \(Text.number($0.rampCPerS, "°C/s"))  "
+                        + "at most \(Text.number($0.powerLimitW, "W")), \(Text.number($0.energyCapJ, "J", digits: 0))"
+                        + ($0.minDoseCem43Min.map { "  dose \(Scientific.text($0)) CEM43 min" } ?? "")
             }.joined(separator: "\n")
         }
     }

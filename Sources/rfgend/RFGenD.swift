@@ -183,7 +183,13 @@ struct RFGenD: ParsableCommand {
             operatorUsers: [0, getuid()]
         )
         configuration.socketGroup = try settings.socketGroup.map(Self.group)
-        switch TreatmentProfile.catalogue(adding: (settings.profiles ?? []).map(\.profile)) {
+        let configured: [TreatmentProfile]
+        do {
+            configured = try (settings.profiles ?? []).map { setting throws(SettingsError) in try setting.profile() }
+        } catch {
+            throw ValidationError("\(config ?? "the configuration"): \(error)")
+        }
+        switch TreatmentProfile.catalogue(adding: configured) {
         case .success(let profiles): configuration.profiles = profiles
         case .failure(let error): throw ValidationError("\(config ?? "the configuration"): \(error)")
         }

@@ -128,8 +128,11 @@ struct ProfileSetting: Decodable, Equatable {
     var holdBandC: Double
     var powerLimitW: Double
     var energyCapJ: Double
-    /// Default: the hold's dose at the band's lower edge, as `bvn` asks.
+    /// Default: the hold's dose at the band's lower edge, as `bvn` asks; none in power mode,
+    /// whose hold is time at power whatever the temperature.
     var minDoseCem43Min: Double?
+    /// `temperature` (default) or `power`.
+    var mode: String?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case name
@@ -140,10 +143,16 @@ struct ProfileSetting: Decodable, Equatable {
         case powerLimitW = "power_limit_w"
         case energyCapJ = "energy_cap_j"
         case minDoseCem43Min = "min_dose_cem43_min"
+        case mode
     }
 
-    var profile: TreatmentProfile {
-        TreatmentProfile(
+    func profile() throws(SettingsError) -> TreatmentProfile {
+        guard let mode = ControlMode(rawValue: mode ?? "temperature") else {
+            throw SettingsError(
+                "profile \(name): mode must be \(ControlMode.allCases.map(\.rawValue).joined(separator: " or ")); got \(mode ?? "")"
+            )
+        }
+        return TreatmentProfile(
             name: name,
             setPointCelsius: targetC,
             rampCelsiusPerSecond: rampCPerS,
@@ -152,7 +161,8 @@ struct ProfileSetting: Decodable, Equatable {
             powerLimitWatts: powerLimitW,
             energyCapJoules: energyCapJ,
             minimumDoseCEM43Minutes: minDoseCem43Min
-                ?? CEM43.minutes(celsius: targetC - holdBandC, seconds: holdS)
+                ?? (mode == .power ? 0 : CEM43.minutes(celsius: targetC - holdBandC, seconds: holdS)),
+            mode: mode
         )
     }
 }

@@ -119,6 +119,11 @@ struct ConfigurationFileTests {
                     + " power_limit_w: 15, energy_cap_j: 5000}\n",
                 "profile bvn is built in and cannot be redefined"
             ),
+            (
+                "device: /dev/x\nprofiles:\n  - {name: p, mode: fast, target_c: 85, ramp_c_per_s: 1, hold_s: 10,"
+                    + " hold_band_c: 2, power_limit_w: 1, energy_cap_j: 500}\n",
+                "profile p: mode must be temperature or power; got fast"
+            ),
         ]
     )
     func mistakes(text: String, message: String) throws {
