@@ -135,6 +135,8 @@ public struct APISessions: Sendable {
         var client: UInt64
         /// A stop or an emergency stop, which waits in its own room.
         var stops: Bool
+        /// A start, which belongs to the open session once the tick takes it.
+        var starts = false
         var id: RequestID?
         var ticket: UInt64
         var deadline: MonotonicInstant
@@ -418,6 +420,11 @@ public struct APISessions: Sendable {
             if let asked = params.id, asked != open.id {
                 throw APIError(.notFound, "session \(asked) is not the open one; session \(open.id) is")
             }
+            // A start on its way to the tick belongs to this session: closing now would file a
+            // lesion under a closed session.
+            guard !waiting.contains(where: \.starts) else {
+                throw APIError(.busy, "a start is waiting for the control loop; try again")
+            }
             try beginProcedureChange()
             return [.handle(client: client, id: id, method, line: line)]
         case .status, .profiles, .clients, .subscribe, .unsubscribe, .recordsList, .recordsShow, .recordsExport,
@@ -454,6 +461,7 @@ public struct APISessions: Sendable {
             Waiting(
                 client: session.id,
                 stops: stops,
+                starts: { if case .start = command { true } else { false } }(),
                 id: id,
                 ticket: ticket,
                 deadline: now + limits.replyTimeoutMicroseconds

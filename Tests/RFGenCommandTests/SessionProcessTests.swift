@@ -158,6 +158,29 @@ struct SessionProcessTests {
             ["python3", Self.helper("png_check.py"), pair.directory + "/empty.png"]
         )
         #expect(blank.status == 1, "an empty page is blank: \(blank.output)")
+        // On paper: Chromium prints it to A4 pages (the page's @page rule), each lesion's section
+        // whole, so five lesions take more than one page and no more than one each and the summary.
+        let pdf = pair.directory + "/session.pdf"
+        let printed = try runProcess(
+            "/usr/bin/env",
+            [
+                "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+                "--print-to-pdf=" + pdf, "file://" + report,
+            ]
+        )
+        #expect(printed.status == 0, "\(printed.errors)")
+        let text = String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: pdf))) ?? Data(), as: UTF8.self)
+        let boxes = text.components(separatedBy: "/MediaBox [").dropFirst().map { $0.prefix { $0 != "]" } }
+        let pages = text.components(separatedBy: "/Type /Page").dropFirst().filter { !$0.hasPrefix("s") }.count
+        #expect((2...6).contains(pages), "\(pages) pages")
+        #expect(
+            boxes.count == pages
+                && boxes.allSatisfy { box in
+                    let numbers = box.split(separator: " ").compactMap { Double($0) }
+                    return numbers.count == 4 && abs(numbers[2] - 595.3) < 1 && abs(numbers[3] - 841.9) < 1
+                },
+            "every page A4 (595 × 842 pt): \(boxes)"
+        )
         if let keep = ProcessInfo.processInfo.environment["RFGEN_SCREENSHOT_TO"] {
             _ = try? FileManager.default.removeItem(atPath: keep)
             try FileManager.default.copyItem(atPath: screenshot, toPath: keep)

@@ -86,6 +86,10 @@ struct ProcedureSessionTests {
             Self.submitted(Self.send(&sessions, #"{"id":6,"method":"start","params":{"level":"L4"}}"#))
         )
         #expect(request.level == "L4" && request.session == 7)
+        // While that start waits for the tick, the session cannot close under it.
+        #expect(Self.error(Self.send(&sessions, #"{"id":7,"method":"session.close"}"#))?.code == .busy)
+        _ = sessions.taken([OperatorOutcome(ticket: request.ticket, refusal: nil)])
+        #expect(Self.handled(Self.send(&sessions, #"{"id":8,"method":"session.close"}"#)) == .sessionClose)
     }
 
     @Test("Close: only the open one, refused when none; a failed write leaves it as it was; a restart restores it")
