@@ -28,7 +28,7 @@ final class APIHub: @unchecked Sendable {
         var firstSeq: UInt64
         var unknownAfterSeq: UInt64?
         /// The procedure session the records say is open as this daemon starts: it stays open.
-        var openSession: OpenProcedure? = nil
+        var openSession: SessionBrief? = nil
     }
 
     /// One connection. @unchecked: touched only on the hub's event loop, like the hub.
@@ -487,7 +487,7 @@ final class APIHub: @unchecked Sendable {
                 return record.info(lesions: [])
             } settled: { [self] info in
                 if let opened = info.map({
-                    OpenProcedure(id: $0.id, patientRef: $0.patientRef, levels: $0.plannedLevels)
+                    SessionBrief(id: $0.id, patientRef: $0.patientRef, levels: $0.plannedLevels)
                 }) {
                     sessions.procedureChanged(to: opened)
                     log("session \(opened.id) opened by uid \(uid): levels \(opened.levels.joined(separator: ", "))")
@@ -880,9 +880,7 @@ final class APIHub: @unchecked Sendable {
             clients: clients.count
         )
         result.records = shared.records.withLock { $0 }
-        result.session = sessions.procedure.map {
-            SessionBrief(id: $0.id, patientRef: $0.patientRef, levels: $0.levels)
-        }
+        result.session = sessions.procedure
         if let profile = status.profile {
             result.doseCem43Min = status.doseCEM43Minutes
             result.diameterMm = status.diameterMillimetres

@@ -79,7 +79,7 @@ public struct Daemon {
         var lastSeq: UInt64 = 0
         var previousShutdown = "none"
         var unknownAfterSeq: UInt64?
-        var openSession: OpenProcedure?
+        var openSession: SessionBrief?
         var lock: DirectoryLock?
         if let directory = configuration.stateDirectory {
             lock = try DirectoryLock(directory: directory)
@@ -105,7 +105,7 @@ public struct Daemon {
             try opened.saveSequence(lastSeq, clean: false)
             // A procedure session stays open across a restart (its lesion, if one ran, is aborted above).
             if let open = try opened.openProcedure() {
-                openSession = OpenProcedure(id: open.id, patientRef: open.patientRef, levels: open.levels)
+                openSession = SessionBrief(id: open.id, patientRef: open.patientRef, levels: open.levels)
                 log("session \(open.id) is still open: levels \(open.levels.joined(separator: ", "))")
             }
             store = opened

@@ -32,19 +32,6 @@ public enum SessionEffect: Hashable, Sendable {
     case handle(client: UInt64, id: RequestID?, RFGenAPI.Method, line: [UInt8])
 }
 
-/// An open procedure session as the API's session logic needs it: which, for whom, what is planned.
-public struct OpenProcedure: Hashable, Sendable {
-    public var id: Int64
-    public var patientRef: String
-    public var levels: [String]
-
-    public init(id: Int64, patientRef: String, levels: [String]) {
-        self.id = id
-        self.patientRef = patientRef
-        self.levels = levels
-    }
-}
-
 /// The limits the session logic keeps, from the daemon's configuration.
 public struct SessionLimits: Hashable, Sendable {
     /// Clients connected at once (`max_clients`): what observers may take.
@@ -148,7 +135,7 @@ public struct APISessions: Sendable {
     public private(set) var leaseHolder: UInt64?
     public private(set) var shuttingDown = false
     /// The open procedure session, as the records hold it; nil when none is open.
-    public private(set) var procedure: OpenProcedure?
+    public private(set) var procedure: SessionBrief?
     /// A `session.open` or `session.close` is being written to the records: no other may begin,
     /// and no start (which would not know which session it belongs to) is taken, until it settles.
     public private(set) var procedureChanging = false
@@ -169,13 +156,13 @@ public struct APISessions: Sendable {
     // MARK: - Procedure sessions
 
     /// The session the records say is open, when the daemon starts: it stays open across a restart.
-    public mutating func restore(procedure: OpenProcedure?) {
+    public mutating func restore(procedure: SessionBrief?) {
         precondition(!procedureChanging, "restored before any request")
         self.procedure = procedure
     }
 
     /// A `session.open` or `session.close` was written: `procedure` is what is open now.
-    public mutating func procedureChanged(to procedure: OpenProcedure?) {
+    public mutating func procedureChanged(to procedure: SessionBrief?) {
         assert(procedureChanging, "a change settles only after it began")
         self.procedure = procedure
         procedureChanging = false

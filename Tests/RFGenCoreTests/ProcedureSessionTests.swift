@@ -71,7 +71,7 @@ struct ProcedureSessionTests {
         #expect(Self.error(Self.send(&sessions, Self.open))?.code == .busy)
         let early = Self.send(&sessions, #"{"id":4,"method":"start","params":{"level":"L4"}}"#)
         #expect(Self.error(early)?.code == .busy, "a start while the session opens would not know its session")
-        sessions.procedureChanged(to: OpenProcedure(id: 7, patientRef: "MRN-4711", levels: ["L3", "L4", "L5"]))
+        sessions.procedureChanged(to: SessionBrief(id: 7, patientRef: "MRN-4711", levels: ["L3", "L4", "L5"]))
         #expect(!sessions.procedureChanging && sessions.procedure?.id == 7)
         // A second open is refused while one is open, naming it.
         #expect(
@@ -98,7 +98,7 @@ struct ProcedureSessionTests {
         #expect(
             Self.error(Self.send(&sessions, #"{"id":2,"method":"session.close"}"#))?.message == "no session is open"
         )
-        sessions.restore(procedure: OpenProcedure(id: 3, patientRef: "E-9", levels: ["L5", "S1"]))
+        sessions.restore(procedure: SessionBrief(id: 3, patientRef: "E-9", levels: ["L5", "S1"]))
         #expect(
             Self.error(Self.send(&sessions, #"{"id":3,"method":"session.close","params":{"id":2}}"#))?.code == .notFound
         )
