@@ -18,6 +18,14 @@ struct RFGenDProcessTests {
         var api: String { directory + "/api.sock" }
         var control: String { directory + "/sim.sock" }
 
+        /// The daemon's alarms and errors from its log, for a failed expectation's message: a lesion
+        /// that faulted on a loaded machine says why.
+        var diagnosis: String {
+            let log = (try? String(contentsOfFile: directory + "/daemon.log", encoding: .utf8)) ?? ""
+            let lines = log.split(separator: "\n").filter { $0.contains("ALARM") || $0.contains("error") }
+            return lines.isEmpty ? "daemon log: no alarm" : "daemon log:\n" + lines.suffix(10).joined(separator: "\n")
+        }
+
         func stop() {
             for p in [daemon, sim] where p.isRunning { p.terminate() }
             for p in [daemon, sim] { p.waitUntilExit() }
@@ -129,12 +137,12 @@ struct RFGenDProcessTests {
 
         #expect(Self.ok(Self.start(pair.api)))
         let ramp = Self.status(pair.api) { $0["state"] as? String == "ramp" && $0["rf_on"] as? Bool == true }
-        #expect(ramp != nil)
+        #expect(ramp != nil, "\(pair.diagnosis)")
         #expect(Self.ask(pair.control, "status")?.contains("rf=on") == true)
         let again = Self.start(pair.api)
         #expect(APITestClient.errorCode(again ?? [:]) == "refused", "\(again ?? [:])")
 
-        #expect(Self.ok(Self.call(pair.api, "stop", until: Self.ok)))
+        #expect(Self.ok(Self.call(pair.api, "stop", until: Self.ok)), "\(pair.diagnosis)")
         #expect(Self.ask(pair.control, "status") { $0.contains("rf=off") }?.contains("rf=off") == true)
         #expect(Self.status(pair.api)?["state"] as? String == "stopped")
 
@@ -215,7 +223,7 @@ struct RFGenDProcessTests {
         #expect(Self.reaches(pair.api, Self.ready), "the daemon never became ready for a start")
         #expect(Self.ok(Self.start(pair.api)))
         // Long enough into the ramp for the record thread's once-a-second commit to have run.
-        #expect(Self.reaches(pair.api) { ($0["energy_j"] as? Double ?? 0) >= 2 })
+        #expect(Self.reaches(pair.api) { ($0["energy_j"] as? Double ?? 0) >= 2 }, "\(pair.diagnosis)")
         let killedAt = MonotonicClock.microseconds()
         kill(pair.daemon.processIdentifier, SIGKILL)
         pair.daemon.waitUntilExit()

@@ -69,7 +69,7 @@ struct SessionProcessTests {
         #expect(P.ok(try client.call("lease.release")))
 
         // L3: done.
-        #expect(Self.lesion(pair.api, "L3")?["state"] as? String == "done")
+        #expect(Self.lesion(pair.api, "L3")?["state"] as? String == "done", "\(pair.diagnosis)")
         // L4: a thermocouple opens mid-lesion; the operator acknowledges and tries the level again.
         #expect(P.ok(P.start(pair.api, ["level": "L4", "profile": "quick"])))
         #expect(P.reaches(pair.api) { $0["rf_on"] as? Bool == true }, "L4 never had RF")
@@ -78,7 +78,7 @@ struct SessionProcessTests {
         #expect(P.ask(pair.control, "tc ok 0") == "ok")
         #expect(P.ok(P.call(pair.api, "ack", until: P.ok)))
         #expect(P.reaches(pair.api, P.ready))
-        #expect(Self.lesion(pair.api, "L4")?["state"] as? String == "done")
+        #expect(Self.lesion(pair.api, "L4")?["state"] as? String == "done", "\(pair.diagnosis)")
         // L5: the daemon is killed mid-lesion; the session survives, the attempt is aborted.
         #expect(P.ok(P.start(pair.api, ["level": "L5", "profile": "quick"])))
         #expect(P.reaches(pair.api) { ($0["energy_j"] as? Double ?? 0) >= 2 }, "L5 delivered no energy")
@@ -91,7 +91,7 @@ struct SessionProcessTests {
         // A new daemon is idle with nothing latched (its alarms died with the old one); the
         // generator's watchdog fault is cleared by the new handshake. Ready for the retry.
         #expect(P.reaches(pair.api, P.ready))
-        #expect(Self.lesion(pair.api, "L5")?["state"] as? String == "done")
+        #expect(Self.lesion(pair.api, "L5")?["state"] as? String == "done", "\(pair.diagnosis)")
 
         // The session: every attempt kept, every level complete.
         // The record thread commits within a second of the lesion's end: asked until it has.
