@@ -143,7 +143,7 @@ public struct TreatmentCore: Sendable {
 
     /// What holds after every step: RF goes off first; an inactive phase never wants RF.
     private func assertInvariants(_ actions: [CoreAction]) {
-        assert(!rfCommanded || phase == .ramp || phase == .hold, "only the ramp and the hold want RF")
+        assert(!rfCommanded || TreatmentStateTable.rfPhases.contains(phase), "only the ramp and the hold want RF")
         if actions.contains(.generator(.rfOff)) {
             assert(actions.first == .generator(.rfOff), "RF_OFF goes first")
         }
@@ -186,7 +186,7 @@ public struct TreatmentCore: Sendable {
             alarms.removeAll()
             // The generator may have latched faults of its own (watchdog, set point expired).
             out.send(.clearFault)
-            enter(.idle, because: .acknowledge, now: now, out: &out)
+            enter(.idle, because: .acknowledge, given: [.conditionsCleared], now: now, out: &out)
         case .start(let requested):
             if let reason = startRefusal(requested, link: link, fresh: fresh) {
                 return out.refuse(command, index, reason)
@@ -362,9 +362,17 @@ public struct TreatmentCore: Sendable {
         }
     }
 
-    private mutating func enter(_ next: TreatmentPhase, because trigger: PhaseTrigger, now: Int64, out: inout Output) {
+    /// - Parameter holding: the table's conditions the caller has established (the acknowledgement's
+    ///   cleared conditions).
+    private mutating func enter(
+        _ next: TreatmentPhase,
+        because trigger: PhaseTrigger,
+        given holding: Set<TreatmentStateTable.Condition> = [],
+        now: Int64,
+        out: inout Output
+    ) {
         assert(
-            TreatmentStateTable.next(from: phase, on: trigger) == next,
+            TreatmentStateTable.next(from: phase, on: trigger, given: holding) == next,
             "\(phase.rawValue) --\(trigger.rawValue)--> \(next.rawValue) is not in TreatmentStateTable"
         )
         guard next != phase else { return }

@@ -22,13 +22,42 @@ public enum PhaseTrigger: String, Sendable, CaseIterable {
 /// that is not here is a programming error; a command the phase does not allow is refused
 /// before it can become a trigger.
 public enum TreatmentStateTable {
+    /// What must hold, beyond the trigger itself, for a transition to be taken.
+    public enum Condition: String, Hashable, Sendable {
+        /// The alarms' conditions have cleared (`TreatmentCore.conditionsPersisting` finds none).
+        case conditionsCleared = "conditions_cleared"
+    }
+
     public struct Transition: Hashable, Sendable {
         public var from: TreatmentPhase
         public var trigger: PhaseTrigger
         public var to: TreatmentPhase
         /// Why, in words, for the docs.
         public var note: String
+        /// What must hold besides the trigger, if anything.
+        public var requires: Condition?
+
+        public init(
+            from: TreatmentPhase,
+            trigger: PhaseTrigger,
+            to: TreatmentPhase,
+            note: String,
+            requires: Condition? = nil
+        ) {
+            self.from = from
+            self.trigger = trigger
+            self.to = to
+            self.note = note
+            self.requires = requires
+        }
     }
+
+    /// The phases in which the core may command RF on. The impedance check's test signal is the
+    /// generator's own, under RF off.
+    public static let rfPhases: Set<TreatmentPhase> = [.ramp, .hold]
+
+    /// Triggers that every phase must take: an alarm ends whatever is going on.
+    public static let takenInEveryPhase: Set<PhaseTrigger> = [.alarm]
 
     public static let transitions: [Transition] = [
         Transition(from: .idle, trigger: .start, to: .impedanceCheck, note: "the only way towards RF"),
@@ -47,12 +76,25 @@ public enum TreatmentStateTable {
         Transition(from: .done, trigger: .alarm, to: .faulted, note: "an emergency stop, a stuck output stage"),
         Transition(from: .stopped, trigger: .alarm, to: .faulted, note: "an emergency stop, a stuck output stage"),
         Transition(from: .faulted, trigger: .alarm, to: .faulted, note: "stays: one more alarm latched"),
-        Transition(from: .faulted, trigger: .acknowledge, to: .idle, note: "CLEAR_FAULT; conditions cleared"),
+        Transition(
+            from: .faulted,
+            trigger: .acknowledge,
+            to: .idle,
+            note: "CLEAR_FAULT",
+            requires: .conditionsCleared
+        ),
     ]
 
-    /// The phase a trigger leads to from a phase; nil when the table has no such transition.
-    public static func next(from phase: TreatmentPhase, on trigger: PhaseTrigger) -> TreatmentPhase? {
-        transitions.first { $0.from == phase && $0.trigger == trigger }?.to
+    /// The phase a trigger leads to from a phase, given what holds; nil when the table has no such
+    /// transition or its condition does not hold.
+    public static func next(
+        from phase: TreatmentPhase,
+        on trigger: PhaseTrigger,
+        given holding: Set<Condition> = []
+    ) -> TreatmentPhase? {
+        transitions.first {
+            $0.from == phase && $0.trigger == trigger && $0.requires.map { holding.contains($0) } ?? true
+        }?.to
     }
 
     /// The table and a Mermaid state diagram, as docs/STATES.md holds them.
@@ -61,14 +103,21 @@ public enum TreatmentStateTable {
             "# Treatment states",
             "",
             "Written by `StateTableTests` from `TreatmentStateTable` (Sources/RFGenCore/TreatmentStateTable.swift);",
-            "do not edit by hand. `TreatmentCore` asserts every phase change against this table. RF may be",
-            "on only in `impedance_check` (the generator's test signal), `ramp` and `hold`.",
+            "do not edit by hand. `TreatmentCore` asserts every phase change against this table. The core",
+            "commands RF on only in `ramp` and `hold`; `impedance_check` is the generator's own test signal.",
+            "The same table, written as a Promela model (docs/states.pml), is checked exhaustively by spin in",
+            "the test command: RF on only after an accepted start and a passed impedance check; every alarm",
+            "switches RF off and latches in `faulted`; acknowledgement only from `faulted` once the conditions",
+            "have cleared; from every phase a way back to `idle`.",
             "",
-            "| from | trigger | to | note |",
-            "|---|---|---|---|",
+            "| from | trigger | requires | to | note |",
+            "|---|---|---|---|---|",
         ]
         for t in transitions {
-            lines.append("| `\(t.from.rawValue)` | \(t.trigger.rawValue) | `\(t.to.rawValue)` | \(t.note) |")
+            lines.append(
+                "| `\(t.from.rawValue)` | \(t.trigger.rawValue) | \(t.requires?.rawValue ?? "") | `\(t.to.rawValue)` "
+                    + "| \(t.note) |"
+            )
         }
         lines += ["", "```mermaid", "stateDiagram-v2", "    [*] --> idle"]
         for t in transitions {
