@@ -42,6 +42,7 @@ let package = Package(
         .executable(name: "rfgen-sim", targets: ["rfgen-sim"]),
         .executable(name: "rfgend", targets: ["rfgend"]),
         .executable(name: "rfctl", targets: ["rfctl"]),
+        .executable(name: "rfgen-replay", targets: ["rfgen-replay"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -144,6 +145,22 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            // Regression replay: a recorded lesion through this build's machine (issue 17).
+            name: "RFGenReplay",
+            dependencies: ["RFGenAPI", "RFGenCore", "RFGenLink", "RFGenMachine", "RFGenProtocol"],
+            path: "Sources/RFGenReplay",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "rfgen-replay",
+            dependencies: [
+                "RFGenAPI", "RFGenRecords", "RFGenReplay",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/rfgen-replay",
+            swiftSettings: strict
+        ),
+        .target(
             // Fixtures shared by tests and benchmarks: the controller against the simulator.
             name: "RFGenTestSupport",
             dependencies: ["RFGenAPI", "RFGenCore", "RFGenLink", "RFGenMachine", "RFGenProtocol", "RFGenSimulator"],
@@ -233,8 +250,8 @@ let package = Package(
             // The core is tested against the simulator library, in virtual time.
             name: "RFGenCoreTests",
             dependencies: [
-                "RFGenAPI", "RFGenCore", "RFGenLink", "RFGenMachine", "RFGenProtocol", "RFGenSimulator", "RFGenSystem",
-                "RFGenTestSupport",
+                "RFGenAPI", "RFGenCore", "RFGenLink", "RFGenMachine", "RFGenProtocol", "RFGenRecords", "RFGenReplay",
+                "RFGenSimulator", "RFGenSystem", "RFGenTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strict

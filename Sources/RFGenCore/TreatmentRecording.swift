@@ -250,7 +250,11 @@ public enum TreatmentRecording {
                 break
             }
         }
-        if core.phase.isActive, let t = telemetry {
+        // A sample each step of an active lesion, and of the step that ended it: the reading that
+        // tripped an interlock is the one an auditor (and rfgen-replay) needs most. It goes after
+        // the start and ahead of the step's alarms and end.
+        let ended = actions.contains { if case .phaseChanged(let from, _) = $0 { from.isActive } else { false } }
+        if core.phase.isActive || ended, let t = telemetry {
             func channel(_ index: Int) -> Int16? {
                 guard t.temperatures.indices.contains(index), t.temperatures[index].status == .ok else { return nil }
                 return t.temperatures[index].centiCelsius
@@ -268,7 +272,8 @@ public enum TreatmentRecording {
                 doseCEM43Minutes: summary.doseCEM43Minutes,
                 diameterMillimetres: summary.diameterMillimetres
             )
-            entries.append(.sample(sample, summary))
+            let at = (entries.lastIndex { if case .began = $0 { true } else { false } }).map { $0 + 1 } ?? 0
+            entries.insert(.sample(sample, summary), at: at)
         }
         return entries
     }

@@ -240,12 +240,13 @@ public struct DaemonMachine: Sendable {
         out.actions = actions
         out.generator = actions.compactMap { if case .generator(let c) = $0 { c } else { nil } }
         track(actions, started: nil, now: now)
-        // Samples are the tick's: an arrival adds only the alarm and the end it caused.
+        // Samples are the tick's, except the frame that ended a lesion on its arrival: it is kept
+        // with the alarm and the end it caused.
         out.records = TreatmentRecording.entries(
             actions: actions,
             core: core,
             start: nil,
-            telemetry: nil,
+            telemetry: link.freshTelemetry(at: now),
             generator: link.generator,
             wall: wall.microsecondsSinceEpoch
         )

@@ -75,6 +75,21 @@ public final class RecordStore: Sendable {
         identity = Self.fileIdentity(path)
     }
 
+    /// Opens an existing store to read, changing nothing: no migration, no journal mode, so that a
+    /// tool (rfgen-replay) may read a running daemon's records. A store of another schema than
+    /// this build's is refused rather than misread.
+    public init(readingOnly path: String) throws {
+        self.path = path
+        var configuration = Configuration()
+        configuration.readonly = true
+        database = try DatabaseQueue(path: path, configuration: configuration)
+        let current = try database.read { db in try Self.migrator.hasCompletedMigrations(db) }
+        guard current else {
+            throw RecordError("\(path) is not a records database of this build's schema")
+        }
+        identity = Self.fileIdentity(path)
+    }
+
     private static func fileIdentity(_ path: String) -> (device: UInt64, inode: UInt64)? {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }

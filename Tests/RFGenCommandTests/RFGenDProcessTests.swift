@@ -179,6 +179,11 @@ struct RFGenDProcessTests {
         #expect(Self.ok(Self.call(pair.api, "ack", until: Self.ok)))
         #expect(Self.status(pair.api)?["state"] as? String == "idle")
         #expect(Self.ask(pair.control, "status")?.contains("rf=off") == true, "no RF without a new start")
+        // The running daemon's records, replayed read-only through this build: the lesion's
+        // real-time decisions, the link lost among them, come out the same.
+        let replay = try runProcess(builtProgram("rfgen-replay"), ["--db", pair.directory + "/records.sqlite"])
+        #expect(replay.status == 0, "\(replay.output)\(replay.errors)")
+        #expect(replay.output.contains("all as recorded"), "\(replay.output)")
     }
 
     /// A generator's device for hardware-in-the-loop runs (README, "Hardware in the loop").
