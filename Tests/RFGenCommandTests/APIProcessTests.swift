@@ -606,7 +606,7 @@ extension APIProcessTests {
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         let second = Process()
         second.executableURL = URL(fileURLWithPath: builtProgram("rfgend"))
-        second.arguments = ["--device", pair.directory + "/generator", "--socket", pair.directory + "/second.sock"]
+        second.arguments = ["--device", pair.device, "--socket", pair.directory + "/second.sock"]
         second.standardError = handle
         try second.run()
         defer {
@@ -616,7 +616,7 @@ extension APIProcessTests {
         // A probe too.
         let dump = try runProcess(
             URL(fileURLWithPath: P.rfctlPath).deletingLastPathComponent().appendingPathComponent("rfgen-sim").path,
-            ["dump", pair.directory + "/generator", "--seconds", "1"]
+            ["dump", pair.device, "--seconds", "1"]
         )
         #expect(dump.status != 0 && dump.errors.contains("in use"), "the probe: \(dump.status) \(dump.errors)")
         // Two seconds of the second daemon trying: the first keeps its link and its lesion.

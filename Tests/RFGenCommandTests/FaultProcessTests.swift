@@ -7,7 +7,12 @@ import Glibc
 #endif
 
 /// Faults of the real processes: the daemon frozen mid-lesion, and a noisy line (issue 6, item 3).
-@Suite(.serialized)
+@Suite(
+    .serialized,
+    RFGenDProcessTests.needsSimulator(
+        "the faults themselves: a thermocouple simulator, a switched serial line, a way to stop the generator"
+    )
+)
 struct FaultProcessTests {
     typealias P = RFGenDProcessTests
 
@@ -171,9 +176,10 @@ extension FaultProcessTests {
     func simulatorLateOnItsCPU() throws {
         let pair = try P.start()
         defer { pair.stop() }
+        let sim = try #require(pair.sim, "the suite needs the simulator")
         #expect(P.reaches(pair.api, P.ready), "the daemon never became ready for a start")
         // Where real-time priority is granted (root), the simulator runs with it, like the daemon.
-        if getuid() == 0 { #expect(Self.policy(pair.sim.processIdentifier) == 1, "the simulator is not SCHED_FIFO") }
+        if getuid() == 0 { #expect(Self.policy(sim.processIdentifier) == 1, "the simulator is not SCHED_FIFO") }
         #expect(P.ok(P.start(pair.api, ["level": "L4", "hold_s": 60])), "the lesion never started")
         #expect(P.reaches(pair.api) { $0["rf_on"] as? Bool == true }, "RF never came on")
         // As on a loaded machine: the simulator's process is not scheduled, while the daemon's
@@ -185,9 +191,9 @@ extension FaultProcessTests {
         let client = try APITestClient(pair.api)
         #expect(P.ok(try client.call("subscribe", ["streams": ["telemetry"]])))
         for _ in 0..<20 {
-            kill(pair.sim.processIdentifier, SIGSTOP)
+            kill(sim.processIdentifier, SIGSTOP)
             let silent = client.awaitTelemetry { ($0["age_ms"] as? Double ?? 0) >= 20 }
-            kill(pair.sim.processIdentifier, SIGCONT)
+            kill(sim.processIdentifier, SIGCONT)
             #expect(silent, "the daemon never saw the stopped simulator fall silent")
             // Twenty of the daemon's ticks between stalls: its own clock paces this.
             #expect(client.awaitTicks(20), "the daemon's ticks stopped")

@@ -12,11 +12,14 @@ import Glibc
 @Suite(.serialized)
 struct RFGenDProcessTests {
     struct Pair {
-        let sim: Process
+        /// The simulator, or nil on hardware (`RFGEN_HIL_DEVICE`).
+        let sim: Process?
         var daemon: Process
         let directory: String
         var api: String { directory + "/api.sock" }
         var control: String { directory + "/sim.sock" }
+        /// The generator's line: the simulator's, or the hardware rig's.
+        var device: String { RFGenDProcessTests.hardwareDevice ?? directory + "/generator" }
 
         /// The daemon's alarms and errors from its log, for a failed expectation's message: a lesion
         /// that faulted on a loaded machine says why.
@@ -27,8 +30,9 @@ struct RFGenDProcessTests {
         }
 
         func stop() {
-            for p in [daemon, sim] where p.isRunning { p.terminate() }
-            for p in [daemon, sim] { p.waitUntilExit() }
+            let processes = [daemon] + (sim.map { [$0] } ?? [])
+            for p in processes where p.isRunning { p.terminate() }
+            for p in processes { p.waitUntilExit() }
             try? FileManager.default.removeItem(atPath: directory)
         }
     }
@@ -38,6 +42,14 @@ struct RFGenDProcessTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rfgend-\(UUID().uuidString)")
             .path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        if hardwareDevice != nil {
+            // The hardware tier: the rig's generator (or an rfgen-sim on another line) is there already.
+            return Pair(
+                sim: nil,
+                daemon: try startDaemon(directory: directory, arguments: daemonArguments),
+                directory: directory
+            )
+        }
         let bin = URL(fileURLWithPath: RFGenSimProcessTests.executable).deletingLastPathComponent()
         let sim = Process()
         sim.executableURL = bin.appendingPathComponent("rfgen-sim")
@@ -58,7 +70,8 @@ struct RFGenDProcessTests {
         daemon.arguments =
             (launcher.isEmpty ? [] : launcher.dropFirst() + [rfgend.path])
             + [
-                "--device", directory + "/generator", "--socket", directory + "/api.sock", "--state-dir", directory,
+                "--device", hardwareDevice ?? directory + "/generator", "--socket", directory + "/api.sock",
+                "--state-dir", directory,
             ] + arguments
         _ = FileManager.default.createFile(atPath: directory + "/daemon.log", contents: nil)
         daemon.standardError = FileHandle(forWritingAtPath: directory + "/daemon.log")
@@ -125,7 +138,10 @@ struct RFGenDProcessTests {
         )
     }
 
-    @Test("rfgend connects with RF off, starts only on request, stops, and leaves RF off on SIGTERM")
+    @Test(
+        "rfgend connects with RF off, starts only on request, stops, and leaves RF off on SIGTERM",
+        needsSimulator("an RF power meter on the output, read by the test")
+    )
     func startStopAndTerminate() throws {
         let pair = try Self.start()
         defer { pair.stop() }
@@ -159,7 +175,10 @@ struct RFGenDProcessTests {
         )
     }
 
-    @Test("A pulled cable mid-lesion ends it with a link_lost alarm; after reconnect RF stays off")
+    @Test(
+        "A pulled cable mid-lesion ends it with a link_lost alarm; after reconnect RF stays off",
+        needsSimulator("a relay that opens the serial line, and an RF power meter")
+    )
     func hotplug() throws {
         let pair = try Self.start()
         defer { pair.stop() }
@@ -186,8 +205,18 @@ struct RFGenDProcessTests {
         #expect(replay.output.contains("all as recorded"), "\(replay.output)")
     }
 
-    /// A generator's device for hardware-in-the-loop runs (README, "Hardware in the loop").
+    /// A generator's device for hardware-in-the-loop runs (README, "Hardware in the loop"): every
+    /// process test then runs against it, but those that need the simulator's control socket.
     static let hardwareDevice = ProcessInfo.processInfo.environment["RFGEN_HIL_DEVICE"]
+
+    /// For a test that needs the simulator's control socket (fault injection, or its own record of
+    /// the output): skipped on hardware, saying what a rig must provide instead.
+    static func needsSimulator(_ rig: String) -> ConditionTrait {
+        .disabled(
+            if: hardwareDevice != nil,
+            Comment(rawValue: "needs the simulator's control socket; a rig provides " + rig)
+        )
+    }
 
     @Test(
         "Hardware in the loop: rfgend on a real generator connects with RF off, starts, delivers power, stops",
@@ -221,7 +250,10 @@ struct RFGenDProcessTests {
         #expect(off?["state"] as? String == "stopped", "\(off ?? [:])")
     }
 
-    @Test("A daemon killed mid-lesion leaves a readable record, marked aborted when it comes back")
+    @Test(
+        "A daemon killed mid-lesion leaves a readable record, marked aborted when it comes back",
+        needsSimulator("an RF power meter timing the output after the host goes silent")
+    )
     func killedMidLesion() throws {
         var pair = try Self.start()
         defer { pair.stop() }
@@ -306,7 +338,9 @@ struct RFGenDProcessTests {
         #expect(object?["state"] as? String == "idle")
         #expect(object?["rf_on"] as? Bool == false)
         #expect(object?["link"] as? String == "up")
-        #expect((object?["tip_temp_c"] as? Double).map { abs($0 - 37) < 1 } == true)
+        // The simulator starts at body temperature; a rig's phantom (or a generator shared by the
+        // hardware tier's lesions) reads what it reads.
+        #expect((object?["tip_temp_c"] as? Double).map { abs($0 - 37) < 1 || Self.hardwareDevice != nil } == true)
         #expect((object?["alarms"] as? [Any])?.isEmpty == true)
 
         // A refusal for telemetry a tick late on a loaded machine is retried, as an operator would.

@@ -9,7 +9,7 @@ import Glibc
 /// Drives the real `rfgen-sim` executable: a second process reads the pseudo-terminal through the
 /// `--link` path and talks to the control socket. Real time is unavoidable here (it is the point),
 /// so every wait is a poll on a descriptor with a deadline, never a sleep.
-@Suite(.serialized)
+@Suite(.serialized, RFGenDProcessTests.needsSimulator("nothing: these test the simulator itself"))
 struct RFGenSimProcessTests {
     /// The built executable, next to the test bundle in the build folder.
     static var executable: String {

@@ -72,7 +72,8 @@ struct RecordsProcessTests {
 
     @Test(
         "A disk full for seconds loses no lesion's start, alarms or end and misfiles nothing; no RF without a record",
-        .enabled(if: canMount, "needs to mount a small tmpfs (root)")
+        .enabled(if: canMount, "needs to mount a small tmpfs (root)"),
+        RFGenDProcessTests.needsSimulator("an RF power meter whose edges the test reads")
     )
     func fullDisk() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rfgen-full-\(UUID())").path
@@ -139,7 +140,10 @@ struct RecordsProcessTests {
         #expect(Self.records(P.status(pair.api) ?? [:])["samples_lost"] as? Int == 0)
     }
 
-    @Test("SIGKILL right after RF came on leaves the lesion's record: its start is durable before RF_ON")
+    @Test(
+        "SIGKILL right after RF came on leaves the lesion's record: its start is durable before RF_ON",
+        RFGenDProcessTests.needsSimulator("an RF power meter whose edges the test reads")
+    )
     func killedRightAfterRFOn() throws {
         let pair = try P.start()
         var daemon = pair.daemon
@@ -162,7 +166,10 @@ struct RecordsProcessTests {
         }
     }
 
-    @Test("A records database deleted while the daemon runs is noticed and told, and no lesion gets RF without it")
+    @Test(
+        "A records database deleted while the daemon runs is noticed and told, and no lesion gets RF without it",
+        RFGenDProcessTests.needsSimulator("an RF power meter whose edges the test reads")
+    )
     func deletedDatabase() throws {
         let pair = try P.start()
         defer { pair.stop() }
@@ -198,7 +205,7 @@ struct RecordsProcessTests {
         #expect(P.reaches(pair.api, P.ready), "the daemon never became ready for a start")
         #expect(P.ok(P.start(pair.api, ["level": "L4", "hold_s": 60])), "the lesion never started")
         #expect(P.reaches(pair.api) { $0["rf_on"] as? Bool == true }, "RF never came on")
-        #expect(P.reaches(pair.api, Self.elapsed(8)), "the lesion stopped early")
+        #expect(P.reaches(pair.api, Self.elapsed(8)), "the lesion stopped early: \(pair.diagnosis)")
         #expect(P.ok(P.call(pair.api, "stop")), "stop")
         let stopped = Self.records(pair.api) { $0.first?["outcome"] as? String == "stopped" }
         #expect(stopped.first?["outcome"] as? String == "stopped", "\(stopped)")

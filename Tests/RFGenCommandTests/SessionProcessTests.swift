@@ -40,7 +40,8 @@ struct SessionProcessTests {
     }
 
     @Test(
-        "Three levels in one session, one retried after a fault, the daemon killed and restarted mid-lesion: all kept, all complete"
+        "Three levels in one session, one retried after a fault, the daemon killed and restarted mid-lesion: all kept, all complete",
+        P.needsSimulator("a thermocouple simulator that can open a channel")
     )
     func threeLevels() throws {
         let config = FileManager.default.temporaryDirectory.appendingPathComponent("rfgend-\(UUID().uuidString).yaml")

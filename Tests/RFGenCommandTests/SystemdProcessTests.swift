@@ -58,7 +58,7 @@ struct SystemdProcessTests {
         let daemon = Process()
         daemon.executableURL = URL(fileURLWithPath: builtProgram("rfgend"))
         daemon.arguments = [
-            "--device", pair.directory + "/generator", "--socket", pair.api, "--inject-control-stall-ms", "3000",
+            "--device", pair.device, "--socket", pair.api, "--inject-control-stall-ms", "3000",
         ]
         var environment = ProcessInfo.processInfo.environment
         environment["NOTIFY_SOCKET"] = pair.directory + "/notify.sock"
@@ -110,7 +110,7 @@ struct SystemdProcessTests {
         let activator = Process()
         activator.executableURL = URL(fileURLWithPath: Self.activator)
         let rfgend = builtProgram("rfgend")
-        activator.arguments = ["-l", socket, rfgend, "--device", pair.directory + "/generator", "--socket", socket]
+        activator.arguments = ["-l", socket, rfgend, "--device", pair.device, "--socket", socket]
         activator.standardError = FileHandle.nullDevice
         try activator.run()
         defer {
@@ -152,7 +152,7 @@ extension SystemdProcessTests {
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         let daemon = Process()
         daemon.executableURL = URL(fileURLWithPath: builtProgram("rfgend"))
-        daemon.arguments = ["--device", pair.directory + "/generator", "--socket", pair.api]
+        daemon.arguments = ["--device", pair.device, "--socket", pair.api]
         var environment = ProcessInfo.processInfo.environment
         for (key, value) in extra { environment[key] = value }
         if extra["JOURNAL_STREAM"] == "match" {

@@ -82,7 +82,7 @@ struct ConfigurationFileTests {
         daemon.executableURL = URL(fileURLWithPath: builtProgram("rfgend"))
         daemon.arguments = [
             "--config", SystemdUnitTests.folder.appendingPathComponent("rfgend.yaml").path,
-            "--device", pair.directory + "/generator", "--socket", pair.api, "--state-dir", pair.directory,
+            "--device", pair.device, "--socket", pair.api, "--state-dir", pair.directory,
             // The file names group rfgen-operator, which only an installed system has.
             "--operator-group", "0",
         ]

@@ -180,13 +180,89 @@ struct InterlockTests {
         #expect(!h.actions.contains { $0.action == .generator(.rfOn) })
     }
 
-    @Test("control_loop_overrun: more than 5 late ticks in a row end the lesion")
+    @Test("control_loop_overrun: more than 5 late ticks in a row end the lesion; 5 do not")
     func overrun() {
         var h = CoreHarness()
         h.startAndReachHold()
+        // The documented limit, written out: a nudged constant fails here.
+        h.consecutiveOverruns = 5
+        h.run(seconds: 0.5)
+        #expect(h.core.phase == .hold, "5 late ticks in a row are tolerated")
         let at = h.now
-        h.consecutiveOverruns = InterlockLimits.maxConsecutiveOverruns + 1
+        h.consecutiveOverruns = 6
         Self.expectTrip(&h, .controlLoopOverrun, within: 0.02, since: at)
+    }
+
+    @Test("impedance_check_failed: a check that answers 2250 Ω gets no RF; 2150 Ω does (the range ends at 2200 Ω)")
+    func impedanceCheckOutOfRange() throws {
+        // What the check measures in this bone (the simulator's seed is fixed, so each harness
+        // measures the same), then a load in series that puts it just past the range's end, and
+        // just inside: the documented bound, written out, so that a nudged constant fails here.
+        var probe = CoreHarness()
+        probe.tick([.start(.bvn)])
+        probe.run(seconds: 1) { $0.core.phase == .ramp }
+        let bone = Double(try #require(probe.link.impedanceResult?.impedanceDeciohms)) / 10
+        func check(at ohms: Double) -> CoreHarness {
+            var h = CoreHarness()
+            h.generator.inject(.impedance(.step(ohms: ohms - bone)))
+            h.tick([.start(.bvn)])
+            h.run(seconds: 1) { $0.core.phase == .faulted || $0.core.phase == .ramp }
+            return h
+        }
+        let high = check(at: 2250)
+        #expect(high.alarms.first?.interlock == .impedanceCheckFailed, "\(high.alarms)")
+        #expect(high.alarms.first?.detail.contains(" Ω, needed") == true, "\(high.alarms)")
+        #expect(!high.actions.contains { $0.action == .generator(.rfOn) })
+        let within = check(at: 2150)
+        #expect(within.core.phase == .ramp, "\(within.alarms)")
+    }
+
+    @Test("impedance_check_failed: a check never answered ends the start after 2 s, not before")
+    func impedanceCheckUnanswered() {
+        var h = CoreHarness()
+        h.dropTypes = [.impedanceCheck]
+        let started = h.now
+        h.tick([.start(.bvn)])
+        h.run(seconds: 1.95)
+        #expect(h.core.phase == .impedanceCheck, "still waiting at 1.95 s")
+        h.run(seconds: 0.2) { $0.core.phase == .faulted }
+        #expect(h.alarms.first?.interlock == .impedanceCheckFailed)
+        #expect(h.alarms.first?.detail == "no impedance result within 2 s")
+        // The first tick past 2 s (10 ms ticks), written out: a timer a tick late fails here.
+        #expect(h.alarms.first?.raisedAt.microseconds == started + 2_010_000, "\(h.alarms)")
+        #expect(!h.actions.contains { $0.action == .generator(.rfOn) })
+    }
+
+    @Test("stale_telemetry: a reading 50 ms old is current, one a microsecond older is not")
+    func staleBoundary() {
+        var link = LinkSnapshot(connected: true)
+        link.telemetry = Telemetry(
+            timestampMicroseconds: 0,
+            rfState: .off,
+            faults: [],
+            setPointMilliwatts: 0,
+            powerMilliwatts: 0,
+            voltageMillivolts: 0,
+            currentMilliamps: 0,
+            impedanceDeciohms: 0,
+            impedanceValid: false,
+            temperatures: [TemperatureReading(centiCelsius: 3700, status: .ok)]
+        )
+        link.telemetryReceivedAt = MonotonicInstant(microseconds: 1_000_000)
+        #expect(link.freshTelemetry(at: MonotonicInstant(microseconds: 1_050_000)) != nil)
+        #expect(link.freshTelemetry(at: MonotonicInstant(microseconds: 1_050_001)) == nil)
+    }
+
+    @Test("Every power set point is valid for three ticks (30 ms at 100 Hz): the generator's dead-man")
+    func setPointValidity() {
+        var h = CoreHarness()
+        h.tick([.start(.bvn)])
+        h.run(seconds: 1) { $0.core.phase == .ramp }
+        h.run(seconds: 0.5)
+        let validities = Set(
+            h.actions.compactMap { if case .generator(.setPower(_, let ms)) = $0.action { ms } else { nil } }
+        )
+        #expect(validities == [30])
     }
 
     @Test("emergency_stop: RF off in the same tick, high alarm, even when idle")

@@ -282,13 +282,20 @@ struct PlausibilityTests {
 
     @Test("A start with a reading below body temperature is refused: the offset would overheat by as much")
     func coldStartRefused() {
+        // The tissue is at 37 °C: 4.5 °C low reads 32.5 °C, below the 33 °C limit (written out,
+        // so that a nudged constant fails here); 3 °C low reads 34 °C and starts.
         var h = CoreHarness()
-        h.generator.inject(.thermocouple(channel: 0, .offset(celsius: -10)))
+        h.generator.inject(.thermocouple(channel: 0, .offset(celsius: -4.5)))
         h.run(seconds: 0.1)
         let actions = h.tick([.start(.bvn)])
         #expect(h.core.phase == .idle)
         #expect(actions.contains { if case .refused(_, _, let reason) = $0 { reason.contains("body") } else { false } })
         #expect(!h.generator.recorder.edges.contains { $0.on })
+        var warm = CoreHarness()
+        warm.generator.inject(.thermocouple(channel: 0, .offset(celsius: -3)))
+        warm.run(seconds: 0.1)
+        warm.tick([.start(.bvn)])
+        #expect(warm.core.phase == .impedanceCheck)
     }
 
     @Test("A condition that breaks before its hold time starts over; one held for the hold time holds")
