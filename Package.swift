@@ -154,7 +154,7 @@ let package = Package(
         .executableTarget(
             name: "rfgen-replay",
             dependencies: [
-                "RFGenAPI", "RFGenRecords", "RFGenReplay",
+                "RFGenAPI", "RFGenRecords", "RFGenReplay", "RFGenSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/rfgen-replay",

@@ -202,7 +202,9 @@ public struct TreatmentCore: Sendable {
         if !problems.isEmpty { return "profile \(requested.name): " + problems.joined(separator: "; ") }
         guard link.connected, link.generatorMaxPowerWatts != nil else { return "no generator connected" }
         guard let telemetry = fresh else { return "no current telemetry from the generator" }
-        if !telemetry.faults.isEmpty { return "the generator reports faults \(telemetry.faults)" }
+        if !telemetry.faults.isEmpty {
+            return "the generator reports faults: " + telemetry.faults.names.joined(separator: ", ")
+        }
         if telemetry.rfState != .off { return "the generator reports RF \(telemetry.rfState)" }
         if let bad = telemetry.temperatures.firstIndex(where: { $0.status != .ok }) {
             return "temperature channel \(bad) is \(telemetry.temperatures[bad].status)"
@@ -463,7 +465,9 @@ public struct TreatmentCore: Sendable {
                 "temperature \(hottest) °C reached the \(InterlockLimits.maxTemperatureCelsius) °C cap"
             )
         }
-        if !t.faults.isEmpty { return alarm(.generatorFault, "the generator reports faults \(t.faults)") }
+        if !t.faults.isEmpty {
+            return alarm(.generatorFault, "the generator reports faults: " + t.faults.names.joined(separator: ", "))
+        }
         let tip = celsius[0]
         peakCelsius = max(peakCelsius, tip)
 

@@ -816,7 +816,7 @@ final class APIHub: @unchecked Sendable {
                 currentA: Double(t.currentMilliamps) / 1000,
                 impedanceOhm: t.impedanceValid ? Double(t.impedanceDeciohms) / 10 : nil,
                 rf: "\(t.rfState)",
-                faults: t.faults.isEmpty ? [] : ["\(t.faults)"]
+                faults: t.faults.names
             )
         }
         let mean = total.roundTripCount > 0 ? total.roundTripTotalMicroseconds / Int64(total.roundTripCount) : 0

@@ -45,7 +45,7 @@ public struct DaemonConfiguration: Sendable {
 
 /// The daemon's version, in the API banner.
 public enum DaemonVersion {
-    public static let current = "0.4.0"
+    public static let current = RFGenVersion.current
 }
 
 /// rfgend: the link thread, the control thread, the record thread, and the API's event loop;

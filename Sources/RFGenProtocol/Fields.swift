@@ -104,7 +104,18 @@ public struct FaultBits: OptionSet, Hashable, Sendable, CustomStringConvertible 
         (.impedance, "impedance"), (.hardware, "hardware"),
     ]
 
-    /// The eight-hex-digit form used by the canonical text.
+    /// The set bits by PROTOCOL.md's names, in bit order; a bit this version does not name is
+    /// `bit_N` (still a fault). What an operator reads: never the mask.
+    public var names: [String] {
+        (0..<32).compactMap { bit -> String? in
+            let flag = FaultBits(rawValue: 1 << UInt32(bit))
+            guard contains(flag) else { return nil }
+            return Self.names.first { $0.0 == flag }?.1 ?? "bit_\(bit)"
+        }
+    }
+
+    /// The eight-hex-digit form used by the canonical text (the protocol's own test vectors); for
+    /// people, `names`.
     public var description: String {
         let hex = String(rawValue, radix: 16, uppercase: true)
         return "0x" + String(repeating: "0", count: 8 - hex.count) + hex

@@ -402,14 +402,27 @@ public enum Replay {
         )
     }
 
-    /// The generator's fault bits from a `generator_fault` alarm's detail ("... faults 0x00000004").
-    static func faultBits(in detail: String) -> FaultBits? {
+    /// The generator's fault bits from a `generator_fault` alarm's detail: by name ("... faults:
+    /// setpoint_expired, watchdog"), or as the mask older records wrote ("... faults 0x00000004").
+    public static func faultBits(in detail: String) -> FaultBits? {
         let characters = Array(detail)
-        guard let at = characters.indices.first(where: { characters[$0...].starts(with: ["0", "x"]) }) else {
-            return nil
+        if let at = characters.indices.first(where: { characters[$0...].starts(with: ["0", "x"]) }) {
+            let hex = String(characters[(at + 2)...].prefix { $0.isHexDigit })
+            return UInt32(hex, radix: 16).map { FaultBits(rawValue: $0) }
         }
-        let hex = String(characters[(at + 2)...].prefix { $0.isHexDigit })
-        return UInt32(hex, radix: 16).map { FaultBits(rawValue: $0) }
+        guard let colon = detail.lastIndex(of: ":") else { return nil }
+        var bits = FaultBits()
+        for word in detail[detail.index(after: colon)...].split(separator: ",") {
+            let name = String(word.filter { $0 != " " })
+            if let named = FaultBits.names.first(where: { $0.1 == name }) {
+                bits.insert(named.0)
+            } else if name.hasPrefix("bit_"), let bit = UInt32(name.dropFirst(4)), bit < 32 {
+                bits.insert(FaultBits(rawValue: 1 << bit))
+            } else {
+                return nil
+            }
+        }
+        return bits.isEmpty ? nil : bits
     }
 
     /// The impedance check's result and its arrival, as the record shows it: passed before the

@@ -16,14 +16,20 @@ struct RFCtl: ParsableCommand {
             value (watch and capture: one per line). Shell completions: \
             rfctl --generate-completion-script bash|zsh|fish.
             """,
+        version: RFGenVersion.current,
         subcommands: [
             Status.self, Start.self, Stop.self, EStop.self, Ack.self, Watch.self, Session.self, Records.self,
             Report.self, Capture.self, Clients.self, Profiles.self,
         ]
     )
 
-    @Option(help: "rfgend's API socket (may also follow the subcommand).")
-    var socket: String = RFCtl.defaultSocket
+    @Option(
+        help: """
+            rfgend's API socket (may also follow the subcommand). Without it, $RFGEN_SOCKET; \
+            without that, /run/rfgend/api.sock.
+            """
+    )
+    var socket: String?
 
     /// Starts with no signal blocked, whatever the parent left (`unblockInheritedSignals`).
     static func main() {
@@ -37,6 +43,13 @@ struct RFCtl: ParsableCommand {
     }
 
     static let defaultSocket = "/run/rfgend/api.sock"
+
+    /// The socket: --socket, then RFGEN_SOCKET (when not empty), then the default.
+    static func socket(_ given: String?) -> String {
+        if let given { return given }
+        if let variable = ProcessInfo.processInfo.environment["RFGEN_SOCKET"], !variable.isEmpty { return variable }
+        return defaultSocket
+    }
 }
 
 /// What every subcommand takes: the socket (after the subcommand too, for the stable form
@@ -57,7 +70,7 @@ protocol APICommand: ParsableCommand {
 }
 
 extension APICommand {
-    var socket: String { common.socketAfter ?? root.socket }
+    var socket: String { RFCtl.socket(common.socketAfter ?? root.socket) }
 
     func run() throws {
         do {
@@ -507,6 +520,9 @@ enum Text {
             )
         }
         if s.lease.held { lines.append("control lease: client \(s.lease.client ?? 0) (uid \(s.lease.uid ?? 0))") }
+        if let faults = s.readings?.faults, !faults.isEmpty {
+            lines.append("generator faults: " + faults.joined(separator: ", "))
+        }
         lines += s.alarms.map { "ALARM \($0.id) \($0.priority.uppercased()) \($0.cause): \($0.detail)" }
         return lines.joined(separator: "\n")
     }

@@ -6,6 +6,7 @@ import Foundation
 import RFGenAPI
 import RFGenRecords
 import RFGenReplay
+import RFGenSystem
 
 @main
 struct RFGenReplayCommand: ParsableCommand {
@@ -22,7 +23,8 @@ struct RFGenReplayCommand: ParsableCommand {
             Exit status: 0 every decision as recorded; 1 a difference in some lesion; 65 a record \
             that cannot be replayed (unreadable, or made before records kept phases and profiles); \
             64 a usage error.
-            """
+            """,
+        version: RFGenVersion.current
     )
 
     @Option(name: .long, help: "A records database (STATE_DIR/records.sqlite), opened read only.")

@@ -17,7 +17,8 @@ struct RFGenD: ParsableCommand {
         commandName: "rfgend",
         abstract: "Controls an RF lesion generator: closed-loop temperature control with safety interlocks.",
         discussion:
-            "RF is off at start-up and after any reconnect; it goes on only by an operator's `start` on the API socket (protocol/API.md)."
+            "RF is off at start-up and after any reconnect; it goes on only by an operator's `start` on the API socket (protocol/API.md).",
+        version: RFGenVersion.current
     )
 
     @Option(

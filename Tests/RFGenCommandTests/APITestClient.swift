@@ -209,12 +209,14 @@ struct ProcessResult {
 func runProcess(
     _ executable: String,
     _ arguments: [String],
-    in directory: URL? = nil
+    in directory: URL? = nil,
+    environment extra: [String: String] = [:]
 ) throws -> ProcessResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     process.currentDirectoryURL = directory
+    if !extra.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 } }
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out

@@ -46,6 +46,15 @@ struct FaultProcessTests {
         #expect(faulted != nil, "the daemon ends the lesion with an alarm when it wakes")
         let causes = (faulted?["alarms"] as? [[String: Any]] ?? []).compactMap { $0["cause"] as? String }
         #expect(!causes.isEmpty, "\(faulted ?? [:])")
+        // The generator's latched faults, as the operator reads them: by name, never as a mask.
+        let latched = P.status(pair.api) {
+            (($0["readings"] as? [String: Any])?["faults"] as? [String])?.isEmpty == false
+        }
+        let faults = (latched?["readings"] as? [String: Any])?["faults"] as? [String] ?? []
+        #expect(faults.contains("watchdog") || faults.contains("setpoint_expired"), "\(latched ?? [:])")
+        #expect(faults.allSatisfy { !$0.hasPrefix("0x") }, "\(faults)")
+        let details = (faulted?["alarms"] as? [[String: Any]] ?? []).compactMap { $0["detail"] as? String }
+        #expect(details.allSatisfy { !$0.contains("0x") }, "\(details)")
         // RF stays off: for the daemon's next 50 control ticks, nothing switches it on again.
         let watcher = try APITestClient(pair.api)
         #expect(P.ok(try watcher.call("subscribe", ["streams": ["telemetry"]])))

@@ -331,6 +331,25 @@ struct RFGenDProcessTests {
         let pair = try Self.start()
         defer { pair.stop() }
         #expect(Self.reaches(pair.api, Self.ready), "the daemon never became ready for a start")
+        // The socket from RFGEN_SOCKET when --socket is not given; --socket wins over it.
+        let fromVariable = try runProcess(
+            Self.rfctlPath,
+            ["status", "--json"],
+            environment: ["RFGEN_SOCKET": pair.api]
+        )
+        #expect(fromVariable.status == 0, "\(fromVariable.errors)")
+        let overridden = try runProcess(
+            Self.rfctlPath,
+            ["status", "--socket", pair.api],
+            environment: ["RFGEN_SOCKET": pair.directory + "/nothing.sock"]
+        )
+        #expect(overridden.status == 0, "\(overridden.errors)")
+        let wrong = try runProcess(
+            Self.rfctlPath,
+            ["status"],
+            environment: ["RFGEN_SOCKET": pair.directory + "/nothing.sock"]
+        )
+        #expect(wrong.status == 3 && wrong.errors.contains(pair.directory + "/nothing.sock"), "\(wrong.errors)")
         // The stable form, socket before the subcommand; the socket after it works too.
         let status = try Self.rfctl(["--socket", pair.api, "status", "--json"])
         #expect(status.status == 0)

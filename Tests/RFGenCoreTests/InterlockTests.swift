@@ -156,6 +156,10 @@ struct InterlockTests {
         h.dropCommands = true  // host to generator only: the generator's watchdog trips, telemetry still flows
         h.run(seconds: 0.5) { $0.core.phase == .faulted }
         #expect(h.alarms.first?.interlock == .generatorFault)
+        // The operator reads the bits by PROTOCOL.md's names, never as a mask.
+        let detail = h.alarms.first?.detail ?? ""
+        #expect(detail.contains("watchdog") || detail.contains("setpoint_expired"), "\(detail)")
+        #expect(!detail.contains("0x"), "\(detail)")
         #expect(h.alarms.first!.raisedAt.microseconds - at <= 130_000)
         #expect(h.generator.recorder.edges.last?.on == false)
     }

@@ -218,6 +218,20 @@ struct ReplayCorpusTests {
         }
     }
 
+    @Test("Fault bits are read back from an alarm by their names, or from the mask older records wrote")
+    func faultBitsFromDetail() {
+        #expect(
+            Replay.faultBits(in: "the generator reports faults: setpoint_expired, watchdog") == [
+                .setPointExpired, .watchdog,
+            ]
+        )
+        #expect(Replay.faultBits(in: "the generator reports faults: bit_12") == FaultBits(rawValue: 1 << 12))
+        #expect(Replay.faultBits(in: "the generator reports faults 0x00000004") == .setPointExpired)
+        #expect(Replay.faultBits(in: "the generator reports faults: nonsense") == nil)
+        #expect(FaultBits(rawValue: 0x1004).names == ["setpoint_expired", "bit_12"])
+        #expect(FaultBits().names.isEmpty)
+    }
+
     @Test("A changed decision fails the replay, and the first difference says what the machine saw")
     func changedDecisionCaught() throws {
         let data = try Data(contentsOf: URL(fileURLWithPath: Self.path(Self.scenarios[0])))

@@ -1,4 +1,5 @@
 import ArgumentParser
+import RFGenSystem
 
 /// `rfgen-sim`: the simulated RF generator, and a small reader for its line.
 @main
@@ -11,6 +12,7 @@ struct RFGenSim: ParsableCommand {
             streams telemetry there at 100 Hz. Fault-injection commands are read from standard input \
             and from --control; see Simulator/README.md.
             """,
+        version: RFGenVersion.current,
         subcommands: [Serve.self, Dump.self],
         defaultSubcommand: Serve.self
     )
