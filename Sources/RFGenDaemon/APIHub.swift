@@ -577,11 +577,19 @@ final class APIHub: @unchecked Sendable {
     /// client stays near its high-water mark, however large the reply.
     private func writeInPieces(_ line: ByteBuffer, to client: Client, done: @escaping () -> Void) {
         var left = line
-        while left.readableBytes > 0, client.channel.isWritable, !client.closing, client.channel.isActive {
-            let piece = left.readSlice(length: min(left.readableBytes, APILimits.replyPieceBytes))!
-            client.channel.write(piece, promise: nil)
+        while true {
+            while left.readableBytes > 0, client.channel.isWritable, !client.closing, client.channel.isActive {
+                let piece = left.readSlice(length: min(left.readableBytes, APILimits.replyPieceBytes))!
+                client.channel.write(piece, promise: nil)
+            }
+            client.channel.flush()
+            // A client that reads as fast as the socket fills drains it inside that flush: the
+            // channel turned unwritable and writable again before this reply was parked, and no
+            // later change would resume it (the client then looked stalled and was dropped).
+            // Writable again: go on writing now.
+            guard left.readableBytes > 0, client.channel.isWritable, !client.closing, client.channel.isActive
+            else { break }
         }
-        client.channel.flush()
         if left.readableBytes == 0 || client.closing || !client.channel.isActive {
             client.replyLeft = nil
             client.replyDone = nil

@@ -199,19 +199,26 @@ struct RecordsProcessTests {
 
     @Test("Exports pipelined by clients that read nothing keep the daemon's memory bounded; others are served")
     func pipelinedExportsBounded() throws {
-        // At 1 kHz a lesion records 1,000 samples a second: a few seconds make a export of megabytes.
-        let pair = try P.start(daemonArguments: ["--tick-rate", "1000"])
+        // At the default 100 Hz, 15 s of lesion make an export of some 400 kB: 300 of them held
+        // would be 120 MB, far past the bound below. Not a faster tick for a bigger export: at
+        // 1 kHz six ticks late in a row (6 ms of a shared machine's noise, in a debug build) end
+        // the lesion in control_loop_overrun, and the set point's validity shrinks to 10 ms, the
+        // rules issue 19 replaces with ones judged in time.
+        let pair = try P.start()
         defer { pair.stop() }
         #expect(P.reaches(pair.api, P.ready), "the daemon never became ready for a start")
         #expect(P.ok(P.start(pair.api, ["level": "L4", "hold_s": 60])), "the lesion never started")
         #expect(P.reaches(pair.api) { $0["rf_on"] as? Bool == true }, "RF never came on")
-        #expect(P.reaches(pair.api, Self.elapsed(8)), "the lesion stopped early: \(pair.diagnosis)")
+        #expect(
+            SessionProcessTests.reaches(pair.api, seconds: 40, Self.elapsed(15)) != nil,
+            "the lesion stopped early: \(pair.diagnosis)"
+        )
         #expect(P.ok(P.call(pair.api, "stop")), "stop")
         let stopped = Self.records(pair.api) { $0.first?["outcome"] as? String == "stopped" }
         #expect(stopped.first?["outcome"] as? String == "stopped", "\(stopped)")
         let export = P.call(pair.api, "records.export", ["id": 1]) { APITestClient.result($0) != nil }
         let size = (export.flatMap(APITestClient.result)?["content"] as? String)?.utf8.count ?? 0
-        #expect(size > 1_000_000, "the export is \(size) bytes: too small to tell")
+        #expect(size > 300_000, "the export is \(size) bytes: too small to tell")
         let before = Self.memory(pair.daemon.processIdentifier)
 
         // Three clients, 100 exports each in one write, and not a byte read.
