@@ -203,7 +203,7 @@ public struct TreatmentCore: Sendable {
         guard link.connected, link.generatorMaxPowerWatts != nil else { return "no generator connected" }
         guard let telemetry = fresh else { return "no current telemetry from the generator" }
         if !telemetry.faults.isEmpty {
-            return "the generator reports faults: " + telemetry.faults.names.joined(separator: ", ")
+            return "the generator reports faults: " + telemetry.faults.text
         }
         if telemetry.rfState != .off { return "the generator reports RF \(telemetry.rfState)" }
         if let bad = telemetry.temperatures.firstIndex(where: { $0.status != .ok }) {
@@ -466,7 +466,7 @@ public struct TreatmentCore: Sendable {
             )
         }
         if !t.faults.isEmpty {
-            return alarm(.generatorFault, "the generator reports faults: " + t.faults.names.joined(separator: ", "))
+            return alarm(.generatorFault, "the generator reports faults: " + t.faults.text)
         }
         let tip = celsius[0]
         peakCelsius = max(peakCelsius, tip)

@@ -43,11 +43,6 @@ public struct DaemonConfiguration: Sendable {
     }
 }
 
-/// The daemon's version, in the API banner.
-public enum DaemonVersion {
-    public static let current = RFGenVersion.current
-}
-
 /// rfgend: the link thread, the control thread, the record thread, and the API's event loop;
 /// the main thread waits for SIGINT or SIGTERM.
 public struct Daemon {
@@ -117,7 +112,7 @@ public struct Daemon {
             .daemonStarted(
                 DaemonStarted(
                     instance: instance,
-                    version: DaemonVersion.current,
+                    version: RFGenVersion.current,
                     previousShutdown: previousShutdown,
                     unknownAfterSeq: unknownAfterSeq
                 )
@@ -136,7 +131,7 @@ public struct Daemon {
                 profiles: configuration.profiles
             ),
             identity: APIHub.Identity(
-                version: DaemonVersion.current,
+                version: RFGenVersion.current,
                 instance: instance,
                 firstSeq: firstSeq,
                 unknownAfterSeq: unknownAfterSeq,

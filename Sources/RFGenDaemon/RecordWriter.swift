@@ -129,7 +129,7 @@ final class RecordWriter: @unchecked Sendable {
             let (entry, destination) = backlog[written]
             switch (entry, destination) {
             case (.began(let start), .newLesion(let number)):
-                ids[number] = try store.begin(start, daemonVersion: DaemonVersion.current)
+                ids[number] = try store.begin(start, daemonVersion: RFGenVersion.current)
                 // Entries of earlier lesions are all written (they came first): only this one's id is needed.
                 ids = ids.filter { $0.key == number }
                 written += 1

@@ -114,6 +114,9 @@ public struct FaultBits: OptionSet, Hashable, Sendable, CustomStringConvertible 
         }
     }
 
+    /// `names`, as words in a sentence: "setpoint_expired, watchdog".
+    public var text: String { names.joined(separator: ", ") }
+
     /// The eight-hex-digit form used by the canonical text (the protocol's own test vectors); for
     /// people, `names`.
     public var description: String {
