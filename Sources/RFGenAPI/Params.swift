@@ -274,6 +274,20 @@ public struct RecordExport: Codable, Hashable, Sendable {
     }
 }
 
+/// `metrics`: the daemon's metrics in Prometheus' text exposition.
+public struct MetricsResult: Codable, Hashable, Sendable {
+    /// The exposition's content type, as an HTTP server would send it.
+    public var contentType: String
+    public var text: String
+
+    public static let prometheusText = "text/plain; version=0.0.4; charset=utf-8"
+
+    public init(contentType: String = Self.prometheusText, text: String) {
+        self.contentType = contentType
+        self.text = text
+    }
+}
+
 /// Every bound of the socket API, in one place.
 public enum APILimits {
     /// Clients connected at once by default (`max_clients`); the next is told `too_many_clients`

@@ -39,6 +39,7 @@ public enum Method: String, CaseIterable, Sendable {
     case status
     case profiles
     case clients
+    case metrics
     case ping
     case subscribe
     case unsubscribe
@@ -58,7 +59,7 @@ public enum Method: String, CaseIterable, Sendable {
 
     public var requiredRole: Role {
         switch self {
-        case .status, .profiles, .clients, .ping, .subscribe, .unsubscribe, .recordsList, .recordsShow,
+        case .status, .profiles, .clients, .metrics, .ping, .subscribe, .unsubscribe, .recordsList, .recordsShow,
             .recordsExport, .sessionShow, .sessionList:
             .observer
         case .leaseAcquire, .leaseRelease, .start, .stop, .estop, .ack, .sessionOpen, .sessionClose:

@@ -252,6 +252,7 @@ final class APIHub: @unchecked Sendable {
         for effect in effects {
             switch effect {
             case .reply(let id, let request, let answer):
+                if case .failure(let error) = answer, error.code == .rateLimited { shared.metrics.rateLimited() }
                 guard let client = clients[id] else { continue }
                 switch answer {
                 case .empty: reply(to: client, id: request, Result<Empty, APIError>.success(Empty()))
@@ -315,6 +316,13 @@ final class APIHub: @unchecked Sendable {
         case .clients:
             let list = clients.values.sorted { $0.id < $1.id }.map { info($0) }
             reply(to: client, id: id, Result<[ClientInfo], APIError>.success(list))
+        case .metrics:
+            let text = shared.metrics.exposition(
+                status: status(for: client),
+                logDropped: DaemonLogging.writer?.droppedTotal ?? 0,
+                recordsWritten: shared.recordsWritten.load(ordering: .relaxed)
+            )
+            reply(to: client, id: id, Result<MetricsResult, APIError>.success(MetricsResult(text: text)))
         case .subscribe:
             let params = try APIJSON.params(SubscribeParams.self, line, decoder: decoder) ?? SubscribeParams()
             subscribe(client, id: id, params)

@@ -72,6 +72,7 @@ final class ControlLoop: @unchecked Sendable {
                 consecutiveOverruns = 0
             }
             ticks += 1
+            shared.metrics.tick(lateMicroseconds: late, overran: consecutiveOverruns > 0)
 
             let snapshot = host.tick(consecutiveOverruns: consecutiveOverruns, lateMicroseconds: late)
             // Percentiles cost a walk of the histogram: once a second is enough for the API.

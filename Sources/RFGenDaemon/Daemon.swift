@@ -1,5 +1,6 @@
 import CLinuxShims
 import Logging
+import Metrics
 import RFGenAPI
 import RFGenCore
 import RFGenDiscovery
@@ -106,6 +107,9 @@ public struct Daemon {
             store = opened
         }
         let shared = Shared(lastSeq: lastSeq)
+        // Once per process (rfgend runs one daemon): what a library reports through swift-metrics
+        // joins the daemon's own exposition.
+        MetricsSystem.bootstrap(metricsFactory(shared.metrics))
         shared.store.withLock { $0 = store }
         let instance = Self.newInstanceID()
         let firstSeq = shared.bus.publish(

@@ -73,7 +73,10 @@ final class MachineHost: Sendable {
 
     private func carryOut(_ out: MachineOutput, status: MachineStatus, wall: WallInstant) {
         records?.post(out.records)
-        for event in out.events { shared.bus.publish(event, wallUs: wall.microsecondsSinceEpoch) }
+        for event in out.events {
+            if case .alarmRaised(let alarm) = event { shared.metrics.alarmRaised(cause: alarm.cause) }
+            shared.bus.publish(event, wallUs: wall.microsecondsSinceEpoch)
+        }
         shared.status.withLock { $0.machine = status }
     }
 }

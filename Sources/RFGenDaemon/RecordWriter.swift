@@ -124,7 +124,10 @@ final class RecordWriter: @unchecked Sendable {
     /// in one transaction. Whatever is not written stays, from the first failure on.
     private func writeBacklog() throws {
         var written = 0
-        defer { backlog.removeFirst(written) }
+        defer {
+            backlog.removeFirst(written)
+            shared.recordsWritten.add(UInt64(written), ordering: .relaxed)
+        }
         while written < backlog.count {
             let (entry, destination) = backlog[written]
             switch (entry, destination) {

@@ -32,6 +32,10 @@ public final class Shared: Sendable {
     let operators = Mutex(OperatorExchange())
     let status = Mutex(DaemonStatus())
     let stopping = Atomic<Bool>(false)
+    /// The daemon's metrics, for the API's `metrics` method.
+    let metrics = DaemonMetrics()
+    /// Record entries written since start (record thread → metrics).
+    let recordsWritten = Atomic<UInt64>(0)
     /// Telemetry and events for the API, numbered.
     let bus: EventBus
     /// The treatment records, when kept: the API reads them, the record thread writes them.

@@ -414,7 +414,8 @@ public struct APISessions: Sendable {
             }
             try beginProcedureChange()
             return [.handle(client: client, id: id, method, line: line)]
-        case .status, .profiles, .clients, .subscribe, .unsubscribe, .recordsList, .recordsShow, .recordsExport,
+        case .status, .profiles, .clients, .metrics, .subscribe, .unsubscribe, .recordsList, .recordsShow,
+            .recordsExport,
             .sessionShow, .sessionList:
             return [.handle(client: client, id: id, method, line: line)]
         }

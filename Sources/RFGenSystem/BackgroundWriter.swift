@@ -13,6 +13,8 @@ public final class BackgroundWriter<Entry: Sendable>: Sendable {
     private struct Waiting {
         var entries: [Entry] = []
         var dropped = 0
+        /// Dropped since the writer started, for the metrics.
+        var droppedTotal: UInt64 = 0
         /// Taken by the thread and not yet written.
         var writing = 0
     }
@@ -74,6 +76,7 @@ public final class BackgroundWriter<Entry: Sendable>: Sendable {
         let accepted = queue.waiting.withLock { state in
             guard state.entries.count < capacity else {
                 state.dropped += 1
+                state.droppedTotal += 1
                 return false
             }
             state.entries.append(entry)
@@ -83,6 +86,9 @@ public final class BackgroundWriter<Entry: Sendable>: Sendable {
         _ = write(wake, &one, 8)
         return accepted
     }
+
+    /// Entries dropped since the writer started.
+    public var droppedTotal: UInt64 { queue.waiting.withLock { $0.droppedTotal } }
 
     /// Waits until every queued entry is written, or the time runs out (a stalled sink): for the
     /// last lines before the process exits. True when all were written.

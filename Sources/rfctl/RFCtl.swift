@@ -19,7 +19,7 @@ struct RFCtl: ParsableCommand {
         version: RFGenVersion.current,
         subcommands: [
             Status.self, Start.self, Stop.self, EStop.self, Ack.self, Watch.self, Session.self, Records.self,
-            Report.self, Capture.self, Clients.self, Profiles.self,
+            Report.self, Capture.self, Clients.self, Profiles.self, Metrics.self,
         ]
     )
 

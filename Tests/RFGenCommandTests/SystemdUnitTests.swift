@@ -5,7 +5,9 @@ import Testing
 /// key known, the binaries executable) and `systemd-analyze security` (exposure at most 2.0).
 struct SystemdUnitTests {
     static let analyze = "/usr/bin/systemd-analyze"
-    static let units = ["rfgend.service", "rfgend.socket", "rfgend@.service", "rfgen-capture.service"]
+    static let units = [
+        "rfgend.service", "rfgend.socket", "rfgend@.service", "rfgen-capture.service", "rfgen-metrics.service",
+    ]
 
     /// The repository's systemd/ folder.
     static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -49,7 +51,7 @@ struct SystemdUnitTests {
     @Test(
         "systemd-analyze security rates the services' exposure at 2.0 or lower",
         .enabled(if: FileManager.default.isExecutableFile(atPath: analyze), "systemd-analyze is not installed"),
-        arguments: ["rfgend.service", "rfgend@SIM0001.service", "rfgen-capture.service"]
+        arguments: ["rfgend.service", "rfgend@SIM0001.service", "rfgen-capture.service", "rfgen-metrics.service"]
     )
     func security(unit: String) throws {
         let directory = try Self.prepared()
@@ -168,6 +170,7 @@ struct InstallTests {
             "/opt/rfgen/bin/rfgend", "/opt/rfgen/bin/rfctl", "/opt/rfgen/bin/rfgen-sim",
             "/opt/rfgen/lib/systemd/system/rfgend.service", "/opt/rfgen/lib/systemd/system/rfgend.socket",
             "/opt/rfgen/lib/systemd/system/rfgend@.service", "/opt/rfgen/lib/systemd/system/rfgen-capture.service",
+            "/opt/rfgen/lib/systemd/system/rfgen-metrics.service",
             "/usr/lib/udev/rules.d/70-rfgen.rules", "/usr/lib/sysusers.d/rfgen.conf", "/usr/lib/tmpfiles.d/rfgen.conf",
             "/etc/rfgend/rfgend.yaml", "/opt/rfgen/share/man/man1/rfctl.1", "/opt/rfgen/share/man/man1/rfgend.1",
             "/opt/rfgen/share/bash-completion/completions/rfctl", "/opt/rfgen/share/doc/rfgen/API.md",
