@@ -173,9 +173,10 @@ public struct TreatmentCore: Sendable {
                 out: &out
             )
         case .stop:
-            guard phase.isActive else {
-                return out.refuse(command, index, "no treatment is running")
-            }
+            // Idempotent: a stop with nothing running is done, not refused (an operator, a script
+            // or a second console that stops twice must not read failure), and RF_OFF goes out all
+            // the same, as for an emergency stop while idle: RF off is what a stop asks for.
+            guard phase.isActive else { return switchOff(out: &out) }
             switchOff(out: &out)
             enter(.stopped, because: .stop, now: now, out: &out)
         case .acknowledge:

@@ -579,8 +579,8 @@ struct World {
 
     /// Each request's outcome against what the tick did: one outcome per request under its own
     /// ticket; as many accepted starts as lesions begun (with the record naming that start's level
-    /// and uid), accepted stops as lesions stopped, accepted acknowledgements as alarms cleared;
-    /// every emergency stop accepted; and the API's command events saying the same.
+    /// and uid), every stop done with RF_OFF and no more lesions stopped than stops, accepted
+    /// acknowledgements as alarms cleared; every emergency stop accepted; and the API's command events saying the same.
     mutating func checkOutcomes(of requests: [OperatorRequest], _ out: MachineOutput) {
         guard out.outcomes.map(\.ticket) == requests.map(\.ticket) else {
             return fail("outcomes \(out.outcomes.map(\.ticket)) for requests \(requests.map(\.ticket))")
@@ -601,7 +601,11 @@ struct World {
         let acks = accepted { $0 == .acknowledge }
         let estops = requests.filter { $0.command == .emergencyStop }
         if starts.count != began { fail("\(starts.count) starts accepted in a tick that began \(began) lesions") }
-        if stops.count != stopped { fail("\(stops.count) stops accepted in a tick that stopped \(stopped) lesions") }
+        // A stop is idempotent: always done, ending the lesion that runs (at most one a stop), and
+        // RF_OFF goes out for it even with nothing running.
+        if stops.count != requests.filter({ $0.command == .stop }).count { fail("a stop was refused") }
+        if stopped > stops.count { fail("\(stops.count) stops accepted in a tick that stopped \(stopped) lesions") }
+        if !stops.isEmpty && !out.generator.contains(.rfOff) { fail("a stop was done without RF_OFF") }
         if acks.count != cleared { fail("\(acks.count) acknowledgements accepted in a tick that cleared \(cleared)") }
         if accepted({ $0 == .emergencyStop }).count != estops.count { fail("an emergency stop was refused") }
         for case .began(let begun) in out.records {

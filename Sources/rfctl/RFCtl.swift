@@ -11,9 +11,11 @@ struct RFCtl: ParsableCommand {
         commandName: "rfctl",
         abstract: "Talk to rfgend: status, start, stop, emergency stop, acknowledge, watch, records, capture.",
         discussion: """
-            Exit status: 0 done; 1 the daemon refused (the reason is printed); 3 the daemon could not \
-            be reached or went away; 64 bad usage. --json prints what the API returned, one JSON \
-            value (watch and capture: one per line). Shell completions: \
+            Exit status: 0 done; 1 the daemon refused (the reason is printed); 2 status answered and \
+            an alarm is latched; 3 the daemon could not be reached or went away; 64 bad usage. \
+            --json prints one JSON value on standard output, on every command (watch and capture: \
+            one per line); README.md lists each command's shape. The socket is --socket, else \
+            $RFGEN_SOCKET, else /run/rfgend/api.sock. Shell completions: \
             rfctl --generate-completion-script bash|zsh|fish.
             """,
         version: RFGenVersion.current,
@@ -103,6 +105,19 @@ extension APICommand {
         }
     }
 
+    /// A document (report, export): to its file, or to standard output. With --json, standard
+    /// output gets one JSON object instead: the outcome with the file and its size, or, without
+    /// a file, the document itself as `content`.
+    func document(_ text: String, to path: String?, outcome: Outcome) {
+        guard common.json else { return write(text, to: path) }
+        if let path { write(text, to: path) }
+        var outcome = outcome
+        outcome.file = path
+        outcome.bytes = text.utf8.count
+        guard path == nil else { return output(outcome) { "" } }
+        output(Contained(outcome: outcome, content: text)) { "" }
+    }
+
     /// Prints a value as one line of JSON, or the human text.
     func output<Value: Encodable>(_ value: Value, human: () -> String) {
         if common.json {
@@ -115,13 +130,122 @@ extension APICommand {
 }
 
 struct Status: APICommand {
-    static let configuration = CommandConfiguration(abstract: "Show the daemon's state.")
+    static let configuration = CommandConfiguration(
+        abstract: "Show the daemon's state; exit status 2 while an alarm is latched.",
+        discussion: """
+            --field NAME prints one value of the status object (API.md), by its JSON name, with dots \
+            into objects and numbers into arrays: state, rf_on, tip_temp_c, readings.faults, \
+            loop.late_p99_us, alarms.0.cause. Strings print bare, other values as JSON, an unknown \
+            value (null) as an empty line. Exit status: 0, or 2 when an alarm is latched (for \
+            scripts: `rfctl status --field state || ...`); a name the status does not have is 64.
+            """
+    )
     @ParentCommand var root: RFCtl
     @OptionGroup var common: Common
+    @Option(help: "Print only this value, e.g. state, tip_temp_c, readings.faults, alarms.0.cause.")
+    var field: String?
 
     func run(on api: APIConnection) throws(APIConnection.Failure) {
         let status = try api.call("status", as: StatusResult.self)
-        output(status) { Text.status(status) }
+        if let field {
+            guard let value = Self.value(of: status, at: field) else {
+                FileHandle.standardError.write(
+                    Data("rfctl: the status has no \(field); its fields: \(Self.fieldNames(status))\n".utf8)
+                )
+                Foundation.exit(64)
+            }
+            print(value)
+        } else {
+            output(status) { Text.status(status) }
+        }
+        if !status.alarms.isEmpty { Foundation.exit(2) }
+    }
+
+    /// One value of the status as the API writes it (snake_case keys), by a dotted path.
+    static func value(of status: StatusResult, at path: String) -> String? {
+        guard let data = try? APIJSON.encode(status, encoder: APIJSON.encoder()),
+            var value = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+        else { return nil }
+        for part in path.split(separator: ".", omittingEmptySubsequences: false).map(String.init) {
+            if let object = value as? [String: Any], let next = object[part] {
+                value = next
+            } else if let array = value as? [Any], let index = Int(part), array.indices.contains(index) {
+                value = array[index]
+            } else {
+                return nil
+            }
+        }
+        switch value {
+        case is NSNull: return ""
+        case let text as String: return text
+        default:
+            guard
+                let data = try? JSONSerialization.data(
+                    withJSONObject: value,
+                    options: [.fragmentsAllowed, .sortedKeys, .withoutEscapingSlashes]
+                )
+            else { return nil }
+            return String(decoding: data, as: UTF8.self)
+        }
+    }
+
+    /// The status's top-level names, for the message about one it does not have.
+    static func fieldNames(_ status: StatusResult) -> String {
+        guard let data = try? APIJSON.encode(status, encoder: APIJSON.encoder()),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return "" }
+        return object.keys.sorted().joined(separator: ", ")
+    }
+}
+
+/// An outcome with its document, for --json without a file.
+struct Contained: Encodable {
+    var outcome: Outcome
+    var content: String
+
+    func encode(to encoder: any Encoder) throws {
+        try outcome.encode(to: encoder)
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(content, forKey: .content)
+    }
+
+    private enum Key: String, CodingKey { case content }
+}
+
+/// What a command that changes something prints with --json: what happened, in one word, and the
+/// values that say which.
+struct Outcome: Encodable {
+    /// `started`, `stopped`, `not_running`, `emergency_stop`, `acknowledged`, `written`.
+    var result: String
+    var profile: String?
+    var level: String?
+    var holdS: Double?
+    /// The daemon's state before a stop.
+    var was: String?
+    var id: UInt64?
+    /// A document's file, its size in bytes, and the records in it.
+    var file: String?
+    var bytes: Int?
+    var records: [Int64]?
+    var format: String?
+
+    /// Only the values this command has: a shape per command (README.md), not a row of nulls.
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(result, forKey: .result)
+        if let profile { try c.encode(profile, forKey: .profile) }
+        if let level { try c.encode(level, forKey: .level) }
+        if let holdS { try c.encode(holdS, forKey: .holdS) }
+        if let was { try c.encode(was, forKey: .was) }
+        if let id { try c.encode(id, forKey: .id) }
+        if let file { try c.encode(file, forKey: .file) }
+        if let bytes { try c.encode(bytes, forKey: .bytes) }
+        if let records { try c.encode(records, forKey: .records) }
+        if let format { try c.encode(format, forKey: .format) }
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case result, profile, level, holdS, was, id, file, bytes, records, format
     }
 }
 
@@ -144,17 +268,36 @@ struct Start: APICommand {
             StartParams(profile: profile, level: level, holdS: holdS),
             as: Empty.self
         )
-        output(result) { "started \(profile) at \(level)" }
+        _ = result
+        output(Outcome(result: "started", profile: profile, level: level, holdS: holdS)) {
+            "started \(profile) at \(level)"
+        }
     }
 }
 
 struct Stop: APICommand {
-    static let configuration = CommandConfiguration(abstract: "End the lesion, RF off. Needs no lease.")
+    static let configuration = CommandConfiguration(
+        abstract: "End the lesion, RF off. Needs no lease.",
+        discussion: """
+            Idempotent: with nothing running, the daemon still sends RF off and the answer is \
+            "nothing was running" with exit status 0, so that a stop repeated, or sent from two \
+            consoles, never reads as a failure.
+            """
+    )
     @ParentCommand var root: RFCtl
     @OptionGroup var common: Common
 
     func run(on api: APIConnection) throws(APIConnection.Failure) {
-        output(try api.call("stop", as: Empty.self)) { "stopped" }
+        // Read first, only for the words: the stop itself does not depend on it.
+        let before = try? api.call("status", as: StatusResult.self)
+        _ = try api.call("stop", as: Empty.self)
+        let active = ["impedance_check", "ramp", "hold"].contains(before?.state ?? "")
+        let was = before?.state
+        output(Outcome(result: active ? "stopped" : "not_running", was: was)) {
+            active
+                ? "stopped: the lesion\(before?.level.map { " at \($0)" } ?? "") ended in \(was ?? "?"); RF off"
+                : "nothing was running (\(was ?? "state unknown")); RF off"
+        }
     }
 }
 
@@ -167,7 +310,8 @@ struct EStop: APICommand {
     @OptionGroup var common: Common
 
     func run(on api: APIConnection) throws(APIConnection.Failure) {
-        output(try api.call("estop", as: Empty.self)) { "emergency stop: RF off" }
+        _ = try api.call("estop", as: Empty.self)
+        output(Outcome(result: "emergency_stop")) { "emergency stop: RF off" }
     }
 }
 
@@ -181,7 +325,8 @@ struct Ack: APICommand {
     var id: UInt64?
 
     func run(on api: APIConnection) throws(APIConnection.Failure) {
-        output(try api.call("ack", AckParams(id: id), as: Empty.self)) { "acknowledged" }
+        _ = try api.call("ack", AckParams(id: id), as: Empty.self)
+        output(Outcome(result: "acknowledged", id: id)) { "acknowledged" }
     }
 }
 
@@ -224,7 +369,7 @@ struct Report: APICommand {
             title: heading,
             generatedUs: Int64(Date().timeIntervalSince1970 * 1_000_000)
         )
-        write(html, to: output)
+        document(html, to: output, outcome: Outcome(result: "written", records: ids, format: "html"))
     }
 }
 
@@ -457,7 +602,11 @@ struct Records: ParsableCommand {
                 }
                 do {
                     let json = try FHIRBundle.json(session: info, records: documents, patientSystem: patientSystem)
-                    write(String(decoding: json, as: UTF8.self) + "\n", to: output)
+                    document(
+                        String(decoding: json, as: UTF8.self) + "\n",
+                        to: output,
+                        outcome: Outcome(result: "written", records: documents.map(\.record.id), format: "fhir")
+                    )
                 } catch {
                     fail(.unreachable("the FHIR bundle could not be made: \(error)"))
                 }
@@ -470,7 +619,7 @@ struct Records: ParsableCommand {
                 timeoutMilliseconds: 60_000
             )
             let text = export.content.hasSuffix("\n") ? export.content : export.content + "\n"
-            write(text, to: output)
+            document(text, to: output, outcome: Outcome(result: "written", records: [export.id], format: format))
         }
     }
 }

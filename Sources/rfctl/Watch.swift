@@ -17,10 +17,14 @@ struct Watch: APICommand {
     @OptionGroup var common: Common
     @Flag(help: "Draw once, after the first telemetry, and exit.") var once = false
     @Flag(help: "No colours (also when NO_COLOR is set or the output is not a terminal).") var noColor = false
+    @Flag(help: "No bell when a high-priority alarm is raised (the bell rings only on a terminal).") var noBell = false
 
     func run() throws {
-        let color = !noColor && ProcessInfo.processInfo.environment["NO_COLOR"] == nil && isatty(1) == 1
+        // Not a terminal (a pipe, a file, a log): plain lines, no escapes, no bell.
+        let terminal = isatty(1) == 1
+        let color = !noColor && ProcessInfo.processInfo.environment["NO_COLOR"] == nil && terminal
         var view = WatchView(color: color)
+        var printedNotes = 0
         var lastSeq: UInt64?
         while true {
             do {
@@ -38,22 +42,34 @@ struct Watch: APICommand {
                     guard let line = try api.nextLine(timeoutMilliseconds: 200) else { continue }
                     if common.json {
                         FileHandle.standardOutput.write(Data(line + [UInt8(ascii: "\n")]))
+                        if once { return }
                         continue
                     }
                     if let head = try? api.decoder.decode(LineHead.self, from: Data(line)), head.type == "event",
                         let event = try? api.decoder.decode(Event.self, from: Data(line))
                     {
                         lastSeq = event.seq
-                        view.apply(event)
+                        if view.apply(event), terminal, !noBell {
+                            FileHandle.standardOutput.write(Data("\u{07}".utf8))
+                        }
                     } else if let gap = try? api.decoder.decode(Gap.self, from: Data(line)) {
-                        view.note("missed events \(gap.fromSeq)-\(gap.toSeq) (\(gap.reason))")
+                        view.note("missed events \(gap.fromSeq)-\(gap.toSeq) (\(gap.reason))", at: nil)
                     }
                     // The link's counters are not in the stream: ask once a second.
                     if Date().timeIntervalSince(polled) >= 1 {
                         polled = Date()
                         view.connected(try api.call("status", as: StatusResult.self))
                     }
-                    if Date().timeIntervalSince(drawn) >= 0.1, view.telemetry != nil {
+                    guard view.telemetry != nil else { continue }
+                    if !terminal {
+                        // A line for each event as it comes, and the readings once a second.
+                        printedNotes = printLines(view, printedNotes: printedNotes)
+                        if Date().timeIntervalSince(drawn) >= 1 {
+                            drawn = Date()
+                            FileHandle.standardOutput.write(Data((view.summaryLine() + "\n").utf8))
+                            if once { return }
+                        }
+                    } else if Date().timeIntervalSince(drawn) >= 0.1 {
                         drawn = Date()
                         draw(view.render(width: Self.terminalWidth()))
                         if once { return }
@@ -62,7 +78,13 @@ struct Watch: APICommand {
             } catch .unreachable(let reason) {
                 if once { fail(.unreachable(reason)) }
                 view.disconnected(reason)
-                if !common.json { draw(view.render()) }
+                if common.json {
+                } else if terminal {
+                    draw(view.render())
+                } else {
+                    printedNotes = printLines(view, printedNotes: printedNotes)
+                    FileHandle.standardOutput.write(Data((view.problem.map { $0 + "\n" } ?? "").utf8))
+                }
                 Thread.sleep(forTimeInterval: 1)
             } catch {
                 fail(error)
@@ -75,6 +97,15 @@ struct Watch: APICommand {
         var size = winsize()
         guard ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return 80 }
         return Int(size.ws_col)
+    }
+
+    /// Plain output: the notes not printed yet, one line each; returns how many are printed.
+    private func printLines(_ view: WatchView, printedNotes: Int) -> Int {
+        let fresh = view.noteCount - printedNotes
+        guard fresh > 0 else { return printedNotes }
+        let lines = view.notes.suffix(min(fresh, view.notes.count)).map { view.noteLine($0) }
+        FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+        return view.noteCount
     }
 
     private func draw(_ lines: [String]) {
@@ -96,7 +127,10 @@ struct WatchView {
     var telemetry: TelemetryData?
     var status: StatusResult?
     var alarms: [UInt64: AlarmInfo] = [:]
-    var notes: [String] = []
+    /// The newest events in words, each with the wall time it happened (µs since the epoch).
+    var notes: [(wallUs: Int64?, text: String)] = []
+    /// Notes made since the view began (more than `notes` keeps): plain output prints new ones.
+    var noteCount = 0
     var problem: String?
 
     init(color: Bool) { self.color = color }
@@ -111,17 +145,41 @@ struct WatchView {
         problem = "daemon unreachable: \(reason); reconnecting"
     }
 
-    mutating func note(_ text: String) {
-        notes.append(text)
+    mutating func note(_ text: String, at wallUs: Int64?) {
+        notes.append((wallUs, text))
+        noteCount += 1
         if notes.count > 5 { notes.removeFirst() }
     }
 
-    mutating func apply(_ event: Event) {
+    /// A note as shown: its local time of day, then the words.
+    func noteLine(_ note: (wallUs: Int64?, text: String)) -> String {
+        (note.wallUs.map { Self.clock($0) } ?? "--:--:--") + "  " + note.text
+    }
+
+    /// Local time of day, HH:MM:SS.
+    static func clock(_ wallUs: Int64) -> String {
+        var seconds = time_t(wallUs / 1_000_000)
+        var parts = tm()
+        localtime_r(&seconds, &parts)
+        return String(format: "%02d:%02d:%02d", parts.tm_hour, parts.tm_min, parts.tm_sec)
+    }
+
+    /// Whether the phase is a lesion's (its time and progress are current).
+    var lesionRunning: Bool {
+        ["impedance_check", "ramp", "hold"].contains(telemetry?.state ?? status?.state ?? "")
+    }
+
+    /// Takes an event in; true when it raised a new high-priority alarm (the bell rings).
+    @discardableResult
+    mutating func apply(_ event: Event) -> Bool {
+        var ring = false
+        func note(_ text: String) { self.note(text, at: event.wallUs) }
         switch event.body {
         case .telemetry(let data):
             telemetry = data
             alarms = alarms.filter { data.alarms.contains($0.key) }
         case .alarmRaised(let alarm):
+            ring = alarm.priority == "high" && alarms[alarm.id] == nil
             alarms[alarm.id] = alarm
             note("alarm \(alarm.id) \(alarm.priority) \(alarm.cause)")
         case .alarmsAcknowledged(let ack):
@@ -154,6 +212,7 @@ struct WatchView {
                     : "RECORDS NOT WRITTEN: \(health.problem ?? "unknown")"
             )
         }
+        return ring
     }
 
     private func paint(_ text: String, _ code: String) -> String {
@@ -167,8 +226,14 @@ struct WatchView {
         let state = t?.state ?? status?.state ?? "unknown"
         let rf = t?.rfOn == true ? paint(" RF ON ", "1;37;41") : " RF off "
         lines.append("rfgend  \(paint(state.uppercased(), "1"))  \(rf)  link \(t?.link ?? status?.link ?? "?")")
+        let running = lesionRunning
+        // After a lesion has ended its time, energy and dose are the last lesion's, not current.
+        let last = running ? "" : "last lesion: "
         if let profile = status?.profile {
-            lines.append("profile \(profile.name) \(status?.level ?? "")  target \(Text.number(profile.targetC, "°C"))")
+            lines.append(
+                "\(running ? "" : "last lesion ")profile \(profile.name) \(status?.level ?? "")  "
+                    + "target \(Text.number(profile.targetC, "°C"))"
+            )
         }
         lines.append(
             "tip \(Text.number(t?.tipTempC, "°C"))   set point \(Text.number(t?.setpointC, "°C"))   "
@@ -176,31 +241,52 @@ struct WatchView {
         )
         lines.append(
             "power \(Text.number(t?.powerW, "W", digits: 2)) of \(Text.number(t?.setpointW, "W", digits: 2))   "
-                + "impedance \(Text.number(t?.impedanceOhm, "Ω"))   energy \(Text.number(t?.energyJ, "J", digits: 0))"
+                + "impedance \(Text.number(t?.impedanceOhm, "Ω"))"
         )
-        if let dose = t?.doseCem43Min {
-            lines.append(
-                "dose \(Scientific.text(dose)) CEM43 min   lesion about \(Text.number(t?.diameterMm, "mm")) (estimated)"
-            )
-        }
         let hold = t?.holdS ?? 0
-        let remaining = t?.remainingS
-        let total = remaining.map { $0 + hold } ?? 0
-        let fraction = total > 0 ? min(1, hold / total) : 0
-        let barWidth = max(10, width - 30)
-        let filled = Int((fraction * Double(barWidth)).rounded(.down))
-        lines.append(
-            "elapsed \(Text.duration(t?.elapsedS ?? 0))  at temperature \(Text.duration(hold))"
-                + (remaining.map { "  remaining \(Text.duration($0))" } ?? "")
-        )
-        lines.append(
-            "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: barWidth - filled) + "] "
-                + "\(Int((fraction * 100).rounded(.down)))%"
-        )
-        if let s = status {
-            let second = s.linkStats.lastSecond
+        if running {
+            lines.append("energy \(Text.number(t?.energyJ, "J", digits: 0))")
+            if let dose = t?.doseCem43Min {
+                lines.append(
+                    "dose \(Scientific.text(dose)) CEM43 min   lesion about \(Text.number(t?.diameterMm, "mm")) (estimated)"
+                )
+            }
+            let remaining = t?.remainingS
+            let total = remaining.map { $0 + hold } ?? 0
+            let fraction = total > 0 ? min(1, hold / total) : 0
+            let barWidth = max(10, width - 30)
+            let filled = Int((fraction * Double(barWidth)).rounded(.down))
             lines.append(
-                "link  \(second.map { "\($0.frames) frames/s, \($0.crcErrors) crc errors, \($0.telemetryLost) lost, \($0.retries) retries, rtt max \($0.rttMaxUs) µs" } ?? "no traffic")"
+                "elapsed \(Text.duration(t?.elapsedS ?? 0))  at temperature \(Text.duration(hold))"
+                    + (remaining.map { "  remaining \(Text.duration($0))" } ?? "")
+            )
+            lines.append(
+                "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: barWidth - filled) + "] "
+                    + "\(Int((fraction * 100).rounded(.down)))%"
+            )
+        } else if (t?.elapsedS ?? 0) > 0 {
+            // Idle is idle: no remaining time and no progress bar for a lesion that has ended.
+            lines.append(
+                last + "elapsed \(Text.duration(t?.elapsedS ?? 0))  at temperature \(Text.duration(hold))  "
+                    + "energy \(Text.number(t?.energyJ, "J", digits: 0))"
+                    + (t?.doseCem43Min.map { "  dose \(Scientific.text($0)) CEM43 min" } ?? "")
+                    + (t?.diameterMm.map { "  about \(Text.number($0, "mm")) (estimated)" } ?? "")
+            )
+        } else {
+            lines.append("no lesion since the daemon started")
+        }
+        if let s = status {
+            // The link's rates are only news while it is up; down, the last second's are history.
+            let up = (t?.link ?? s.link) == "up"
+            let second = up ? s.linkStats.lastSecond : nil
+            lines.append(
+                "link  "
+                    + (up
+                        ? second.map {
+                            "\($0.frames) frames/s, \($0.crcErrors) crc errors, \($0.telemetryLost) lost, "
+                                + "\($0.retries) retries, rtt max \($0.rttMaxUs) µs"
+                        } ?? "no traffic"
+                        : "down (\(s.linkState)): no traffic")
             )
             lines.append(
                 "loop  \(s.loop.tickHz) Hz  late p99 \(s.loop.lateP99Us) µs  max \(s.loop.lateMaxUs) µs  overruns \(s.loop.overruns)"
@@ -228,8 +314,24 @@ struct WatchView {
             )
         }
         if let problem { lines.append(paint(problem, "1;33")) }
-        lines += notes.map { "  " + $0 }
+        lines += notes.map { "  " + noteLine($0) }
         return lines
+    }
+
+    /// One plain line of the readings, for output that is not a terminal.
+    func summaryLine() -> String {
+        let t = telemetry
+        let state = t?.state ?? status?.state ?? "unknown"
+        let running = lesionRunning
+        return Self.clock(Int64(Date().timeIntervalSince1970 * 1_000_000))
+            + "  \(state)  RF \(t?.rfOn == true ? "ON" : "off")  link \(t?.link ?? status?.link ?? "?")"
+            + "  tip \(Text.number(t?.tipTempC, "°C"))  power \(Text.number(t?.powerW, "W", digits: 2))"
+            + "  impedance \(Text.number(t?.impedanceOhm, "Ω"))"
+            + (running
+                ? "  at temperature \(Text.duration(t?.holdS ?? 0))"
+                    + (t?.remainingS.map { "  remaining \(Text.duration($0))" } ?? "")
+                : "")
+            + "  alarms " + (alarms.isEmpty ? "none" : alarms.values.map(\.cause).sorted().joined(separator: ","))
     }
 }
 

@@ -30,10 +30,12 @@ struct TreatmentCoreTests {
         let stopped = h.tick([.stop, .stop])
         let stopRefusals = TickOutcomes.refusals(count: 2, actions: stopped)
         #expect(stopRefusals[0] == nil, "the first stop is carried out")
-        #expect(stopRefusals[1] == "no treatment is running")
+        #expect(stopRefusals[1] == nil, "a second stop is done too: stop is idempotent")
         #expect(h.core.phase == .stopped)
         let none = h.tick([.stop, .acknowledge])
-        #expect(TickOutcomes.refusals(count: 2, actions: none).allSatisfy { $0 != nil })
+        #expect(TickOutcomes.refusals(count: 2, actions: none) == [nil, "no alarm to acknowledge"])
+        #expect(none.contains(.generator(.rfOff)), "a stop with nothing running still sends RF_OFF")
+        #expect(h.core.phase == .stopped, "and changes nothing else")
         #expect(TickOutcomes.acceptedStart(commands: [.stop, .acknowledge], actions: none) == nil)
     }
 
