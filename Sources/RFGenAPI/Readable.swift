@@ -51,3 +51,22 @@ public enum Scientific {
         return "\(mantissa)e\(exponent)"
     }
 }
+
+/// Values as the API writes them: at the resolution they are measured or kept with, so that a
+/// reading reads `136.16`, not `136.15941485599996` (the float noise of sums and ramps), and a
+/// capture holds no digits that mean nothing.
+public enum Resolution {
+    /// Hundredths (°C, as the wire carries temperatures).
+    public static func centi(_ value: Double) -> Double { (value * 100).rounded() / 100 }
+    /// Thousandths (s to the ms, J to the mJ, W to the mW, as the wire carries power).
+    public static func milli(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
+    /// Tenths (Ω, as the wire carries impedance; mm of an estimated diameter).
+    public static func deci(_ value: Double) -> Double { (value * 10).rounded() / 10 }
+    /// Four significant digits, for values that span decades (a CEM43 dose from 10⁻⁶ to 10⁴ min).
+    public static func significant(_ value: Double) -> Double {
+        guard value.isFinite, value != 0 else { return value }
+        let digits = 4 - Int((log10(abs(value))).rounded(.down)) - 1
+        let scale = pow(10, Double(digits))
+        return (value * scale).rounded() / scale
+    }
+}

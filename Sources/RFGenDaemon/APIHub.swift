@@ -850,12 +850,12 @@ final class APIHub: @unchecked Sendable {
             telemetryAgeMs: status.telemetryAgeMicroseconds.map { Double($0) / 1000 },
             profile: status.profile?.info,
             level: status.level,
-            setpointC: status.profile == nil ? nil : status.setPointCelsius,
-            elapsedS: status.elapsedSeconds,
-            remainingS: status.profile.map { max(0, $0.holdSeconds - status.holdSeconds) },
-            holdS: status.holdSeconds,
-            energyJ: status.energyJoules,
-            peakC: status.profile == nil ? nil : status.peakCelsius,
+            setpointC: status.profile == nil ? nil : Resolution.centi(status.setPointCelsius),
+            elapsedS: Resolution.milli(status.elapsedSeconds),
+            remainingS: status.profile.map { Resolution.milli(max(0, $0.holdSeconds - status.holdSeconds)) },
+            holdS: Resolution.milli(status.holdSeconds),
+            energyJ: Resolution.milli(status.energyJoules),
+            peakC: status.profile == nil ? nil : Resolution.centi(status.peakCelsius),
             linkStats: LinkStats(
                 bytes: total.decoder.bytes,
                 frames: total.decoder.frames,
@@ -898,8 +898,8 @@ final class APIHub: @unchecked Sendable {
         result.records = shared.records.withLock { $0 }
         result.session = sessions.procedure
         if let profile = status.profile {
-            result.doseCem43Min = status.doseCEM43Minutes
-            result.diameterMm = status.diameterMillimetres
+            result.doseCem43Min = Resolution.significant(status.doseCEM43Minutes)
+            result.diameterMm = Resolution.deci(status.diameterMillimetres)
             if !status.phase.isActive {
                 // The record's own judgement (`LesionCompleteness`), made again from the same totals.
                 let shortfall = LesionCompleteness.shortfall(

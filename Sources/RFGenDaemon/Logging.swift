@@ -34,9 +34,28 @@ public enum DaemonLogging {
             let message = "\(count) log messages dropped: the log did not keep up"
             return toJournal
                 ? .journal(["MESSAGE=\(message)", "PRIORITY=4", "SYSLOG_IDENTIFIER=rfgend"])
-                : .line("rfgend: WARNING \(message)")
+                : .line(timestamp() + " rfgend: WARNING \(message)")
         }
     )
+
+    /// Now, as ISO 8601 UTC with milliseconds: `2026-12-01T20:25:01.123Z`.
+    static func timestamp() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var seconds = now.tv_sec
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+            parts.tm_year + 1900,
+            parts.tm_mon + 1,
+            parts.tm_mday,
+            parts.tm_hour,
+            parts.tm_min,
+            parts.tm_sec,
+            Int(now.tv_nsec / 1_000_000)
+        )
+    }
 
     /// Installs the handler for every Logger in the process; call once, first thing.
     public static func bootstrap() {
@@ -162,7 +181,9 @@ struct JournalLogHandler: MetadataStoringLogHandler {
     }
 }
 
-/// `rfgend: message key=value …`, with the level in capitals above info, one line each.
+/// `2026-12-01T20:25:01.123Z rfgend: message key=value …`, with the level in capitals above info,
+/// one line each. The time is UTC to the millisecond: outside journald (a terminal, a file, a test
+/// rig's log) nothing else says when a line was written.
 struct StandardErrorLogHandler: MetadataStoringLogHandler {
     let label: String
     var logLevel: Logger.Level = .info
@@ -175,7 +196,8 @@ struct StandardErrorLogHandler: MetadataStoringLogHandler {
         let all = metadata.merging(event.metadata ?? [:]) { $1 }
         let level = event.level > .info ? "\(event.level)".uppercased() + " " : ""
         let fields = all.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined()
-        DaemonLogging.submit(.line(DaemonLogging.printable("rfgend: \(level)\(event.message)\(fields)")))
+        let line = DaemonLogging.printable("rfgend: \(level)\(event.message)\(fields)")
+        DaemonLogging.submit(.line(DaemonLogging.timestamp() + " " + line))
     }
 }
 

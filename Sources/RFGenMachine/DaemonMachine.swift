@@ -360,17 +360,17 @@ public struct DaemonMachine: Sendable {
             impedanceOhm: fresh.flatMap { $0.impedanceValid ? Double($0.impedanceDeciohms) / 10 : nil },
             ageMs: status.telemetryAgeMicroseconds.map { Double($0) / 1000 },
             // No set point before the first lesion: null, not 0 °C.
-            setpointC: core.profile == nil ? nil : core.setPointCelsius,
-            elapsedS: status.elapsedSeconds,
-            holdS: core.holdSeconds,
-            remainingS: core.profile.map { max(0, $0.holdSeconds - core.holdSeconds) },
-            energyJ: core.energyJoules,
+            setpointC: core.profile == nil ? nil : Resolution.centi(core.setPointCelsius),
+            elapsedS: Resolution.milli(status.elapsedSeconds),
+            holdS: Resolution.milli(core.holdSeconds),
+            remainingS: core.profile.map { Resolution.milli(max(0, $0.holdSeconds - core.holdSeconds)) },
+            energyJ: Resolution.milli(core.energyJoules),
             alarms: core.alarms.map(\.id),
             lateUs: late
         )
         if core.profile != nil {
-            event.doseCem43Min = status.doseCEM43Minutes
-            event.diameterMm = status.diameterMillimetres
+            event.doseCem43Min = Resolution.significant(status.doseCEM43Minutes)
+            event.diameterMm = Resolution.deci(status.diameterMillimetres)
         }
         return event
     }

@@ -29,7 +29,13 @@ public enum UnixSocketPath {
         let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
         var info = stat()
         guard stat(directory, &info) == 0 else {
-            throw LineSocketError("socket directory \(directory): \(Errno(rawValue: errno))")
+            let error = Errno(rawValue: errno)
+            throw LineSocketError(
+                error == .noSuchFileOrDirectory
+                    ? "socket directory \(directory) does not exist: create it (under systemd, "
+                        + "RuntimeDirectory=rfgend makes /run/rfgend) or give --socket a path in a directory that does"
+                    : "socket directory \(directory): \(error)"
+            )
         }
         guard (info.st_mode & S_IFMT) == S_IFDIR else {
             throw LineSocketError("socket directory \(directory) is not a directory")
@@ -136,12 +142,45 @@ public enum Accounts {
     }
 }
 
+/// A path's parent directory, as the messages name it.
+private struct PathParts {
+    let path: String
+    init(_ path: String) { self.path = path }
+    var parent: String {
+        let trimmed = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
+        guard let slash = trimmed.lastIndex(of: "/") else { return "." }
+        return slash == trimmed.startIndex ? "/" : String(trimmed[..<slash])
+    }
+}
+
 /// An exclusive lock on a directory, held for the life of the process (flock on DIR/lock): two
 /// daemons on one state directory would mark each other's lesions aborted.
 public final class DirectoryLock {
     private let fd: Int32
 
+    /// Creates the directory (mode 0700: records are for the daemon's user only) when it is
+    /// missing and its parent exists; a missing parent is an error that says what to do, since
+    /// a mistyped path should not silently grow a tree of directories.
     public init(directory: String) throws(LineSocketError) {
+        var info = stat()
+        if stat(directory, &info) != 0 {
+            let missing = Errno(rawValue: errno)
+            guard missing == .noSuchFileOrDirectory else {
+                throw LineSocketError("state directory \(directory): \(missing)")
+            }
+            guard mkdir(directory, 0o700) == 0 else {
+                let error = Errno(rawValue: errno)
+                let parent = PathParts(directory).parent
+                throw LineSocketError(
+                    error == .noSuchFileOrDirectory
+                        ? "state directory \(directory) does not exist, nor does its parent \(parent): create it "
+                            + "(under systemd, StateDirectory=rfgend makes /var/lib/rfgend) or give --state-dir an existing directory"
+                        : "cannot create the state directory \(directory): \(error)"
+                )
+            }
+        } else if (info.st_mode & S_IFMT) != S_IFDIR {
+            throw LineSocketError("state directory \(directory) is not a directory")
+        }
         let path = directory + "/lock"
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o660)
         guard fd >= 0 else { throw LineSocketError("cannot open \(path): \(Errno(rawValue: errno))") }

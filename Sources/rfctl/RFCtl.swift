@@ -142,7 +142,14 @@ struct Status: APICommand {
     )
     @ParentCommand var root: RFCtl
     @OptionGroup var common: Common
-    @Option(help: "Print only this value, e.g. state, tip_temp_c, readings.faults, alarms.0.cause.")
+    @Option(
+        help: "Print only this value, e.g. state, tip_temp_c, readings.faults, alarms.0.cause.",
+        completion: .list([
+            "state", "rf_on", "link", "link_state", "tip_temp_c", "power_w", "impedance_ohm", "setpoint_c",
+            "elapsed_s", "hold_s", "remaining_s", "energy_j", "peak_c", "dose_cem43_min", "diameter_mm", "complete",
+            "alarms", "alarms.0.cause", "readings.faults", "telemetry_age_ms", "loop.late_p99_us", "records.writing",
+        ])
+    )
     var field: String?
 
     func run(on api: APIConnection) throws(APIConnection.Failure) {
@@ -256,8 +263,13 @@ struct Start: APICommand {
     )
     @ParentCommand var root: RFCtl
     @OptionGroup var common: Common
-    @Option(help: "Treatment profile.") var profile: String = "bvn"
-    @Option(help: "Vertebral level, e.g. L4.") var level: String
+    @Option(
+        help: "Treatment profile (rfctl profiles lists them).",
+        // The daemon's own list, through the socket the shell's environment names.
+        completion: .shellCommand("rfctl profiles --names 2>/dev/null || echo bvn")
+    )
+    var profile: String = "bvn"
+    @Option(help: "Vertebral level, e.g. L4.", completion: .list(Levels.all)) var level: String
     @Option(help: "Shorter hold time in seconds, for tests and demonstrations (the profile's limits apply).")
     var holdS: Double?
 
@@ -413,7 +425,11 @@ struct Session: ParsableCommand {
         @ParentCommand var root: RFCtl
         @OptionGroup var common: Common
         @Option(help: "The hospital's opaque patient or encounter reference (never a name).") var patient: String
-        @Option(help: "Planned levels in order, e.g. L3,L4,L5 (L1-L5, S1; at most 5).") var levels: String
+        @Option(
+            help: "Planned levels in order, e.g. L3,L4,L5 (L1-L5, S1; at most 5).",
+            completion: .list(["L4,L5", "L3,L4,L5", "L5,S1", "L4,L5,S1"] + Levels.all)
+        )
+        var levels: String
         @Option(help: "A label for the procedure, e.g. \"BVN ablation\".") var procedure: String?
         @Flag(help: "Allow a level planned twice, on purpose.") var allowRepeats = false
 
@@ -479,13 +495,20 @@ struct Session: ParsableCommand {
     }
 }
 
+/// The vertebral levels a lesion may name (API.md).
+enum Levels {
+    static let all = ["L1", "L2", "L3", "L4", "L5", "S1"]
+}
+
 struct Profiles: APICommand {
     static let configuration = CommandConfiguration(abstract: "List the treatment profiles the daemon offers.")
     @ParentCommand var root: RFCtl
     @OptionGroup var common: Common
+    @Flag(help: "Only their names, one a line (for scripts and shell completion).") var names = false
 
     func run(on api: APIConnection) throws(APIConnection.Failure) {
         let profiles = try api.call("profiles", as: [ProfileInfo].self)
+        if names && !common.json { return print(profiles.map(\.name).joined(separator: "\n")) }
         output(profiles) {
             profiles.map {
                 $0.mode == "power"
@@ -573,7 +596,7 @@ struct Records: ParsableCommand {
         @OptionGroup var common: Common
         @Argument(help: "The record's id (csv, json).") var id: Int64?
         @Option(help: "The procedure session (fhir).") var session: Int64?
-        @Option(help: "csv, json or fhir.") var format: String = "csv"
+        @Option(help: "csv, json or fhir.", completion: .list(["csv", "json", "fhir"])) var format: String = "csv"
         @Option(help: "The hospital's identifier system for the patient reference (fhir).")
         var patientSystem: String = FHIRBundle.defaultPatientSystem
         @Option(name: .shortAndLong, help: "Write to this file instead of standard output.") var output: String?

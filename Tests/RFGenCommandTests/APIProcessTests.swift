@@ -279,31 +279,51 @@ struct APIProcessTests {
         #expect(P.status(pair.api, until: P.ready) != nil)
     }
 
-    @Test("capture across a daemon restart records every event with no gap")
-    func captureAcrossRestart() throws {
+    @Test(
+        "capture across a daemon restart and its own: every event kept, no gap; as every frame, or summarised and gzipped",
+        arguments: [[], ["--interval", "0.1", "--compress", "gzip"]]
+    )
+    func captureAcrossRestart(options: [String]) throws {
         var pair = try P.start()
         defer { pair.stop() }
         #expect(P.reaches(pair.api, P.ready), "the daemon never became ready for a start")
+        let summarised = options.contains("--interval")
         let directory = pair.directory + "/capture"
         let capture = Process()
         capture.executableURL = URL(fileURLWithPath: P.rfctlPath)
-        capture.arguments = ["--socket", pair.api, "capture", "--dir", directory, "--rotate-bytes", "65536"]
+        capture.arguments =
+            ["--socket", pair.api, "capture", "--dir", directory, "--rotate-bytes", summarised ? "8192" : "65536"]
+            + options
         capture.standardError = FileHandle.nullDevice
         try capture.run()
         defer {
             if capture.isRunning { capture.terminate() }
             capture.waitUntilExit()
         }
-        func captured() -> [[String: Any]] {
+        /// Every line of every file, in order; compressed ones read back by the system's gzip.
+        func text() -> [String] {
             let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
-            var lines: [[String: Any]] = []
-            for name in names where name.hasSuffix(".ndjson") {
-                let text = (try? String(contentsOfFile: directory + "/" + name, encoding: .utf8)) ?? ""
-                for line in text.split(separator: "\n") {
-                    if let object = try? APITestClient.object(Array(line.utf8)) { lines.append(object) }
+            var lines: [String] = []
+            for name in names {
+                let path = directory + "/" + name
+                var content = ""
+                if name.hasSuffix(".ndjson.gz") {
+                    content = (try? runProcess("/bin/gzip", ["-dc", path]).output) ?? ""
+                } else if name.hasSuffix(".ndjson") {
+                    content = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
                 }
+                lines += content.split(separator: "\n").map(String.init)
             }
             return lines
+        }
+        func captured() -> [[String: Any]] { text().compactMap { try? APITestClient.object(Array($0.utf8)) } }
+        /// Events and telemetry summaries: what carries event numbers.
+        func numbered(_ lines: [[String: Any]]) -> [[String: Any]] {
+            lines.filter { ["event", "telemetry_summary"].contains($0["type"] as? String ?? "") }
+        }
+        /// Frames and events the lines account for (a summary counts its frames).
+        func count(_ lines: [[String: Any]]) -> Int {
+            numbered(lines).reduce(0) { $0 + (($1["frames"] as? Int) ?? 1) }
         }
         func waitFor(_ what: ([[String: Any]]) -> Bool) -> Bool {
             let deadline = Date().addingTimeInterval(20)
@@ -314,7 +334,7 @@ struct APIProcessTests {
             }
             return false
         }
-        #expect(waitFor { $0.filter { $0["type"] as? String == "event" }.count > 200 })
+        #expect(waitFor { count($0) > 200 })
         pair.daemon.terminate()
         pair.daemon.waitUntilExit()
         // Down for a moment; capture keeps trying.
@@ -322,13 +342,13 @@ struct APIProcessTests {
         #expect(
             waitFor { lines in
                 let started = lines.lastIndex { $0["kind"] as? String == "daemon_started" }
-                return started.map { lines[$0...].filter { $0["type"] as? String == "event" }.count > 200 } ?? false
+                return started.map { count(Array(lines[$0...])) > 200 } ?? false
             }
         )
         capture.terminate()
         capture.waitUntilExit()
         // Capture itself restarted: it reads where it stopped from its files and asks for the rest.
-        let before = captured().filter { $0["type"] as? String == "event" }.count
+        let before = count(captured())
         let again = Process()
         again.executableURL = capture.executableURL
         again.arguments = capture.arguments
@@ -338,19 +358,37 @@ struct APIProcessTests {
             if again.isRunning { again.terminate() }
             again.waitUntilExit()
         }
-        #expect(waitFor { $0.filter { $0["type"] as? String == "event" }.count > before + 100 })
+        #expect(waitFor { count($0) > before + 100 })
         again.terminate()
         again.waitUntilExit()
         let lines = captured()
-        let events = lines.filter { $0["type"] as? String == "event" }
-        let seqs = events.compactMap { $0["seq"] as? Int }
+        let entries = numbered(lines)
+        // One unbroken numbering: each line starts where the one before it ended.
+        let ranges = entries.compactMap { entry -> (Int, Int)? in
+            guard let seq = entry["seq"] as? Int else { return nil }
+            return ((entry["from_seq"] as? Int) ?? seq, seq)
+        }
+        #expect(ranges.count == entries.count)
+        let breaks = zip(ranges, ranges.dropFirst()).filter { $1.0 != $0.1 + 1 }
+        #expect(breaks.isEmpty, "one unbroken numbering across both restarts: \(breaks.prefix(5))")
         #expect(!lines.contains { $0["type"] as? String == "gap" || $0["kind"] as? String == "gap_detected" })
-        #expect(zip(seqs, seqs.dropFirst()).allSatisfy { $1 == $0 + 1 }, "one unbroken numbering across the restart")
-        #expect(events.contains { $0["kind"] as? String == "daemon_stopping" })
-        let restarted = events.last { $0["kind"] as? String == "daemon_started" }
+        #expect(entries.contains { $0["kind"] as? String == "daemon_stopping" }, "events are kept")
+        let restarted = entries.last { $0["kind"] as? String == "daemon_started" }
         #expect((restarted?["data"] as? [String: Any])?["previous_shutdown"] as? String == "clean")
+        // Values at the wire's resolution: no float noise (at most 3 decimals anywhere).
+        let noisy = text().filter { $0.range(of: #"\.\d{4,}"#, options: .regularExpression) != nil }
+        #expect(noisy.isEmpty, "digits past the resolution: \(noisy.first?.prefix(300) ?? "")")
         let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        #expect(files.count > 1, "rotated at 64 KiB: \(files)")
+        #expect(files.count > 1, "rotated: \(files)")
+        if summarised {
+            let summaries = entries.filter { $0["type"] as? String == "telemetry_summary" }
+            #expect(!entries.contains { $0["kind"] as? String == "telemetry" }, "no frame written as it came")
+            #expect(summaries.count > 10 && summaries.allSatisfy { ($0["frames"] as? Int ?? 0) <= 12 })
+            let tip = summaries.first?["tip_temp_c"] as? [String: Double]
+            #expect(tip.map { $0["min"]! <= $0["mean"]! && $0["mean"]! <= $0["max"]! } == true, "\(tip ?? [:])")
+            #expect(files.contains { $0.hasSuffix(".ndjson.gz") }, "finished files compressed: \(files)")
+            #expect(files.filter { $0.hasSuffix(".ndjson") }.count == 1, "only the last file is plain: \(files)")
+        }
     }
 
     static let tmux = ["/usr/bin/tmux", "/bin/tmux"].first { FileManager.default.isExecutableFile(atPath: $0) }

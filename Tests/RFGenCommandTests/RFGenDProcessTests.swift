@@ -380,6 +380,15 @@ struct RFGenDProcessTests {
         #expect(try Self.rfctl(["status", "--socket", pair.directory + "/nothing.sock"]).status == 3)
         let completion = try Self.rfctl(["--generate-completion-script", "bash"])
         #expect(completion.status == 0 && completion.output.contains("capture"), "bash completion covers the commands")
+        // And the values of the options that take few: formats, compression, streams, levels, profiles.
+        for offered in [
+            "'csv'$'\\n''json'$'\\n''fhir'", "'none'$'\\n''gzip'", "'telemetry,events,alarms'", "'L1'$'\\n''L2'",
+            "rfctl profiles --names",
+        ] {
+            #expect(completion.output.contains(offered), "bash completion offers \(offered)")
+        }
+        let names = try Self.rfctl(["profiles", "--names", "--socket", pair.api])
+        #expect(names.status == 0 && names.output == "bvn\n", "\(names.output)")
         #expect(try Self.rfctl(["ack", "999", "--socket", pair.api]).status == 1, "no such alarm")
         // The record thread commits once a second: wait for the lesion's record to be there.
         let listed = Self.call(pair.api, "records.list") { APITestClient.resultArray($0)?.isEmpty == false }
