@@ -524,7 +524,14 @@ struct Profiles: APICommand {
 }
 
 struct Clients: APICommand {
-    static let configuration = CommandConfiguration(abstract: "List the API's clients and their last requests.")
+    static let configuration = CommandConfiguration(
+        abstract: "List the API's clients and their last requests.",
+        discussion: """
+            Each client's last requests show as their methods, oldest first. With --json they are \
+            the request lines as the client sent them (cut to 200 bytes, so not always whole JSON): \
+            what an auditor of a misbehaving client needs is what it sent, not a reading of it.
+            """
+    )
     @ParentCommand var root: RFCtl
     @OptionGroup var common: Common
 
@@ -536,6 +543,7 @@ struct Clients: APICommand {
                     + ($0.holdsLease ? " lease" : "")
                     + ($0.subscribed.isEmpty ? "" : " subscribed \($0.subscribed.joined(separator: ","))")
                     + ($0.missed > 0 ? " missed \($0.missed)" : "")
+                    + ($0.lastRequests.isEmpty ? "" : "\n  last requests: " + Self.methods($0.lastRequests))
             }.joined(separator: "\n")
         }
     }
@@ -644,6 +652,17 @@ struct Records: ParsableCommand {
             let text = export.content.hasSuffix("\n") ? export.content : export.content + "\n"
             document(text, to: output, outcome: Outcome(result: "written", records: [export.id], format: format))
         }
+    }
+}
+
+extension Clients {
+    /// The methods of request lines, as a person reads them: `status, subscribe, start`; a line
+    /// that names none, or one in characters no method has (a client's escape sequence must not
+    /// reach the operator's terminal), shows as `?`.
+    static func methods(_ lines: [String]) -> String {
+        lines.map { line in
+            line.firstMatch(of: /"method"\s*:\s*"([A-Za-z0-9._-]{1,40})"/).map { String($0.1) } ?? "?"
+        }.joined(separator: ", ")
     }
 }
 

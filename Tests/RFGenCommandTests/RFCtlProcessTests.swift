@@ -149,6 +149,12 @@ struct RFCtlProcessTests {
         capture.standardOutput = out
         try capture.run()
         let first = RFGenSimProcessTests.readLine(out.fileHandleForReading.fileDescriptor)
+        let connected = RFGenSimProcessTests.readLine(out.fileHandleForReading.fileDescriptor)
+        #expect(connected?.contains("\"connected\"") == true, "\(connected ?? "nothing")")
+        // The clients list, for people: the capture's last request by its method, not as raw JSON.
+        let people = try runProcess(P.rfctlPath, ["clients", "--socket", pair.api])
+        #expect(people.output.contains("last requests: subscribe"), "\(people.output)")
+        #expect(!people.output.contains("\"method\""), "no request line quoted: \(people.output)")
         capture.terminate()
         capture.waitUntilExit()
         let reported = first.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } as? [String: Any]

@@ -167,7 +167,8 @@ struct InstallTests {
         let result = try Self.run("/bin/bash", [script, "--destdir", stage, "--prefix", "/opt/rfgen", "--from", bin])
         #expect(result.status == 0, "\(result.output)")
         let expected = [
-            "/opt/rfgen/bin/rfgend", "/opt/rfgen/bin/rfctl", "/opt/rfgen/bin/rfgen-sim",
+            "/opt/rfgen/bin/rfgend", "/opt/rfgen/bin/rfctl", "/opt/rfgen/bin/rfgen-sim", "/opt/rfgen/bin/rfgen-replay",
+            "/opt/rfgen/share/man/man1/rfgen-replay.1",
             "/opt/rfgen/lib/systemd/system/rfgend.service", "/opt/rfgen/lib/systemd/system/rfgend.socket",
             "/opt/rfgen/lib/systemd/system/rfgend@.service", "/opt/rfgen/lib/systemd/system/rfgen-capture.service",
             "/opt/rfgen/lib/systemd/system/rfgen-metrics.service",
