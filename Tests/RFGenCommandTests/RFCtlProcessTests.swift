@@ -254,6 +254,18 @@ struct RFCtlProcessTests {
         )
 
         #expect(piped.read { text($0).contains("emergency_stop") }, "the alarm, piped")
+
+        // The generator goes away: the link's last rates are history, not shown as current.
+        #expect(ringing.read { text($0).components(separatedBy: "\u{1B}[H").last?.contains("frames/s") == true })
+        pair.sim?.terminate()
+        #expect(
+            ringing.read { text($0).components(separatedBy: "\u{1B}[H").last?.contains("link  down") == true },
+            "the link down: \(text(ringing.seen).components(separatedBy: "\u{1B}[H").last ?? "")"
+        )
+        #expect(
+            text(ringing.seen).components(separatedBy: "\u{1B}[H").last?.contains("frames/s") == false,
+            "no rates while the link is down"
+        )
         let lines = text(piped.seen)
         #expect(!lines.contains("\u{1B}") && !lines.contains("\u{07}"), "no escapes and no bell in a pipe")
         let timed = lines.split(separator: "\n").filter { line in
