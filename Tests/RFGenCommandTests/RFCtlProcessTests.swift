@@ -44,9 +44,7 @@ struct RFCtlProcessTests {
         P.needsSimulator("a generator that completes a short lesion")
     )
     func jsonOnEveryCommand() throws {
-        let config = FileManager.default.temporaryDirectory.appendingPathComponent("rfgend-\(UUID().uuidString).yaml")
-            .path
-        try SessionProcessTests.configuration.write(toFile: config, atomically: true, encoding: .utf8)
+        let config = try SessionProcessTests.configurationFile()
         defer { try? FileManager.default.removeItem(atPath: config) }
         let pair = try P.start(daemonArguments: ["--config", config])
         defer { pair.stop() }

@@ -21,6 +21,14 @@ struct SessionProcessTests {
 
         """
 
+    /// `configuration` in a file of its own, for rfgend's --config; the caller removes it.
+    static func configurationFile() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("rfgend-\(UUID().uuidString).yaml")
+            .path
+        try configuration.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
     /// Waits up to `seconds` for the status to satisfy `accept`: lesions take longer than one of
     /// `P.status`'s 10 s polls.
     static func reaches(_ api: String, seconds: Double, _ accept: ([String: Any]) -> Bool) -> [String: Any]? {
@@ -44,9 +52,7 @@ struct SessionProcessTests {
         P.needsSimulator("a thermocouple simulator that can open a channel")
     )
     func threeLevels() throws {
-        let config = FileManager.default.temporaryDirectory.appendingPathComponent("rfgend-\(UUID().uuidString).yaml")
-            .path
-        try Self.configuration.write(toFile: config, atomically: true, encoding: .utf8)
+        let config = try Self.configurationFile()
         defer { try? FileManager.default.removeItem(atPath: config) }
         var pair = try P.start(daemonArguments: ["--config", config])
         defer { pair.stop() }
