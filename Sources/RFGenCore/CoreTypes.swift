@@ -14,8 +14,6 @@ public struct LinkSnapshot: Sendable {
     /// The newest impedance-check result and when it arrived.
     public var impedanceResult: ImpedanceResult?
     public var impedanceResultReceivedAt: MonotonicInstant
-    /// Control ticks in a row that missed their deadline (the loop counts them).
-    public var consecutiveOverruns: Int
 
     public init(
         connected: Bool,
@@ -24,8 +22,7 @@ public struct LinkSnapshot: Sendable {
         telemetry: Telemetry? = nil,
         telemetryReceivedAt: MonotonicInstant = MonotonicInstant(microseconds: 0),
         impedanceResult: ImpedanceResult? = nil,
-        impedanceResultReceivedAt: MonotonicInstant = MonotonicInstant(microseconds: 0),
-        consecutiveOverruns: Int = 0
+        impedanceResultReceivedAt: MonotonicInstant = MonotonicInstant(microseconds: 0)
     ) {
         self.connected = connected
         self.generatorMaxPowerWatts = generatorMaxPowerWatts
@@ -34,7 +31,6 @@ public struct LinkSnapshot: Sendable {
         self.telemetryReceivedAt = telemetryReceivedAt
         self.impedanceResult = impedanceResult
         self.impedanceResultReceivedAt = impedanceResultReceivedAt
-        self.consecutiveOverruns = consecutiveOverruns
     }
 
     /// The newest telemetry if it is current at `now`: the link up and the frame no older than the

@@ -47,8 +47,20 @@ public enum InterlockLimits {
     public static let energyCeilingJoules = 18_000.0
     /// A lesion may last at most its hold time plus this, seconds (ramp, time out of band).
     public static let treatmentOverrunSeconds = 600.0
-    /// Consecutive control ticks that may overrun their deadline before the loop is not trusted.
-    public static let maxConsecutiveOverruns = 5
+    /// A treatment ends when its control loop has not run for longer than this, microseconds
+    /// (`control_loop_overrun`): the stale-telemetry limit, so that the loop is held to what its
+    /// readings are held to, at any tick rate. Judged in time, not in late ticks: six ticks late
+    /// in a row is 60 ms at 100 Hz but 6 ms at 1 kHz, scheduling noise on a loaded machine that
+    /// the rest of the chain tolerates (each set point is valid at the generator for at least
+    /// `setPointValidityMinimumMilliseconds`); a loop that has not run for 50 ms is hung or
+    /// starved, whatever its rate.
+    public static let controlLoopStallMicroseconds: Int64 = staleMicroseconds
+    /// The least validity of a power set point at the generator, milliseconds: the generator cuts
+    /// RF itself (`setpoint_expired`) when no new one comes in time. Three ticks, but never less
+    /// than 30 ms (three ticks at 100 Hz): at a faster tick three ticks is a few milliseconds, which
+    /// a loaded machine's scheduler or a USB-serial adapter's latency can take, ending a treatment
+    /// for nothing, while 30 ms still bounds how long a hung host's last set point can act.
+    public static let setPointValidityMinimumMilliseconds = 30
     /// How long an impedance check may take to answer, microseconds.
     public static let impedanceCheckTimeoutMicroseconds: Int64 = 2_000_000
     /// How long RF may wait, after a passed impedance check, for the lesion's start to be durable

@@ -80,9 +80,11 @@ public struct TreatmentCore: Sendable {
         self.tickSeconds = tickSeconds
     }
 
-    /// The validity given to each power set point: three ticks, at least the protocol's 10 ms.
+    /// The validity given to each power set point: three ticks, at least
+    /// `InterlockLimits.setPointValidityMinimumMilliseconds`, within the protocol's range.
     var setPointValidityMilliseconds: UInt16 {
-        UInt16(max(10, min(1000, (tickSeconds * 3000).rounded(.up))))
+        let minimum = Double(InterlockLimits.setPointValidityMinimumMilliseconds)
+        return UInt16(max(minimum, min(1000, (tickSeconds * 3000).rounded(.up))))
     }
 
     /// One control tick.
@@ -104,6 +106,9 @@ public struct TreatmentCore: Sendable {
         assert(lastTick.map { now >= $0 } ?? true, "time never goes back")
         var out = Output()
         let dt = lastTick.map { min(Double(now - $0) / 1e6, 0.1) } ?? tickSeconds
+        // How long the loop went without a step while a treatment ran: a lesion begun by this
+        // step's start was not left unattended, whatever the gap before it.
+        let unattended = phase.isActive ? lastTick.map { now - $0 } : nil
         lastTick = now
         let fresh = link.freshTelemetry(at: instant)
 
@@ -111,7 +116,7 @@ public struct TreatmentCore: Sendable {
             handle(command, index: index, now: now, link: link, fresh: fresh, out: &out)
         }
 
-        if phase.isActive, let trip = checkLink(now: now, link: link) {
+        if phase.isActive, let trip = checkLink(now: now, link: link, unattended: unattended) {
             self.trip(trip, now: now, out: &out)
         }
         if fresh == nil { stuck.reset() }
@@ -412,7 +417,7 @@ public struct TreatmentCore: Sendable {
 
     /// The interlocks of time rather than of a reading: the link, the readings' age, the loop.
     /// Checked every tick while active.
-    private func checkLink(now: Int64, link: LinkSnapshot) -> Alarm? {
+    private func checkLink(now: Int64, link: LinkSnapshot, unattended: Int64?) -> Alarm? {
         func alarm(_ interlock: Interlock, _ detail: String) -> Alarm {
             Alarm(interlock, at: MonotonicInstant(microseconds: now), detail)
         }
@@ -421,10 +426,11 @@ public struct TreatmentCore: Sendable {
         guard link.freshTelemetry(at: instant) != nil else {
             return alarm(.staleTelemetry, "no telemetry for \((instant - link.telemetryReceivedAt) / 1000) ms")
         }
-        if link.consecutiveOverruns > InterlockLimits.maxConsecutiveOverruns {
+        if let unattended, unattended > InterlockLimits.controlLoopStallMicroseconds {
             return alarm(
                 .controlLoopOverrun,
-                "\(link.consecutiveOverruns) control ticks in a row missed their deadline"
+                "the control loop did not run for \(unattended / 1000) ms "
+                    + "(limit \(InterlockLimits.controlLoopStallMicroseconds / 1000) ms)"
             )
         }
         return nil

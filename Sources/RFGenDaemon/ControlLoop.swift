@@ -47,7 +47,6 @@ final class ControlLoop: @unchecked Sendable {
         )
         let started = MonotonicClock.microseconds()
         var deadline = started + tickMicroseconds
-        var consecutiveOverruns = 0
         var overruns: UInt64 = 0
         var worst: Int64 = 0
         var ticks: UInt64 = 0
@@ -65,16 +64,14 @@ final class ControlLoop: @unchecked Sendable {
             let late = now - deadline
             worst = max(worst, late)
             _ = lateness.record(UInt64(max(0, late)))
-            if late > tickMicroseconds {
-                overruns += 1
-                consecutiveOverruns += 1
-            } else {
-                consecutiveOverruns = 0
-            }
+            // Counted for the status and the metrics; whether the loop is stalled is the core's
+            // judgement, in time (`InterlockLimits.controlLoopStallMicroseconds`).
+            let overran = late > tickMicroseconds
+            if overran { overruns += 1 }
             ticks += 1
-            shared.metrics.tick(lateMicroseconds: late, overran: consecutiveOverruns > 0)
+            shared.metrics.tick(lateMicroseconds: late, overran: overran)
 
-            let snapshot = host.tick(consecutiveOverruns: consecutiveOverruns, lateMicroseconds: late)
+            let snapshot = host.tick(lateMicroseconds: late)
             // Percentiles cost a walk of the histogram: once a second is enough for the API.
             let percentiles =
                 ticks % UInt64(max(1, 1_000_000 / tickMicroseconds)) == 1

@@ -22,7 +22,7 @@ final class MachineHost: Sendable {
 
     /// One tick: the link's newest snapshot and the queued requests in, everything decided out.
     /// The generator commands go to the link thread's queue; returns the snapshot the tick read.
-    func tick(consecutiveOverruns: Int, lateMicroseconds: Int64) -> LinkSnapshot {
+    func tick(lateMicroseconds: Int64) -> LinkSnapshot {
         let requests = shared.operators.withLock { exchange in
             defer { exchange.queue.removeAll(keepingCapacity: true) }
             return exchange.queue
@@ -36,7 +36,6 @@ final class MachineHost: Sendable {
                 wall: WallInstant(microsecondsSinceEpoch: wallClockMicroseconds()),
                 link: link,
                 linkState: linkState,
-                consecutiveOverruns: consecutiveOverruns,
                 lateMicroseconds: lateMicroseconds,
                 requests: requests,
                 recordedStarts: shared.recordedStarts.load(ordering: .acquiring)

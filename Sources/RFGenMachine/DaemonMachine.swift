@@ -61,8 +61,8 @@ public struct TickInput: Sendable {
     public var wall: WallInstant
     public var link: LinkSnapshot
     public var linkState: LinkEngine.State
-    /// Ticks in a row that missed their deadline, and this tick's lateness, µs: the loop's own.
-    public var consecutiveOverruns: Int
+    /// This tick's lateness, µs: the loop's own, for the telemetry event. (Whether the loop is
+    /// stalled is the core's judgement, from the time between its steps.)
     public var lateMicroseconds: Int64
     /// The requests taken since the last tick, in the order they came.
     public var requests: [OperatorRequest]
@@ -75,7 +75,6 @@ public struct TickInput: Sendable {
         wall: WallInstant,
         link: LinkSnapshot,
         linkState: LinkEngine.State,
-        consecutiveOverruns: Int = 0,
         lateMicroseconds: Int64 = 0,
         requests: [OperatorRequest] = [],
         recordedStarts: Int = .max
@@ -85,7 +84,6 @@ public struct TickInput: Sendable {
         self.wall = wall
         self.link = link
         self.linkState = linkState
-        self.consecutiveOverruns = consecutiveOverruns
         self.lateMicroseconds = lateMicroseconds
         self.requests = requests
     }
@@ -162,8 +160,7 @@ public struct DaemonMachine: Sendable {
     public mutating func tick(_ input: TickInput) -> MachineOutput {
         advanceTime(to: input.now)
         let now = input.now
-        var link = input.link
-        link.consecutiveOverruns = input.consecutiveOverruns
+        let link = input.link
         let alarmsBefore = core.alarms
         let commands = input.requests.map(\.command)
         let actions = core.step(
@@ -231,9 +228,6 @@ public struct DaemonMachine: Sendable {
         linkState: LinkEngine.State
     ) -> MachineOutput {
         advanceTime(to: now)
-        var link = link
-        // The loop's overruns are the tick's business; the frame check does not read them.
-        link.consecutiveOverruns = 0
         let actions = core.telemetryArrived(now: now, link: link)
         var out = MachineOutput()
         guard !actions.isEmpty else { return out }

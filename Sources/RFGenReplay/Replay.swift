@@ -62,8 +62,8 @@ public struct ReplayError: Error, Hashable, Sendable, CustomStringConvertible {
 /// them the profile as used, the alarms and the end. From these the replay rebuilds the machine's
 /// inputs: each sample's frame arriving 1 ms before its tick, the start at the first tick, an
 /// operator's stop or emergency stop where the record has one, the impedance check's result
-/// before the first tick of the ramp, a generator fault, a lost link or an overrunning loop from
-/// the alarm that reported it. The generator's answers are the recorded ones whatever this build
+/// before the first tick of the ramp, a generator fault or a lost link from the alarm that
+/// reported it, and a stalled loop from the gap in the samples before its alarm (no tick fills it). The generator's answers are the recorded ones whatever this build
 /// commands (open loop), so after a first difference later ones may only follow from it.
 public enum Replay {
     /// The largest difference between a recorded and a replayed power command taken as equal,
@@ -181,7 +181,6 @@ public enum Replay {
                     wall: WallInstant(microsecondsSinceEpoch: now),
                     link: link,
                     linkState: link.connected ? .ready : .closed,
-                    consecutiveOverruns: due(overrunAt) ? InterlockLimits.maxConsecutiveOverruns + 1 : 0,
                     requests: requests,
                     recordedStarts: recordUnavailable ? 0 : Int.max
                 )
@@ -211,6 +210,12 @@ public enum Replay {
         var index = 0
         while now <= end + 2 * tick {
             guard index < samples.count, samples[index].wallUs <= now + tick / 2 else {
+                // The loop that stalled before a recorded control_loop_overrun did not tick: the
+                // gap the record shows is left as it was, for this build to judge.
+                if let overrunAt, index < samples.count, now < overrunAt, samples[index].wallUs >= overrunAt {
+                    now = samples[index].wallUs
+                    continue
+                }
                 try tickAt(now)
                 now += tick
                 continue

@@ -137,7 +137,9 @@ struct World {
         case request(client: Int, Operation)
         case fault(InjectedFault)
         case pullCable, plugCable
-        case overruns(Int)
+        /// The control loop does not run for this many ticks (starved or hung); the generator and
+        /// the link thread go on.
+        case stall(ticks: Int)
 
         var description: String {
             switch self {
@@ -146,7 +148,7 @@ struct World {
             case .fault(let fault): "fault \(fault)"
             case .pullCable: "cable pulled"
             case .plugCable: "cable back"
-            case .overruns(let count): "\(count) ticks overrun"
+            case .stall(let ticks): "control loop stalled for \(ticks) ticks"
             }
         }
     }
@@ -183,7 +185,8 @@ struct World {
     var impaired = false
     var stuckOn = false
     var powerFaulted = false
-    var consecutiveOverruns = 0
+    /// Ticks the control loop has yet to miss (`Action.stall`).
+    var stalledTicks = 0
     /// The generator's delivered energy by its own account, J, since the lesion's start.
     var deliveredJoules: Double { api.rig.generator.deliveredEnergyJoules - energyAtStart }
     var energyAtStart = 0.0
@@ -292,7 +295,7 @@ struct World {
             case 9: action = .fault(.garbage(bytes: Int.random(in: 1...300, using: &random)))
             case 10: action = .fault(.reboot)
             case 11: action = .pullCable
-            case 12: action = .overruns(Int.random(in: 1...8, using: &random))
+            case 12: action = .stall(ticks: Int.random(in: 1...8, using: &random))
             case 14:
                 // A step in one reading: over the cap, too fast a rise or a disagreement, at once.
                 action = .fault(
@@ -396,8 +399,8 @@ struct World {
                     impaired = true
                 case .plugCable:
                     api.rig.plugCable()
-                case .overruns(let count):
-                    consecutiveOverruns = count
+                case .stall(let ticks):
+                    stalledTicks = ticks
                 }
             }
             step()
@@ -426,18 +429,22 @@ struct World {
     /// One control tick, the time to the next with every frame checked on arrival, and the
     /// invariants after them.
     mutating func step() {
-        api.rig.consecutiveOverruns = consecutiveOverruns
-        if consecutiveOverruns > 0 { consecutiveOverruns -= 1 }
         let raisedBefore = alarmsRaised.count
-        let (requests, out) = api.decide()
-        checkOutcomes(of: requests, out)
-        checkAnswers(of: requests, out)
-        absorb(out, at: now)
-        if core.phase.isActive, let profile = core.profile {
-            let tip = api.rig.generator.tipTemperature
-            if tip >= profile.setPointCelsius - profile.holdBandCelsius { trueBandReached = true }
-            if trueBandReached && abs(tip - profile.setPointCelsius) <= profile.holdBandCelsius {
-                trueHoldSeconds += Double(Simulation.tick) / 1e6
+        // A stalled loop: no tick, no request taken; the generator and the link thread go on.
+        let stalled = stalledTicks > 0
+        if stalled {
+            stalledTicks -= 1
+        } else {
+            let (requests, out) = api.decide()
+            checkOutcomes(of: requests, out)
+            checkAnswers(of: requests, out)
+            absorb(out, at: now)
+            if core.phase.isActive, let profile = core.profile {
+                let tip = api.rig.generator.tipTemperature
+                if tip >= profile.setPointCelsius - profile.holdBandCelsius { trueBandReached = true }
+                if trueBandReached && abs(tip - profile.setPointCelsius) <= profile.holdBandCelsius {
+                    trueHoldSeconds += Double(Simulation.tick) / 1e6
+                }
             }
         }
         for reaction in api.advance() {
@@ -458,7 +465,7 @@ struct World {
                 fail("alarm \(alarm) is not in the treatment record")
             }
         }
-        report.ticks += 1
+        if !stalled { report.ticks += 1 }
         check(telemetryAt: api.rig.engine.snapshot.telemetryReceivedAt.microseconds)
     }
 

@@ -21,8 +21,6 @@ public struct VirtualDaemon: Sendable {
     public var generator: SimulatedGenerator
     public private(set) var machine: DaemonMachine
     public var engine = LinkEngine()
-    /// What the control loop would report as consecutive overruns at the next tick.
-    public var consecutiveOverruns = 0
     /// While true, bytes from the host are lost on the way (a half-broken link).
     public var dropCommands = false
     /// Generator commands the machine decides but that never reach the link (a generator that
@@ -76,7 +74,6 @@ public struct VirtualDaemon: Sendable {
                 wall: WallInstant(microsecondsSinceEpoch: now),
                 link: engine.snapshot,
                 linkState: engine.state,
-                consecutiveOverruns: consecutiveOverruns,
                 lateMicroseconds: lateMicroseconds,
                 requests: requests,
                 recordedStarts: recordedStarts

@@ -624,7 +624,11 @@ extension APIProcessTests {
         // An operator who was not connected can still connect and stop the lesion.
         let stop = try runProcess(P.rfctlPath, ["--socket", pair.api, "stop"])
         #expect(stop.status == 0, "stop: \(stop.errors)")
-        #expect(P.reaches(pair.api) { $0["state"] as? String == "stopped" }, "the lesion was not stopped")
+        #expect(stop.output.hasPrefix("stopped"), "the stop ended the lesion: \(stop.output) \(pair.diagnosis)")
+        #expect(
+            P.reaches(pair.api) { $0["state"] as? String == "stopped" },
+            "the lesion was not stopped: \(P.status(pair.api)?["state"] ?? "no status") \(pair.diagnosis)"
+        )
 
         // Its closed connections freed their places: once it goes, the daemon serves only us.
         // (SIGKILL: the test runner's ignored SIGTERM is inherited through exec.)

@@ -7,7 +7,7 @@ import RFGenTestSupport
 
 /// The daemon's machine against the simulated generator in virtual time (`VirtualDaemon`: the link
 /// engine, the real codec, every frame checked on arrival), with a record of what it decided.
-/// Ticks are 10 ms.
+/// Ticks are 10 ms unless given.
 struct CoreHarness {
     var rig: VirtualDaemon
     /// Every action the machine returned, on a tick or on a frame's arrival, with its time.
@@ -33,16 +33,13 @@ struct CoreHarness {
         get { rig.dropTypes }
         set { rig.dropTypes = newValue }
     }
-    var consecutiveOverruns: Int {
-        get { rig.consecutiveOverruns }
-        set { rig.consecutiveOverruns = newValue }
-    }
 
     /// What the machine sees.
     var link: LinkSnapshot { rig.engine.snapshot }
 
-    init(configuration: GeneratorConfiguration = GeneratorConfiguration()) {
-        rig = VirtualDaemon(configuration: configuration, tickMicroseconds: Self.tick)
+    /// - Parameter tickMicroseconds: the control period (10 ms, as rfgend's default 100 Hz).
+    init(configuration: GeneratorConfiguration = GeneratorConfiguration(), tickMicroseconds: Int64 = Self.tick) {
+        rig = VirtualDaemon(configuration: configuration, tickMicroseconds: tickMicroseconds)
     }
 
     /// One control tick: the machine decides, its commands go out through the link, 10 ms pass
@@ -60,12 +57,18 @@ struct CoreHarness {
         outputs.append((at, out))
         records += out.records
         for action in out.actions { actions.append((at, action)) }
-        rig.exchange(advancing: Self.tick)
+        pass(microseconds: rig.tickMicroseconds)
+        return out
+    }
+
+    /// Time passes with no control tick (a stalled or starved loop): the generator goes on, and
+    /// the link thread still checks every frame on arrival.
+    mutating func pass(microseconds: Int64) {
+        rig.exchange(advancing: microseconds)
         for reaction in rig.takeArrivals() {
             records += reaction.output.records
             for action in reaction.output.actions { actions.append((reaction.microseconds, action)) }
         }
-        return out
     }
 
     /// A request with the next ticket.

@@ -36,7 +36,8 @@ struct ReplayCorpusTests {
         case inject(InjectedFault)
         case command(OperatorCommand)
         case pullCable
-        case overruns(Int)
+        /// The control loop does not run for this long, microseconds.
+        case stall(Int64)
         case dropCommands
     }
 
@@ -53,6 +54,9 @@ struct ReplayCorpusTests {
         var dropTypes: Set<MessageType> = []
         /// The record never makes the start durable.
         var noRecord = false
+        /// A generator without its own protection (no set-point expiry), where the host's own
+        /// judgement is what ends the lesion.
+        var selfProtection = true
         var testDescription: String { name }
     }
 
@@ -109,7 +113,7 @@ struct ReplayCorpusTests {
         Scenario(name: "generator-reboot", event: .inject(.reboot)),
         Scenario(name: "link-lost", event: .pullCable),
         Scenario(name: "generator-fault", event: .dropCommands),
-        Scenario(name: "control-loop-overrun", event: .overruns(6)),
+        Scenario(name: "control-loop-overrun", event: .stall(80_000), selfProtection: false),
         Scenario(name: "rf-dropped-by-generator", dropTypes: [.rfOn]),
         Scenario(
             name: "energy-cap",
@@ -133,6 +137,7 @@ struct ReplayCorpusTests {
         var configuration = GeneratorConfiguration()
         configuration.tissue = scenario.tissue
         configuration.temperatureChannels = scenario.channels
+        configuration.selfProtection = scenario.selfProtection
         var h = CoreHarness(configuration: configuration)
         h.dropTypes = scenario.dropTypes
         if scenario.noRecord { h.rig.recordedStarts = 0 }
@@ -141,7 +146,7 @@ struct ReplayCorpusTests {
             case .inject(let fault): h.generator.inject(fault)
             case .command(let command): h.tick([command])
             case .pullCable: h.pullCable()
-            case .overruns(let count): h.consecutiveOverruns = count
+            case .stall(let microseconds): h.pass(microseconds: microseconds)
             case .dropCommands: h.dropCommands = true
             }
         }
@@ -156,7 +161,6 @@ struct ReplayCorpusTests {
                 continue
             }
             h.tick()
-            if case .overruns = scenario.event { h.consecutiveOverruns = 0 }
         }
         h.run(seconds: 0.3)
 
