@@ -47,13 +47,14 @@ public enum InterlockLimits {
     public static let energyCeilingJoules = 18_000.0
     /// A lesion may last at most its hold time plus this, seconds (ramp, time out of band).
     public static let treatmentOverrunSeconds = 600.0
-    /// A treatment ends when its control loop has not run for longer than this, microseconds
-    /// (`control_loop_overrun`): the stale-telemetry limit, so that the loop is held to what its
-    /// readings are held to, at any tick rate. Judged in time, not in late ticks: six ticks late
-    /// in a row is 60 ms at 100 Hz but 6 ms at 1 kHz, scheduling noise on a loaded machine that
-    /// the rest of the chain tolerates (each set point is valid at the generator for at least
-    /// `setPointValidityMinimumMilliseconds`); a loop that has not run for 50 ms is hung or
-    /// starved, whatever its rate.
+    /// A treatment ends when a step of its control loop comes later than this after the tick it
+    /// was due (one period after the step before it), microseconds (`control_loop_overrun`): the
+    /// stale-telemetry limit, so that the loop is held to what its readings are held to, at any
+    /// tick rate (a 10 Hz loop runs every 100 ms by design; it is hung when it is 50 ms late).
+    /// Judged in time, not in late ticks: six ticks late in a row is 60 ms at 100 Hz but 6 ms at
+    /// 1 kHz, scheduling noise on a loaded machine that the rest of the chain tolerates (each set
+    /// point is valid at the generator for at least `setPointValidityMinimumMilliseconds`); a loop
+    /// 50 ms late is hung or starved, whatever its rate.
     public static let controlLoopStallMicroseconds: Int64 = staleMicroseconds
     /// The least validity of a power set point at the generator, milliseconds: the generator cuts
     /// RF itself (`setpoint_expired`) when no new one comes in time. Three ticks, but never less

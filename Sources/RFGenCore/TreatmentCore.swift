@@ -106,9 +106,10 @@ public struct TreatmentCore: Sendable {
         assert(lastTick.map { now >= $0 } ?? true, "time never goes back")
         var out = Output()
         let dt = lastTick.map { min(Double(now - $0) / 1e6, 0.1) } ?? tickSeconds
-        // How long the loop went without a step while a treatment ran: a lesion begun by this
-        // step's start was not left unattended, whatever the gap before it.
-        let unattended = phase.isActive ? lastTick.map { now - $0 } : nil
+        // How late this step is after the one before it, while a treatment ran: a lesion begun
+        // by this step's start was not left unattended, whatever the gap before it.
+        let tickMicroseconds = Int64((tickSeconds * 1e6).rounded())
+        let late = phase.isActive ? lastTick.map { now - $0 - tickMicroseconds } : nil
         lastTick = now
         let fresh = link.freshTelemetry(at: instant)
 
@@ -116,7 +117,7 @@ public struct TreatmentCore: Sendable {
             handle(command, index: index, now: now, link: link, fresh: fresh, out: &out)
         }
 
-        if phase.isActive, let trip = checkLink(now: now, link: link, unattended: unattended) {
+        if phase.isActive, let trip = checkLink(now: now, link: link, late: late) {
             self.trip(trip, now: now, out: &out)
         }
         if fresh == nil { stuck.reset() }
@@ -417,7 +418,7 @@ public struct TreatmentCore: Sendable {
 
     /// The interlocks of time rather than of a reading: the link, the readings' age, the loop.
     /// Checked every tick while active.
-    private func checkLink(now: Int64, link: LinkSnapshot, unattended: Int64?) -> Alarm? {
+    private func checkLink(now: Int64, link: LinkSnapshot, late: Int64?) -> Alarm? {
         func alarm(_ interlock: Interlock, _ detail: String) -> Alarm {
             Alarm(interlock, at: MonotonicInstant(microseconds: now), detail)
         }
@@ -426,10 +427,10 @@ public struct TreatmentCore: Sendable {
         guard link.freshTelemetry(at: instant) != nil else {
             return alarm(.staleTelemetry, "no telemetry for \((instant - link.telemetryReceivedAt) / 1000) ms")
         }
-        if let unattended, unattended > InterlockLimits.controlLoopStallMicroseconds {
+        if let late, late > InterlockLimits.controlLoopStallMicroseconds {
             return alarm(
                 .controlLoopOverrun,
-                "the control loop did not run for \(unattended / 1000) ms "
+                "the control loop ran \(late / 1000) ms late "
                     + "(limit \(InterlockLimits.controlLoopStallMicroseconds / 1000) ms)"
             )
         }
