@@ -36,24 +36,74 @@ public enum COBS {
     /// - Returns: `false` if the bytes are not valid COBS (a zero, or a code that runs past the end);
     ///   `output` then holds a partial result that the caller must discard.
     public static func decode(_ encoded: some Collection<UInt8>, into output: inout [UInt8]) -> Bool {
-        var index = encoded.startIndex
-        while index != encoded.endIndex {
-            let code = encoded[index]
-            if code == 0 { return false }
-            index = encoded.index(after: index)
-            for _ in 1..<Int(code) {
-                guard index != encoded.endIndex else { return false }
-                let byte = encoded[index]
-                if byte == 0 { return false }
-                output.append(byte)
-                index = encoded.index(after: index)
-            }
-            // A code below 0xFF stands for its run followed by a zero, except at the very end,
-            // where the zero is the one COBS appends implicitly and is not part of the data.
-            if code < 0xFF && index != encoded.endIndex {
-                output.append(0)
-            }
+        let encoded = Array(encoded)
+        var decoding = Decoding()
+        var consumed = 0
+        let decoded = [UInt8](unsafeUninitializedCapacity: encoded.count) { buffer, count in
+            consumed = encoded.withUnsafeBufferPointer { decoding.decode($0, into: buffer, count: &count) }
         }
-        return true
+        output += decoded
+        return consumed == encoded.count && decoding.isComplete
+    }
+
+    /// COBS decoding as bytes arrive, in pieces of any size: the frame decoder decodes while it
+    /// reads and holds no encoded copy of a frame. `decode(_:into:)` is this, over a whole buffer.
+    public struct Decoding: Hashable, Sendable {
+        /// Data bytes left in the current block; 0 when the next byte is a code byte.
+        private var run = 0
+        /// The current block's code was below 0xFF, so a zero follows its data if another block
+        /// comes; at the very end it is the zero COBS appends implicitly and is not data.
+        private var zeroPending = false
+
+        public init() {}
+
+        /// Decodes the next piece of a frame's encoded bytes, up to the delimiter that ends it.
+        /// - Parameters:
+        ///   - encoded: the next bytes; decoding stops before the first 0x00, the delimiter.
+        ///   - output: where decoded bytes go, from `count` on; it must have room for
+        ///     `encoded.count` more (each encoded byte yields at most one decoded byte).
+        ///   - count: decoded bytes in `output`; advanced past those this piece yields.
+        /// - Returns: the bytes consumed: all of them, or those before the delimiter.
+        public mutating func decode(
+            _ encoded: UnsafeBufferPointer<UInt8>,
+            into output: UnsafeMutableBufferPointer<UInt8>,
+            count: inout Int
+        ) -> Int {
+            precondition(count >= 0 && output.count - count >= encoded.count, "no room for the decoded bytes")
+            // Through base pointers: the precondition is the bounds check, once a piece rather
+            // than once a byte, on the decoder's hot path. Byte by byte, since a telemetry frame's
+            // blocks are two or three bytes long (its small integers are full of zeros), too
+            // short for a block copy to pay.
+            guard let input = encoded.baseAddress, let base = output.baseAddress else { return 0 }
+            let end = encoded.count
+            var index = 0
+            var written = count
+            var run = self.run
+            var zeroPending = self.zeroPending
+            while index < end {
+                let byte = input[index]
+                if byte == 0 { break }
+                index += 1
+                if run > 0 {
+                    base[written] = byte
+                    written += 1
+                    run -= 1
+                } else {
+                    if zeroPending {
+                        base[written] = 0
+                        written += 1
+                    }
+                    run = Int(byte) - 1
+                    zeroPending = byte < 0xFF
+                }
+            }
+            self.run = run
+            self.zeroPending = zeroPending
+            count = written
+            return index
+        }
+
+        /// Whether the bytes so far end on a block boundary: they are valid COBS if they end here.
+        public var isComplete: Bool { run == 0 }
     }
 }

@@ -96,8 +96,10 @@ public struct DecoderCounters: Hashable, Sendable {
 /// A sans-I/O decoder for one direction of the link: feed it byte chunks of any size, in any
 /// split, and it reports each frame or error as soon as the frame's closing delimiter arrives.
 ///
-/// Memory is bounded whatever it is fed: it holds at most `ProtocolLimits.maxEncodedBytes` bytes of
-/// an unfinished frame and one frame's worth of scratch space, allocated once.
+/// Memory is bounded whatever it is fed, and fixed: it decodes COBS as bytes arrive into one
+/// frame's worth of inline storage, so that decoding a frame touches no heap (issue 19: at 100
+/// frames a second for hours, on the link thread). An unfinished frame is at most
+/// `ProtocolLimits.maxEncodedBytes` encoded bytes; beyond that it is an oversize error.
 public struct FrameDecoder: Sendable {
     /// What `feed` reports.
     public enum Output: Hashable, Sendable {
@@ -111,8 +113,14 @@ public struct FrameDecoder: Sendable {
     /// Totals since creation.
     public private(set) var counters = DecoderCounters()
 
-    private var pending: [UInt8]
-    private var scratch: [UInt8]
+    /// The decoded bytes of the frame being read. A literal size, as a generic value argument must
+    /// be; `init` checks it against `ProtocolLimits.maxEncodedBytes` (every encoded byte after
+    /// the first yields at most one decoded byte, so the decoded frame always fits).
+    private var frame = InlineArray<247, UInt8>(repeating: 0)
+    private var decodedBytes = 0
+    /// Encoded bytes of the unfinished frame: the oversize limit counts these.
+    private var encodedBytes = 0
+    private var cobs = COBS.Decoding()
     /// True after an oversize error, until the next delimiter: the bytes in between belong to the
     /// broken frame and are dropped without further errors.
     private var skipping = false
@@ -120,19 +128,22 @@ public struct FrameDecoder: Sendable {
     /// - Parameter accepting: `.generatorToHost` in a host, `.hostToGenerator` in a generator.
     public init(accepting: Direction) {
         self.accepting = accepting
-        pending = []
-        pending.reserveCapacity(ProtocolLimits.maxEncodedBytes)
-        scratch = []
-        scratch.reserveCapacity(ProtocolLimits.maxFrameBytes)
+        precondition(frame.count == ProtocolLimits.maxEncodedBytes, "the frame buffer is sized by the protocol's limit")
     }
 
-    /// The number of bytes of an unfinished frame held; never more than `maxEncodedBytes`.
-    public var bufferedBytes: Int { pending.count }
+    /// The number of encoded bytes of an unfinished frame held; never more than `maxEncodedBytes`.
+    public var bufferedBytes: Int { encodedBytes }
 
     /// Drops any unfinished frame, as after reopening the port.
     public mutating func reset() {
-        pending.removeAll(keepingCapacity: true)
+        startFrame()
         skipping = false
+    }
+
+    private mutating func startFrame() {
+        decodedBytes = 0
+        encodedBytes = 0
+        cobs = COBS.Decoding()
     }
 
     /// Feeds bytes from the line.
@@ -151,25 +162,39 @@ public struct FrameDecoder: Sendable {
     }
 
     private mutating func feedBuffer(_ bytes: UnsafeBufferPointer<UInt8>, _ handler: (Output) -> Void) {
-        for byte in bytes {
-            counters.bytes += 1
-            if byte == 0 {
-                if skipping {
-                    skipping = false
-                } else if !pending.isEmpty {
-                    handler(finishFrame())
+        counters.bytes += UInt64(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            if !skipping {
+                // Decode up to the delimiter, the end, or the frame's limit, whichever comes first.
+                let room = ProtocolLimits.maxEncodedBytes - encodedBytes
+                let piece = UnsafeBufferPointer(rebasing: bytes[index..<min(bytes.count, index + room)])
+                var output = frame.mutableSpan
+                let consumed = output.withUnsafeMutableBufferPointer {
+                    cobs.decode(piece, into: $0, count: &decodedBytes)
                 }
-                pending.removeAll(keepingCapacity: true)
-            } else if !skipping {
-                if pending.count == ProtocolLimits.maxEncodedBytes {
-                    pending.removeAll(keepingCapacity: true)
+                encodedBytes += consumed
+                index += consumed
+                guard index < bytes.count else { return }
+                if bytes[index] != 0 {
+                    // One byte past the limit: the frame is oversize. Said once; the rest of it,
+                    // up to its delimiter, is dropped unread.
+                    startFrame()
                     skipping = true
                     counters.count(.oversize)
                     handler(.error(.oversize))
-                } else {
-                    pending.append(byte)
                 }
             }
+            if skipping {
+                guard let delimiter = bytes[index...].firstIndex(of: 0) else { return }
+                index = delimiter
+                skipping = false
+            } else if encodedBytes > 0 {
+                handler(finishFrame())
+            }
+            // bytes[index] is the delimiter.
+            startFrame()
+            index += 1
         }
     }
 
@@ -183,7 +208,9 @@ public struct FrameDecoder: Sendable {
     }
 
     private mutating func finishFrame() -> Output {
-        let result = decodeFrame()
+        let result = frame.span.withUnsafeBufferPointer {
+            decodeFrame(UnsafeBufferPointer(rebasing: $0[0..<decodedBytes]))
+        }
         switch result {
         case .frame: counters.frames += 1
         case .error(let error): counters.count(error.kind)
@@ -191,19 +218,19 @@ public struct FrameDecoder: Sendable {
         return result
     }
 
-    private mutating func decodeFrame() -> Output {
-        scratch.removeAll(keepingCapacity: true)
-        guard COBS.decode(pending, into: &scratch), scratch.count >= ProtocolLimits.minFrameBytes else {
-            return .error(.framing(encodedBytes: pending.count))
+    /// Decodes one frame's COBS-decoded bytes.
+    private func decodeFrame(_ bytes: UnsafeBufferPointer<UInt8>) -> Output {
+        guard cobs.isComplete, bytes.count >= ProtocolLimits.minFrameBytes else {
+            return .error(.framing(encodedBytes: encodedBytes))
         }
-        let body = scratch.count - ProtocolLimits.crcBytes
-        let received = UInt16(scratch[body]) | UInt16(scratch[body + 1]) << 8
-        let computed = CRC16.checksum(scratch[0..<body])
+        let body = bytes.count - ProtocolLimits.crcBytes
+        let received = UInt16(bytes[body]) | UInt16(bytes[body + 1]) << 8
+        let computed = CRC16.checksum(UnsafeBufferPointer(rebasing: bytes[0..<body]))
         guard computed == received else { return .error(.crc(computed: computed, received: received)) }
 
-        let version = ProtocolVersion(byte: scratch[0])
-        let typeByte = scratch[1]
-        let sequence = UInt16(scratch[2]) | UInt16(scratch[3]) << 8
+        let version = ProtocolVersion(byte: bytes[0])
+        let typeByte = bytes[1]
+        let sequence = UInt16(bytes[2]) | UInt16(bytes[3]) << 8
         guard version.major == ProtocolVersion.current.major else {
             return .error(.unsupportedVersion(version, type: typeByte, sequence: sequence))
         }
@@ -213,7 +240,9 @@ public struct FrameDecoder: Sendable {
         do {
             let message = try Message.decodePayload(
                 type: type,
-                payload: scratch[ProtocolLimits.headerBytes..<body],
+                payload: UnsafeRawBufferPointer(
+                    UnsafeBufferPointer(rebasing: bytes[ProtocolLimits.headerBytes..<body])
+                ),
                 senderVersion: version
             )
             return .frame(Frame(version: version, sequence: sequence, message: message))

@@ -3,27 +3,31 @@
 /// The leading delimiter costs one byte a frame and buys this: garbage that arrived before a frame
 /// (line noise, a half-sent frame from before a reset) ends at that delimiter and cannot spoil it.
 public enum FrameEncoder {
-    /// Appends one frame's wire bytes.
+    /// Appends one frame's wire bytes. The frame is built on the stack and COBS-encoded straight
+    /// into `output`: with capacity reserved there (`ProtocolLimits.maxWireBytes` a frame), encoding
+    /// touches no heap (issue 19).
     /// - Parameters:
     ///   - frame: the frame; its payload must fit `ProtocolLimits.maxPayloadBytes` (a programmer
     ///     error otherwise: every message of this version fits).
     ///   - output: the bytes to append to.
     public static func encode(_ frame: Frame, into output: inout [UInt8]) {
-        var w = ByteWriter()
-        frame.message.encodePayload(into: &w)
-        precondition(w.bytes.count <= ProtocolLimits.maxPayloadBytes, "payload exceeds the protocol's maximum")
-        encode(
-            versionByte: frame.version.byte,
-            typeByte: frame.message.type.rawValue,
-            sequence: frame.sequence,
-            payload: w.bytes,
-            into: &output
-        )
+        withUnsafeTemporaryAllocation(byteCount: ProtocolLimits.maxFrameBytes, alignment: 1) { buffer in
+            var w = ByteWriter(buffer)
+            w.write(frame.version.byte)
+            w.write(frame.message.type.rawValue)
+            w.write(frame.sequence)
+            frame.message.encodePayload(into: &w)
+            precondition(
+                w.count <= ProtocolLimits.headerBytes + ProtocolLimits.maxPayloadBytes,
+                "payload exceeds the protocol's maximum"
+            )
+            finish(&w, into: &output)
+        }
     }
 
     /// Appends the wire bytes of a header and an arbitrary payload, valid or not: for tests, fuzzers
     /// and tools that must produce frames this version would never send (another version, an
-    /// unknown type, a malformed payload). Framing and CRC are always correct.
+    /// unknown type, a malformed or oversized payload). Framing and CRC are always correct.
     /// - Parameters:
     ///   - versionByte: header byte 0.
     ///   - typeByte: header byte 1.
@@ -37,14 +41,22 @@ public enum FrameEncoder {
         payload: some Collection<UInt8>,
         into output: inout [UInt8]
     ) {
-        var w = ByteWriter(reservingCapacity: ProtocolLimits.headerBytes + payload.count + ProtocolLimits.crcBytes)
-        w.write(versionByte)
-        w.write(typeByte)
-        w.write(sequence)
-        w.bytes.append(contentsOf: payload)
-        w.write(CRC16.checksum(w.bytes))
+        let size = ProtocolLimits.headerBytes + payload.count + ProtocolLimits.crcBytes
+        withUnsafeTemporaryAllocation(byteCount: size, alignment: 1) { buffer in
+            var w = ByteWriter(buffer)
+            w.write(versionByte)
+            w.write(typeByte)
+            w.write(sequence)
+            w.write(contentsOf: payload)
+            finish(&w, into: &output)
+        }
+    }
+
+    /// Adds the CRC to a header and payload and appends the delimited COBS bytes.
+    private static func finish(_ w: inout ByteWriter, into output: inout [UInt8]) {
+        w.write(CRC16.checksum(w.written))
         output.append(0)
-        COBS.encode(w.bytes, into: &output)
+        COBS.encode(w.written, into: &output)
         output.append(0)
     }
 

@@ -120,7 +120,7 @@ public enum Message: Hashable, Sendable {
     /// Reads a payload of the given type.
     static func decodePayload(
         type: MessageType,
-        payload: ArraySlice<UInt8>,
+        payload: UnsafeRawBufferPointer,
         senderVersion: ProtocolVersion
     ) throws(FieldError) -> Message {
         var r = ByteReader(payload)
@@ -215,8 +215,7 @@ public enum Message: Hashable, Sendable {
             guard ProtocolLimits.temperatureChannels.contains(Int(count)) else {
                 throw .invalidValue(field: "temp_count", value: Int64(count))
             }
-            var temperatures: [TemperatureReading] = []
-            temperatures.reserveCapacity(Int(count))
+            var temperatures = TemperatureReadings()
             for _ in 0..<count {
                 temperatures.append(
                     TemperatureReading(

@@ -180,6 +180,59 @@ public struct TemperatureReading: Hashable, Sendable {
     }
 }
 
+/// The 1 to 4 readings of a TELEMETRY message, held inline: a telemetry frame decodes without
+/// touching the heap (issue 19: 100 frames a second, for hours, on the link thread). Reads like an
+/// array of `TemperatureReading`.
+public struct TemperatureReadings: RandomAccessCollection, Hashable, Sendable, ExpressibleByArrayLiteral,
+    CustomStringConvertible
+{
+    // The storage's size is a literal because a generic value argument must be one; `init` checks
+    // it against `ProtocolLimits.temperatureChannels`, where the limit lives.
+    private var storage = InlineArray<4, TemperatureReading>(
+        repeating: TemperatureReading(centiCelsius: 0, status: .ok)
+    )
+    private var stored: UInt8 = 0
+
+    /// Readings in channel order.
+    /// - Parameter readings: at most `ProtocolLimits.temperatureChannels.upperBound` of them (a
+    ///   programmer error otherwise: the decoder checks the count before it builds readings).
+    public init(_ readings: some Sequence<TemperatureReading>) {
+        self.init()
+        for reading in readings { append(reading) }
+    }
+
+    /// No readings yet; `append` adds them.
+    public init() {
+        precondition(storage.count == ProtocolLimits.temperatureChannels.upperBound)
+    }
+
+    public init(arrayLiteral readings: TemperatureReading...) { self.init(readings) }
+
+    /// Adds the next channel's reading.
+    public mutating func append(_ reading: TemperatureReading) {
+        precondition(Int(stored) < storage.count, "a telemetry message carries at most 4 temperature channels")
+        storage[Int(stored)] = reading
+        stored += 1
+    }
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { Int(stored) }
+
+    public subscript(position: Int) -> TemperatureReading {
+        precondition(position >= 0 && position < Int(stored), "temperature channel out of range")
+        return storage[position]
+    }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.elementsEqual(rhs) }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(stored)
+        for reading in self { hasher.combine(reading) }
+    }
+
+    public var description: String { Array(self).description }
+}
+
 /// TELEMETRY: the generator's measurements, sent at the configured rate from reset on. The frame's
 /// sequence number counts telemetry frames alone, so a gap is a lost frame.
 public struct Telemetry: Hashable, Sendable {
@@ -200,7 +253,7 @@ public struct Telemetry: Hashable, Sendable {
     /// Whether enough current flowed to measure impedance.
     public var impedanceValid: Bool
     /// One reading for each of the generator's temperature channels, channel 0 (the tip) first.
-    public var temperatures: [TemperatureReading]
+    public var temperatures: TemperatureReadings
 
     public init(
         timestampMicroseconds: UInt64,
@@ -212,7 +265,7 @@ public struct Telemetry: Hashable, Sendable {
         currentMilliamps: UInt16,
         impedanceDeciohms: UInt32,
         impedanceValid: Bool,
-        temperatures: [TemperatureReading]
+        temperatures: TemperatureReadings
     ) {
         self.timestampMicroseconds = timestampMicroseconds
         self.rfState = rfState

@@ -403,7 +403,7 @@ public enum Replay {
             currentMilliamps: 0,
             impedanceDeciohms: s.impedanceOhm.map { UInt32(($0 * 10).rounded()) } ?? 0,
             impedanceValid: s.impedanceOhm != nil,
-            temperatures: Array(temperatures)
+            temperatures: TemperatureReadings(temperatures)
         )
     }
 

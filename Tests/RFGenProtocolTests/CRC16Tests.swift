@@ -7,6 +7,21 @@ struct CRC16Tests {
         #expect(CRC16.checksum(Array("123456789".utf8)) == 0x29B1)
     }
 
+    @Test("The table equals the polynomial's bit-by-bit definition for every byte")
+    func bitwiseDefinition() {
+        // The definition, one bit at a time (Williams' model, poly 0x1021, no reflection).
+        func bitwise(_ byte: UInt8, _ register: UInt16) -> UInt16 {
+            var crc = register ^ UInt16(byte) << 8
+            for _ in 0..<8 { crc = crc & 0x8000 != 0 ? crc << 1 ^ 0x1021 : crc << 1 }
+            return crc
+        }
+        for register in stride(from: 0, through: 0xFFFF, by: 97).map(UInt16.init) + [0xFFFF] {
+            for byte in UInt8.min...UInt8.max {
+                #expect(CRC16.update([byte], crc: register) == bitwise(byte, register))
+            }
+        }
+    }
+
     @Test("The CRC of nothing is the initial value, and feeding in pieces equals feeding at once")
     func incremental() {
         #expect(CRC16.checksum([UInt8]()) == 0xFFFF)

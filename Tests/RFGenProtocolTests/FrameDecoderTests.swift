@@ -135,6 +135,36 @@ struct FrameDecoderTests {
         #expect(decoder.bufferedBytes == 0)
     }
 
+    @Test(
+        "A frame of exactly the largest encoded size is read; one byte more is oversize, whole or byte by byte",
+        arguments: [false, true]
+    )
+    func oversizeBoundary(byteByByte: Bool) {
+        // Payloads of 0xAA bytes hold no zero, so each frame's COBS form is its size plus one.
+        func wire(payloadBytes: Int) -> [UInt8] {
+            var out: [UInt8] = []
+            let payload = [UInt8](repeating: 0xAA, count: payloadBytes)
+            FrameEncoder.encode(versionByte: 0x10, typeByte: 0x42, sequence: 1, payload: payload, into: &out)
+            return out
+        }
+        let largest = wire(payloadBytes: ProtocolLimits.maxPayloadBytes)
+        #expect(largest.count == ProtocolLimits.maxWireBytes)
+        let tooLarge = wire(payloadBytes: ProtocolLimits.maxPayloadBytes + 1)
+        var decoder = FrameDecoder(accepting: .generatorToHost)
+        var outputs: [FrameDecoder.Output] = []
+        for bytes in [largest, tooLarge, largest] {
+            if byteByByte {
+                for byte in bytes { outputs += decoder.feed([byte]) }
+            } else {
+                outputs += decoder.feed(bytes)
+            }
+        }
+        let unknown = FrameDecoder.Output.error(.unknownType(0x42, sequence: 1))
+        #expect(outputs == [unknown, .error(.oversize), unknown])
+        #expect(decoder.counters.oversizeErrors == 1)
+        #expect(decoder.bufferedBytes == 0)
+    }
+
     @Test("A frame of the other direction is an unknown type, not a message")
     func wrongDirection() {
         var decoder = FrameDecoder(accepting: .generatorToHost)

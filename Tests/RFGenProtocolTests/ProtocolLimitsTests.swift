@@ -45,12 +45,17 @@ struct ProtocolLimitsTests {
             currentMilliamps: .max,
             impedanceDeciohms: .max,
             impedanceValid: true,
-            temperatures: Array(repeating: TemperatureReading(centiCelsius: -1, status: .ok), count: 4)
+            temperatures: TemperatureReadings(
+                repeatElement(TemperatureReading(centiCelsius: -1, status: .ok), count: 4)
+            )
         )
         for message in [Message.hello(hello), .telemetry(telemetry)] {
-            var w = ByteWriter()
-            message.encodePayload(into: &w)
-            #expect(w.bytes.count <= ProtocolLimits.maxPayloadBytes)
+            let payloadBytes = withUnsafeTemporaryAllocation(byteCount: ProtocolLimits.maxFrameBytes, alignment: 1) {
+                var w = ByteWriter($0)
+                message.encodePayload(into: &w)
+                return w.count
+            }
+            #expect(payloadBytes <= ProtocolLimits.maxPayloadBytes)
             #expect(FrameEncoder.encode(Frame(sequence: 1, message: message)).count <= ProtocolLimits.maxWireBytes)
         }
     }

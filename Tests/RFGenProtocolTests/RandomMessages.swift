@@ -90,7 +90,7 @@ enum RandomMessages {
                     currentMilliamps: u16(),
                     impedanceDeciohms: u32(),
                     impedanceValid: .random(using: &rng),
-                    temperatures: temperatures
+                    temperatures: TemperatureReadings(temperatures)
                 )
             )
         case .event:

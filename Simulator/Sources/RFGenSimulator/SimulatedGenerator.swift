@@ -501,12 +501,14 @@ public struct SimulatedGenerator: Sendable {
             currentMilliamps: UInt16(clamping: Int64((current * 1000).rounded())),
             impedanceDeciohms: measurable ? UInt32(clamping: Int64((ohms * 10).rounded())) : 0,
             impedanceValid: measurable,
-            temperatures: temperatureSamples.map {
-                TemperatureReading(
-                    centiCelsius: $0.status == .ok ? Int16(clamping: Int64(($0.celsius * 100).rounded())) : 0,
-                    status: $0.status
-                )
-            }
+            temperatures: TemperatureReadings(
+                temperatureSamples.lazy.map {
+                    TemperatureReading(
+                        centiCelsius: $0.status == .ok ? Int16(clamping: Int64(($0.celsius * 100).rounded())) : 0,
+                        status: $0.status
+                    )
+                }
+            )
         )
         let frame = Frame(sequence: telemetrySequence, message: .telemetry(telemetry))
         telemetrySequence &+= 1
