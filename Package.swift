@@ -274,7 +274,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RFGenAPITests",
-            dependencies: ["RFGenAPI"],
+            dependencies: ["RFGenAPI", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: strict
         ),
         .testTarget(

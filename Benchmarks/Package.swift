@@ -24,6 +24,7 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "RFGenProtocol", package: root),
                 .product(name: "RFGenCore", package: root),
+                .product(name: "RFGenAPI", package: root),
                 .product(name: "RFGenSimulator", package: root),
                 .product(name: "RFGenSystem", package: root),
                 .product(name: "RFGenTestSupport", package: root),

@@ -6,6 +6,7 @@ import Benchmark
 let benchmarks: @Sendable () -> Void = {
     ptyBenchmarks()
     codecBenchmarks()
+    apiBenchmarks()
     virtualTimeBenchmarks()
     controlQualityBenchmarks()
 }

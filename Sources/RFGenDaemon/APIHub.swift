@@ -76,7 +76,11 @@ final class APIHub: @unchecked Sendable {
     private var sessions: APISessions
     private var replay: ReplayBuffer<ReplayEntry>
     private var drained: [Event] = []
-    private var pumpTask: RepeatedTask?
+    private var pumpTask: Scheduled<Void>?
+    /// When the scheduled pump runs.
+    private var nextPump: NIODeadline = .distantFuture
+    /// Set by `finish`: no pump is scheduled after the last.
+    private var finished = false
     /// The notable events into the log (alarms, RF edges, phases, commands).
     private var journal: EventJournal
     private let maxClients: Int
@@ -124,8 +128,27 @@ final class APIHub: @unchecked Sendable {
 
     func startPumping() {
         loop.assertInEventLoop()
-        let interval = TimeAmount.microseconds(DaemonLimits.apiPumpMicroseconds)
-        pumpTask = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] _ in pump() }
+        schedulePump(inMicroseconds: DaemonLimits.apiPumpMicroseconds)
+    }
+
+    /// Runs the pump within the given time, sooner if it is already due sooner. Each pump
+    /// schedules the next: `apiPumpMicroseconds` while a command waits for the tick's answer,
+    /// `apiIdlePumpMicroseconds` otherwise (each wake-up of the event loop costs more on a
+    /// virtual machine than the work it does: Benchmarks/README.md, issue 19).
+    private func schedulePump(inMicroseconds delay: Int64) {
+        let deadline = NIODeadline.now() + .microseconds(delay)
+        guard !finished, deadline < nextPump else { return }
+        pumpTask?.cancel()
+        nextPump = deadline
+        pumpTask = loop.scheduleTask(deadline: deadline) { [self] in
+            nextPump = .distantFuture
+            pumpTask = nil
+            pump()
+            schedulePump(
+                inMicroseconds: sessions.waitingTickets.isEmpty
+                    ? DaemonLimits.apiIdlePumpMicroseconds : DaemonLimits.apiPumpMicroseconds
+            )
+        }
     }
 
     // MARK: - Connections
@@ -261,6 +284,8 @@ final class APIHub: @unchecked Sendable {
                 }
             case .submit(let request):
                 if !shared.submit(request) { carryOut(sessions.notQueued(request.ticket)) }
+                // The answer comes from the next tick: look for it soon.
+                schedulePump(inMicroseconds: DaemonLimits.apiPumpMicroseconds)
             case .publish(let body):
                 shared.bus.publish(body, wallUs: wallClockMicroseconds())
             case .close(let id):
@@ -658,7 +683,7 @@ final class APIHub: @unchecked Sendable {
 
     // MARK: - Events
 
-    /// Every `apiPumpMicroseconds`: takes new events, answers commands the tick has taken, feeds
+    /// Every `apiPumpMicroseconds` or `apiIdlePumpMicroseconds`: takes new events, answers commands the tick has taken, feeds
     /// subscribers, and drops clients that have read nothing for too long.
     private func pump() {
         drained.removeAll(keepingCapacity: true)
@@ -739,7 +764,13 @@ final class APIHub: @unchecked Sendable {
         if let line = entry.line { return line }
         guard let event = entry.event else { return nil }
         entry.event = nil
-        guard let line = encodeLine(event, type: "event") else { return nil }
+        // Telemetry, a line a tick, is written directly (APIJSON.telemetryLine, same bytes).
+        let direct = APIJSON.telemetryLine(event).map { bytes -> ByteBuffer in
+            var buffer = ByteBuffer(bytes: bytes)
+            buffer.writeInteger(UInt8(ascii: "\n"))
+            return buffer
+        }
+        guard let line = direct ?? encodeLine(event, type: "event") else { return nil }
         entry.line = line
         return line
     }
@@ -752,6 +783,7 @@ final class APIHub: @unchecked Sendable {
         // The last pump answers what the tick has taken; the rest are told the daemon is stopping.
         pump()
         carryOut(sessions.shutDown())
+        finished = true
         pumpTask?.cancel()
         let closes = clients.values.map { client -> EventLoopFuture<Void> in
             client.channel.writeAndFlush(ByteBuffer()).flatMap { client.channel.close() }

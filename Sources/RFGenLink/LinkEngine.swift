@@ -16,6 +16,18 @@ public struct LinkEngine: Sendable {
         case ready
         /// The generator cannot be used (incompatible version, no answer); the reason says why.
         case failed(String)
+
+        /// The state as the API shows it: the case's name, and a failure's reason in the form
+        /// `failed("...")`. A switch, not string interpolation: the status is built every tick, and
+        /// interpolating an enum goes through reflection (issue 19).
+        public var name: String {
+            switch self {
+            case .closed: "closed"
+            case .handshaking: "handshaking"
+            case .ready: "ready"
+            case .failed(let why): "failed(\(String(reflecting: why)))"
+            }
+        }
     }
 
     /// Things the shell should log or report.

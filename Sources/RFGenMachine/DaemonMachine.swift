@@ -193,7 +193,7 @@ public struct DaemonMachine: Sendable {
         let linkUp = input.linkState == .ready
         if input.linkState != lastLinkState {
             lastLinkState = input.linkState
-            out.events.append(.link(LinkChange(link: linkUp ? "up" : "down", linkState: "\(input.linkState)")))
+            out.events.append(.link(LinkChange(link: linkUp ? "up" : "down", linkState: input.linkState.name)))
         }
         for (request, outcome) in zip(input.requests, out.outcomes) {
             out.events.append(
@@ -329,7 +329,7 @@ public struct DaemonMachine: Sendable {
             assert(alarmWalls[alarm.id] != nil, "alarm \(alarm.id) without its wall time")
             return alarm.info(wallUs: alarmWalls[alarm.id]?.microsecondsSinceEpoch ?? 0)
         }
-        status.linkState = "\(linkState)"
+        status.linkState = linkState.name
         status.linkUp = linkState == .ready
         // A stale reading is never shown as current: the API sees its age instead.
         status.telemetry = fresh

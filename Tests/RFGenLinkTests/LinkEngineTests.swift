@@ -38,6 +38,14 @@ struct LinkBench {
 }
 
 struct LinkEngineTests {
+    @Test(
+        "A link state's API name is what the API has always shown: the case, and a failure's quoted reason",
+        arguments: [LinkEngine.State.closed, .handshaking, .ready, .failed("no \"HELLO\" in 2 s")]
+    )
+    func stateName(state: LinkEngine.State) {
+        #expect(state.name == "\(state)")
+    }
+
     @Test("The handshake reads HELLO, configures the watchdog and clears the reset fault, then reports ready")
     func handshake() {
         var bench = LinkBench()
