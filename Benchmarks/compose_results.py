@@ -59,39 +59,66 @@ def figure(value, digits=0):
     return f"{value:,.{digits}f}"
 
 
+def verdict(met, goal):
+    return f"{'✅' if met else '❌'} {goal}"
+
+
 def summary(inprocess, dst_line, process):
+    """The summary table: each figure, its goal (issue 19, and issue 13's for fault-to-RF-off)
+    and whether it is met, and what it stands beside. A part that gave no figures says why."""
     rows = []
-    lateness = {(run["hz"], run["loaded"]): run for run in process["lateness"]}
+    lateness = {(run["hz"], run["loaded"]): run for run in process.get("lateness", [])}
     for (hz, loaded), run in sorted(lateness.items()):
         floor = run["cyclictest"]
-        rows.append((
-            f"Control-tick lateness, {hz} Hz, {'CPU load' if loaded else 'idle'} (p50 / p99 / p99.9 / max)",
-            f"{run['p50']} / {run['p99']} / {run['p999']} / {run['max']} µs",
-            f"cyclictest: {floor['p50']} / {floor['p99']} / {floor['p999']} / {floor['max']} µs"))
-    subscribers = {run["subscribers"]: run for run in process["subscribers"]}
+        label = f"Control-tick lateness, {hz} Hz, {'CPU load' if loaded else 'idle'} (p50 / p99 / p99.9 / max)"
+        beside = f"cyclictest: {floor['p50']} / {floor['p99']} / {floor['p999']} / {floor['max']} µs"
+        if run.get("failed"):
+            rows.append((label, "no figures: " + "; ".join(run.get("faults", [])), "p99 ≤ 1.2× cyclictest's", beside))
+            continue
+        # Issue 19: p99 within 1.2 times cyclictest's at the same rate, load and priority. A
+        # microsecond of either is below what both can resolve: 1.2 × 15 µs is not 18.
+        met = run["p99"] <= max(1.2 * floor["p99"], floor["p99"] + 2)
+        restarts = f"; restarted after: {'; '.join(run['faults'])}" if run.get("faults") else ""
+        rows.append((label, f"{run['p50']} / {run['p99']} / {run['p999']} / {run['max']} µs{restarts}",
+                     verdict(met, f"p99 ≤ 1.2× cyclictest's ({1.2 * floor['p99']:.0f} µs)"), beside))
+    subscribers = {run["subscribers"]: run for run in process.get("subscribers", [])}
+    one = subscribers.get(1)
     for count in sorted(subscribers):
         run = subscribers[count]
+        label = f"{count} subscriber{'s' if count != 1 else ''}, 100 Hz (lateness p99 / p99.9 / max; daemon CPU)"
+        if run.get("failed"):
+            rows.append((label, "no figures: " + "; ".join(run.get("faults", [])), "", ""))
+            continue
         seen = run.get("seen") or {}
         lost = (seen.get("gaps") or 0) + (seen.get("refused") or 0)
-        rows.append((
-            f"{count} subscriber{'s' if count != 1 else ''}, 100 Hz (lateness p99 / p99.9 / max; daemon CPU)",
-            f"{run['p99']} / {run['p999']} / {run['max']} µs; {run['cpu_percent']} %",
-            "no event lost" if lost == 0 else f"{lost} gaps or refusals"))
+        goal = "no event lost"
+        met = lost == 0
+        if count > 1 and one and not one.get("failed"):
+            # Issue 19: p99.9 within 10 % of one subscriber's.
+            goal += f"; p99.9 ≤ 1.1× one subscriber's ({1.1 * one['p999']:.0f} µs)"
+            met = met and run["p999"] <= 1.1 * one["p999"]
+        rows.append((label, f"{run['p99']} / {run['p999']} / {run['max']} µs; {run['cpu_percent']} %",
+                     verdict(met, goal), "no event lost" if lost == 0 else f"{lost} gaps or refusals"))
     pty = inprocess.get("Pty: bare frame round trip (telemetry out, RF_OFF back)", {})
     pty_p99 = None
     pty_text = ""
     if "Time (wall clock)" in pty:
         p50, pty_p99 = microseconds(pty["Time (wall clock)"])
         pty_text = f"bare pty round trip: p50 {figure(p50)} µs, p99 {figure(pty_p99)} µs"
-    for run in process["reaction"]:
+    for run in process.get("reaction", []):
+        label = f"Fault-to-RF-off, {run['hz']} Hz tick (p50 / p99 / max, {run['trials']} faults)"
+        if not run["trials"]:
+            rows.append((label, "no figures: " + "; ".join(run.get("failed", [])), "", pty_text))
+            continue
         # Issue 13's target: fault-to-RF-off p99 at most 1.5 times the bare round trip's p99.
-        ratio = f"; p99 {run['p99'] / pty_p99:.2f}× the round trip's (target ≤ 1.5×)" if pty_p99 else ""
-        rows.append((
-            f"Fault-to-RF-off, {run['hz']} Hz tick (p50 / p99 / max, {run['trials']} faults)",
-            f"{figure(run['p50'])} / {figure(run['p99'])} / {figure(run['max'])} µs",
-            pty_text + ratio))
-    for name, label in (("Codec: decode 1000 telemetry frames", "Codec: decode a telemetry frame"),
-                        ("Codec: encode 1000 SET_POWER frames", "Codec: encode a SET_POWER frame")):
+        ratio = run["p99"] / pty_p99 if pty_p99 else None
+        rows.append((label, f"{figure(run['p50'])} / {figure(run['p99'])} / {figure(run['max'])} µs",
+                     verdict(ratio is not None and ratio <= 1.5,
+                             f"p99 ≤ 1.5× the round trip's" + (f" (it is {ratio:.2f}×)" if ratio else "")),
+                     pty_text))
+    for name, label, goal in (
+            ("Codec: decode 1000 telemetry frames", "Codec: decode a telemetry frame", "≥ 5 M frames/s, 0 allocations"),
+            ("Codec: encode 1000 SET_POWER frames", "Codec: encode a SET_POWER frame", "0 allocations")):
         bench = inprocess.get(name, {})
         if "Time (wall clock)" not in bench:
             continue
@@ -99,34 +126,57 @@ def summary(inprocess, dst_line, process):
         per_frame = p50 / 1000
         allocations = bench.get("Malloc (total)", {}).get("p50", 0) / 1000
         allocated = bench.get("Malloc (bytes total)", {}).get("p50", 0) / 1000
-        rows.append((label, f"{figure(per_frame, 2)} µs ({figure(1e6 / per_frame)} frames/s)",
+        met = allocations == 0 and ("decode" not in name or 1e6 / per_frame >= 5e6)
+        rows.append((label, f"{figure(per_frame, 2)} µs ({figure(1e6 / per_frame)} frames/s)", verdict(met, goal),
                      f"{figure(allocations, 1)} allocations, {figure(allocated)} bytes a frame"))
-    idle = lateness.get((100, False))
-    if idle:
-        rows.append(("rfgend holding a lesion at 100 Hz, one client (CPU; resident, peak)",
-                     f"{idle['cpu_percent']} % of a core; {idle['rss_mib']} MiB, peak {idle['peak_rss_mib']} MiB", ""))
+    resources = process.get("resources")
+    if resources:
+        floor = resources.get("cpu_floor") or {}
+        wakeups = sum(t["wakeups_per_second"] for t in resources["threads"])
+        cpu_floor = floor.get("cpu_percent")
+        # Issue 19: at most 1 % of a core, or the floor its wake-ups cost on this machine.
+        rows.append((
+            "rfgend holding a lesion at 100 Hz, one client: CPU",
+            f"{resources['cpu_percent']} % of a core, {wakeups} wake-ups a second",
+            verdict(resources["cpu_percent"] <= 1.0, "≤ 1 %") if not cpu_floor or cpu_floor < 1.0 else
+            f"floor: the same wake-ups doing nothing take {cpu_floor} % here ({floor['us_per_wakeup']} µs each); "
+            f"above it: {resources['cpu_percent'] - cpu_floor:.2f} %",
+            "schedstat, per thread in the resources table"))
+        memory_floor = resources.get("memory_floor_mib")
+        rss = resources["rss_mib"]
+        peak = resources["peak_rss_mib"]
+        rows.append((
+            "rfgend holding a lesion at 100 Hz, one client: memory (resident, peak; private)",
+            f"{rss} MiB, peak {peak} MiB; private {resources['private_mib']} MiB",
+            # Issue 19: at most 20 MB, or the floor that loading the binary and its libraries costs.
+            verdict(peak * 2**20 <= 20e6, "≤ 20 MB") if not memory_floor or memory_floor * 2**20 < 20e6 else
+            f"floor: `rfgend --version` peaks at {memory_floor} MiB; above it: {peak - memory_floor:.1f} MiB",
+            "resident counts the libraries' shared pages"))
     lesion = inprocess.get("Virtual time: 15-minute bvn lesion (core, link, codec, simulator, invariants)", {})
     if "Time (wall clock)" in lesion:
         p50, _ = microseconds(lesion["Time (wall clock)"])
         rows.append(("A 15-minute lesion in virtual time (core, link, codec, simulator, invariants)",
-                     f"{figure(p50 / 1000)} ms", f"over {figure(900e6 / p50)}× real time (counting the hold alone)"))
+                     f"{figure(p50 / 1000)} ms", "", f"over {figure(900e6 / p50)}× real time (counting the hold alone)"))
     dst = inprocess.get("DST: 100 seeds on one core", {})
     if "Time (wall clock)" in dst:
         p50, _ = microseconds(dst["Time (wall clock)"])
-        rows.append(("Deterministic simulation, seeds a second", f"{figure(100 / (p50 / 1e6))} on one core",
+        rows.append(("Deterministic simulation, seeds a second", f"{figure(100 / (p50 / 1e6))} on one core", "",
                      dst_line.strip()))
     for preset in ("normal", "sclerotic", "high-perfusion"):
         bench = inprocess.get(f"Control quality: bvn lesion on {preset} bone", {})
         if not bench:
             continue
         value = {name: entry["p50"] for name, entry in bench.items()}
+        overshoot = value.get('overshoot (mK)', 0) / 1000
+        settling = value.get('settling', 0) / 1000
+        rms = value.get('hold RMS error (mK)', 0) / 1000
         rows.append((
             f"Control quality, {preset} bone (overshoot, settling, hold RMS error)",
-            f"{value.get('overshoot (mK)', 0) / 1000:.2f} °C, {value.get('settling', 0) / 1000:.0f} s, "
-            f"{value.get('hold RMS error (mK)', 0) / 1000:.3f} °C",
+            f"{overshoot:.2f} °C, {settling:.0f} s, {rms:.3f} °C",
+            verdict(overshoot <= 1 and settling <= 30 and rms <= 0.5, "≤ 1 °C, ≤ 30 s, ≤ 0.5 °C (issue 3)"),
             f"ramp {value.get('ramp', 0) / 1000:.0f} s, hold at {value.get('hold power (mW)', 0) / 1000:.2f} W"))
-    lines = ["| measurement | result | beside it |", "|---|---|---|"]
-    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    lines = ["| measurement | result | goal | beside it |", "|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     return "\n".join(lines)
 
 
@@ -137,13 +187,19 @@ def main():
     parser.add_argument("--readme")
     args = parser.parse_args()
 
-    def read(name):
-        with open(os.path.join(args.work, name)) as f:
-            return f.read()
+    def read(name, default=""):
+        """A stage's output; a stage that stopped or never ran leaves none (its failure is in
+        failures.md), and the results say so rather than lose the stages that ran."""
+        try:
+            with open(os.path.join(args.work, name)) as f:
+                return f.read()
+        except FileNotFoundError:
+            return default
 
     machine, inprocess_text = read("machine.md"), read("inprocess.md")
     dst_line, process_text = read("dst.txt"), read("process.md")
-    process = json.loads(read("process.json"))
+    process = json.loads(read("process.json", "{}"))
+    failures = read("failures.md").strip()
     inprocess = parse_inprocess(inprocess_text)
     table = summary(inprocess, dst_line, process)
     name = os.path.basename(args.out)
@@ -152,6 +208,8 @@ def main():
         f.write(f"# Benchmark results: {name[:-3]}\n\nWritten by `scripts/bench`. "
                 "Each measurement is described in Benchmarks/README.md.\n\n")
         f.write(machine.strip() + "\n\n## Summary\n\n" + table + "\n\n")
+        if failures:
+            f.write("## Stages that did not finish\n\n" + failures + "\n\n")
         f.write("## Process benchmarks (rfgend on rfgen-sim)\n\n" + process_text.strip() + "\n\n")
         f.write("## In-process benchmarks (ordo-one/benchmark, release build)\n\n")
         f.write(f"`rfgen-dst` on every core: {dst_line.strip()}\n\n")

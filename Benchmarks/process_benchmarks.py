@@ -37,12 +37,33 @@ REACTION_TIMEOUT_S = 5  # for one fault's RF_OFF (rfgen-sim counts it missed aft
 SUBSCRIBER_TIMEOUT_S = 30  # for every subscriber to connect and be subscribed
 CYCLICTEST_BUCKETS = 10000  # histogram buckets, µs; later samples count as overflow
 TRIALS_PER_RIG = 5  # faults timed before the daemon and simulator are restarted (see reaction_run)
+ATTEMPTS = 3  # tries of a run whose lesion faulted or whose wait timed out, before it is reported failed
+FLOOR_SECONDS = 10  # how long the wake-up floor runs
 FIFO_PRIORITY = 80
 SIMULATOR_PRIORITY = 70  # SCHED_FIFO, as root (see Rig)  # the daemon's default SCHED_FIFO priority, and cyclictest's here
 
 
+class BenchError(Exception):
+    """A run that did not give its figures: the lesion faulted, a wait timed out. The part
+    restarts the run (ATTEMPTS in all) and reports the cause; the benchmark goes on."""
+
+
 def fail(message):
-    raise SystemExit(f"process_benchmarks: {message}")
+    raise BenchError(message)
+
+
+def attempt(what, run):
+    """Runs `run` up to ATTEMPTS times until it gives its figures. Returns (figures or None, the
+    causes of the attempts that failed), so that a fault is reported in the table rather than
+    ending the benchmark and losing what was measured before it (issue 19)."""
+    causes = []
+    for _ in range(ATTEMPTS):
+        try:
+            return run(), causes
+        except (BenchError, OSError, subprocess.SubprocessError, ValueError, KeyError) as error:
+            causes.append(str(error) or type(error).__name__)
+            print(f"process_benchmarks: {what}: {causes[-1]}; restarting", file=sys.stderr, flush=True)
+    return None, causes
 
 
 class Api:
@@ -109,11 +130,42 @@ def wait_for(what, timeout, probe, interval=0.05):
     fail(f"timed out after {timeout} s waiting for {what}")
 
 
-def proc_cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    # utime and stime are fields 14 and 15 of stat(5); the split starts at field 3.
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def proc_threads(pid):
+    """{tid: (name, seconds on a CPU, context switches)} for each thread. CPU time from the
+    scheduler's schedstat (nanoseconds actually run), not stat's utime/stime: those are sampled
+    at the kernel's tick, and a thread that wakes in step with it is missed or counted whole, by a
+    factor on this kind of virtual machine. Context switches count the wake-ups."""
+    threads = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                seconds = int(f.read().split()[0]) / 1e9
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                status = dict(line.split(":", 1) for line in f if ":" in line)
+        except OSError:
+            continue  # a thread that ended between the listing and the read
+        switches = int(status["voluntary_ctxt_switches"]) + int(status["nonvoluntary_ctxt_switches"])
+        threads[tid] = (status["Name"].strip(), seconds, switches)
+    return threads
+
+
+def thread_rates(before, after, seconds):
+    """Each thread's CPU share (%) and wake-ups a second between two proc_threads readings."""
+    rates = []
+    for tid, (name, cpu, switches) in sorted(after.items()):
+        _, cpu0, switches0 = before.get(tid, (name, 0, 0))
+        rates.append({"name": name, "cpu_percent": round((cpu - cpu0) / seconds * 100, 3),
+                      "wakeups_per_second": round((switches - switches0) / seconds)})
+    return rates
+
+
+def proc_rollup_kib(pid, key):
+    """A total of smaps_rollup (kB), e.g. Pss or Private_Dirty."""
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
 
 
 def proc_status_kib(pid, key):
@@ -146,8 +198,12 @@ class Rig:
             [os.path.join(bin_dir, "rfgend"), "--device", os.path.join(self.dir, "gen"),
              "--socket", self.api_socket, "--tick-rate", str(hz), *extra],
             stderr=self.log)
-        self.api = wait_for("rfgend's socket", READY_TIMEOUT_S, self._connect)
-        wait_for("the link with fresh telemetry", READY_TIMEOUT_S, self._ready)
+        try:
+            self.api = wait_for("rfgend's socket", READY_TIMEOUT_S, self._connect)
+            wait_for("the link with fresh telemetry", READY_TIMEOUT_S, self._ready)
+        except BaseException:
+            self.close()
+            raise
 
     def _connect(self):
         try:
@@ -305,21 +361,31 @@ def lesion_run(bin_dir, hz, seconds, loaded, subscribers=1):
         if readers.stdout.readline().strip() != "subscribed":
             fail("the subscribers did not connect")
         load = Load(loaded)
-        cpu_before, wall_before = proc_cpu_seconds(rig.daemon.pid), time.monotonic()
-        seen = json.loads(readers.stdout.readline())  # after `seconds`: the measurement window
-        cpu = (proc_cpu_seconds(rig.daemon.pid) - cpu_before) / (time.monotonic() - wall_before)
+        threads_before, wall_before = proc_threads(rig.daemon.pid), time.monotonic()
+        line = readers.stdout.readline()  # after `seconds`: the measurement window
+        window = time.monotonic() - wall_before
+        threads = thread_rates(threads_before, proc_threads(rig.daemon.pid), window)
+        if not line:
+            fail("the subscribers stopped before the window's end")
+        seen = json.loads(line)
         readers.wait(timeout=SUBSCRIBER_TIMEOUT_S)
         status = rig.status()
         if status["state"] not in ("impedance_check", "ramp", "hold"):
-            fail(f"the lesion ended during the run: {status['state']} {status['alarms']}")
+            causes = ", ".join(sorted({alarm.get("cause", "?") for alarm in status.get("alarms") or []}))
+            fail(f"the lesion ended during the run ({status['state']}{': ' + causes if causes else ''})")
         late = seen["late"]
+        pid = rig.daemon.pid
         return {"hz": hz, "loaded": loaded, "subscribers": subscribers,
                 "p50": late["p50"], "p99": late["p99"], "p999": late["p999"],
                 "max": late["max"], "overruns": status["loop"]["overruns"],
                 "ticks": late["ticks"], "state": status["state"],
-                "cpu_percent": round(cpu * 100, 2),
-                "peak_rss_mib": round(proc_status_kib(rig.daemon.pid, "VmHWM") / 1024, 1),
-                "rss_mib": round(proc_status_kib(rig.daemon.pid, "VmRSS") / 1024, 1),
+                "cpu_percent": round(sum(t["cpu_percent"] for t in threads), 2),
+                "threads": threads,
+                "peak_rss_mib": round(proc_status_kib(pid, "VmHWM") / 1024, 1),
+                "rss_mib": round(proc_status_kib(pid, "VmRSS") / 1024, 1),
+                "pss_mib": round(proc_rollup_kib(pid, "Pss") / 1024, 1),
+                "private_mib": round((proc_rollup_kib(pid, "Private_Clean")
+                                      + proc_rollup_kib(pid, "Private_Dirty")) / 1024, 1),
                 "seen": seen}
     finally:
         if load:
@@ -333,12 +399,13 @@ def reaction_run(bin_dir, hz, trials):
     """`trials` over-temperature faults mid-lesion; each one's RF_OFF timed by the simulator. The
     generator's telemetry and the daemon's tick keep a fixed phase for a daemon's life, and that
     phase decides most of the figure: a new pair of processes every TRIALS_PER_RIG faults samples
-    it."""
-    values = []
-    for first in range(0, trials, TRIALS_PER_RIG):
+    it. A pair whose lesion faulted otherwise is replaced (its faults are reported)."""
+    values, causes = [], []
+
+    def chunk(count):
         rig = Rig(bin_dir, hz)
         try:
-            for _ in range(min(TRIALS_PER_RIG, trials - first)):
+            for _ in range(count):
                 rig.start_lesion()
                 if control(rig.sim_socket, "measure tc offset 60 0") != "ok":
                     fail("rfgen-sim refused measure")
@@ -353,15 +420,49 @@ def reaction_run(bin_dir, hz, trials):
         fields = dict(word.split("=", 1) for word in answer.split()[1:])
         if int(fields["missed"]):
             fail(f"a reaction was missed: {answer[:200]}")
-        values += [int(v) for v in fields["us"].split(",") if v]
+        return [int(v) for v in fields["us"].split(",") if v]
+
+    for first in range(0, trials, TRIALS_PER_RIG):
+        measured, failed = attempt(f"fault-to-RF-off at {hz} Hz",
+                                   lambda: chunk(min(TRIALS_PER_RIG, trials - first)))
+        values += measured or []
+        causes += failed
     values.sort()
-    if len(values) != trials:
-        fail(f"{len(values)} reactions measured of {trials}")
+    if not values:
+        return {"hz": hz, "trials": 0, "failed": causes}
 
     def at(fraction):
         return values[min(len(values) - 1, int(fraction * len(values)))]
 
-    return {"hz": hz, "trials": trials, "p50": at(0.5), "p99": at(0.99), "max": values[-1], "min": values[0]}
+    return {"hz": hz, "trials": len(values), "p50": at(0.5), "p99": at(0.99), "max": values[-1],
+            "min": values[0], "faults": causes}
+
+
+def wakeup_floor(floor_bin, threads):
+    """The CPU the daemon's wake-ups alone cost on this machine: Benchmarks/wakeup_floor.c with a
+    thread per daemon thread that woke at least once a second, at that thread's rate."""
+    rates = [str(t["wakeups_per_second"]) for t in threads if t["wakeups_per_second"] >= 1]
+    if not floor_bin or not rates:
+        return None
+    output = subprocess.run([floor_bin, str(FLOOR_SECONDS), *rates], capture_output=True, text=True,
+                            check=True).stdout
+    return json.loads(output)
+
+
+def memory_floor(bin_dir):
+    """The peak resident memory of `rfgend --version`: the binary and its libraries loaded and
+    started, doing nothing else. What rfgend's work adds is above it."""
+    process = subprocess.Popen([os.path.join(bin_dir, "rfgend"), "--version"], stdout=subprocess.DEVNULL)
+    _, _, usage = os.wait4(process.pid, 0)
+    return round(usage.ru_maxrss / 1024, 1)
+
+
+def save(results, path):
+    """The figures so far: written after every run, so that a benchmark that stops part-way keeps
+    what it measured."""
+    with open(path + ".partial", "w") as f:
+        json.dump(results, f, indent=1)
+    os.replace(path + ".partial", path)
 
 
 def main():
@@ -369,7 +470,8 @@ def main():
     parser.add_argument("--bin", required=True, help="where the release rfgend and rfgen-sim are")
     parser.add_argument("--seconds", type=float, default=20, help="length of each lateness run")
     parser.add_argument("--trials", type=int, default=100, help="faults timed for fault-to-RF-off")
-    parser.add_argument("--json", required=True, help="file for the figures the README quotes")
+    parser.add_argument("--json", required=True, help="file for the figures, written after every run")
+    parser.add_argument("--floor", help="the compiled wakeup_floor.c, for the CPU floor of the resources")
     parser.add_argument("--only", action="append", choices=["lateness", "subscribers", "reaction"],
                         help="run only this part (repeatable); the README's table needs all three")
     args = parser.parse_args()
@@ -377,23 +479,21 @@ def main():
     root = os.geteuid() == 0
     priority = FIFO_PRIORITY if root else 0
     if not shutil.which("cyclictest"):
-        fail("cyclictest is not installed (Debian: rt-tests)")
-    results = {"root": root, "lateness": [], "subscribers": [], "reaction": []}
-
+        raise SystemExit("process_benchmarks: cyclictest is not installed (Debian: rt-tests)")
+    results = {"root": root, "seconds": args.seconds, "lateness": [], "subscribers": [], "reaction": [],
+               "resources": None}
+    save(results, args.json)
     if "lateness" in parts:
         lateness_part(args, priority, results)
     if "subscribers" in parts:
         subscribers_part(args, results)
     if "reaction" in parts:
         reaction_part(args, results)
-    if results["lateness"]:
-        idle = results["lateness"][0]
-        print("\n### Daemon resources\n")
-        print(f"rfgend at 100 Hz controlling a lesion, idle machine, one client subscribed, over {args.seconds:g} s: "
-              f"CPU {idle['cpu_percent']} % of one core, resident {idle['rss_mib']} MiB, "
-              f"peak resident {idle['peak_rss_mib']} MiB.")
-    with open(args.json, "w") as f:
-        json.dump(results, f, indent=1)
+
+
+def failed_text(causes):
+    """A table cell for a run that gave no figures, or a note of the restarts one needed."""
+    return "; ".join(f"fault: {cause}" for cause in causes)
 
 
 def lateness_part(args, priority, results):
@@ -401,24 +501,61 @@ def lateness_part(args, priority, results):
     print(f"Wake-up lateness in µs of every control tick over {args.seconds:g} s of a lesion (rfgend, "
           "read from its telemetry by one client, as the console reads it) and of cyclictest "
           f"at the same interval{f', both SCHED_FIFO {priority}' if priority else ' (not root: normal priority)'}. "
-          "Load: one busy process a core, at normal priority.\n")
-    print("| rate | load | loop | p50 | p99 | p99.9 | max | overruns |")
-    print("|---|---|---|---|---|---|---|---|")
+          "Load: one busy process a core, at normal priority. A lesion that faulted was restarted: "
+          "the last column says why.\n")
+    print("| rate | load | loop | p50 | p99 | p99.9 | max | overruns | restarts |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for hz in (100, 1000):
         for loaded in (False, True):
-            run = lesion_run(args.bin, hz, args.seconds, loaded)
+            name = "CPU load" if loaded else "idle"
+            run, causes = attempt(f"lateness at {hz} Hz, {name}",
+                                  lambda: lesion_run(args.bin, hz, args.seconds, loaded))
             load = Load(loaded)
             try:
                 floor = cyclictest(1_000_000 // hz, args.seconds, priority)
             finally:
                 load.stop()
-            run["cyclictest"] = floor
-            results["lateness"].append(run)
-            name = "CPU load" if loaded else "idle"
-            print(f"| {hz} Hz | {name} | rfgend | {run['p50']} | {run['p99']} | {run['p999']} | {run['max']} | {run['overruns']} |")
-            print(f"| {hz} Hz | {name} | cyclictest | {floor['p50']} | {floor['p99']} | {floor['p999']} | {floor['max']} | |")
+            entry = run or {"hz": hz, "loaded": loaded, "failed": True}
+            entry["cyclictest"] = floor
+            entry["faults"] = causes
+            results["lateness"].append(entry)
+            if run:
+                print(f"| {hz} Hz | {name} | rfgend | {run['p50']} | {run['p99']} | {run['p999']} | {run['max']} "
+                      f"| {run['overruns']} | {failed_text(causes)} |")
+            else:
+                print(f"| {hz} Hz | {name} | rfgend | - | - | - | - | - | no figures: {failed_text(causes)} |")
+            print(f"| {hz} Hz | {name} | cyclictest | {floor['p50']} | {floor['p99']} | {floor['p999']} | {floor['max']} | | |")
             sys.stdout.flush()
+            if run and hz == 100 and not loaded:
+                resources_part(args, run, results)
+            save(results, args.json)
 
+
+def resources_part(args, run, results):
+    """The idle 100 Hz run's CPU and memory, each beside its floor on this machine."""
+    floor = wakeup_floor(args.floor, run["threads"])
+    memory = memory_floor(args.bin)
+    results["resources"] = {"cpu_percent": run["cpu_percent"], "threads": run["threads"],
+                            "rss_mib": run["rss_mib"], "peak_rss_mib": run["peak_rss_mib"],
+                            "pss_mib": run["pss_mib"], "private_mib": run["private_mib"],
+                            "cpu_floor": floor, "memory_floor_mib": memory}
+    wakeups = sum(t["wakeups_per_second"] for t in run["threads"])
+    print("\n### Daemon resources\n")
+    print(f"rfgend at 100 Hz controlling a lesion, idle machine, one client subscribed, over {args.seconds:g} s "
+          "(the first lateness run). CPU from the scheduler's own accounting (schedstat), per thread; "
+          "wake-ups are context switches.\n")
+    print("| thread | CPU % of a core | wake-ups a second |")
+    print("|---|---|---|")
+    for thread in run["threads"]:
+        print(f"| {thread['name']} | {thread['cpu_percent']} | {thread['wakeups_per_second']} |")
+    print(f"| all | {run['cpu_percent']} | {wakeups} |")
+    if floor:
+        print(f"\nThe floor: threads that wake as often and do nothing else (Benchmarks/wakeup_floor.c) take "
+              f"{floor['cpu_percent']} % of a core on this machine, {floor['us_per_wakeup']} µs a wake-up.")
+    print(f"\nMemory: resident {run['rss_mib']} MiB (peak {run['peak_rss_mib']} MiB), proportional {run['pss_mib']} MiB, "
+          f"private {run['private_mib']} MiB. The floor: `rfgend --version`, the binary and its libraries loaded "
+          f"and doing nothing, peaks at {memory} MiB resident.\n")
+    sys.stdout.flush()
 
 
 def subscribers_part(args, results):
@@ -426,17 +563,25 @@ def subscribers_part(args, results):
     print(f"rfgend at 100 Hz over {args.seconds:g} s of a lesion with clients subscribed to every "
           "stream (one Python process reads them all). Lateness in µs; events each client received; "
           "gaps announced to any of them.\n")
-    print("| subscribers | p50 | p99 | p99.9 | max | telemetry events a client | gaps | daemon CPU % |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| subscribers | p50 | p99 | p99.9 | max | telemetry events a client | gaps | daemon CPU % | restarts |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for count in (1, 64, 256):
-        run = lesion_run(args.bin, 100, args.seconds, False, subscribers=count)
+        run, causes = attempt(f"{count} subscribers",
+                              lambda: lesion_run(args.bin, 100, args.seconds, False, subscribers=count))
+        if not run:
+            results["subscribers"].append({"subscribers": count, "failed": True, "faults": causes})
+            print(f"| {count} | - | - | - | - | - | - | - | no figures: {failed_text(causes)} |")
+            save(results, args.json)
+            continue
+        run["faults"] = causes
         results["subscribers"].append(run)
         seen = run["seen"] or {}
         received = f"{seen['telemetry_min']}-{seen['telemetry_max']}" if seen else "-"
         gaps = seen.get("gaps", 0) + seen.get("refused", 0) if seen else "-"
-        print(f"| {count} | {run['p50']} | {run['p99']} | {run['p999']} | {run['max']} | {received} | {gaps} | {run['cpu_percent']} |")
+        print(f"| {count} | {run['p50']} | {run['p99']} | {run['p999']} | {run['max']} | {received} | {gaps} "
+              f"| {run['cpu_percent']} | {failed_text(causes)} |")
         sys.stdout.flush()
-
+        save(results, args.json)
 
 
 def reaction_part(args, results):
@@ -446,14 +591,18 @@ def reaction_part(args, results):
           "The daemon checks each frame against the interlocks as it arrives, on its link thread, and "
           "sends RF_OFF at once, whatever the tick; the floor is the bare round trip of a frame over the "
           "same kind of pty, measured in the same run (in-process table, Pty; the summary gives the ratio).\n")
-    print("| tick rate | trials | min | p50 | p99 | max |")
-    print("|---|---|---|---|---|---|")
+    print("| tick rate | trials | min | p50 | p99 | max | restarts |")
+    print("|---|---|---|---|---|---|---|")
     for hz in (100, 1000):
         run = reaction_run(args.bin, hz, args.trials)
         results["reaction"].append(run)
-        print(f"| {hz} Hz | {run['trials']} | {run['min']} | {run['p50']} | {run['p99']} | {run['max']} |")
+        if run["trials"]:
+            print(f"| {hz} Hz | {run['trials']} | {run['min']} | {run['p50']} | {run['p99']} | {run['max']} "
+                  f"| {failed_text(run['faults'])} |")
+        else:
+            print(f"| {hz} Hz | 0 | - | - | - | - | no figures: {failed_text(run['failed'])} |")
         sys.stdout.flush()
-
+        save(results, args.json)
 
 
 if __name__ == "__main__":

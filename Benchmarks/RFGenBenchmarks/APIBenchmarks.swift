@@ -10,7 +10,7 @@ let linesPerIteration = 100
 func apiBenchmarks() {
     Benchmark(
         "API: 100 telemetry event lines through JSONEncoder",
-        configuration: .init(metrics: [.wallClock, .mallocCountTotal], maxDuration: .seconds(5))
+        configuration: .init(metrics: [.wallClock, .mallocCountTotal], maxDuration: budget(seconds: 5))
     ) { benchmark in
         let encoder = APIJSON.encoder()
         let data = telemetrySample()
@@ -26,7 +26,7 @@ func apiBenchmarks() {
     // What the daemon does: the same bytes (TelemetryLineTests), written directly.
     Benchmark(
         "API: 100 telemetry event lines written directly",
-        configuration: .init(metrics: [.wallClock, .mallocCountTotal], maxDuration: .seconds(5))
+        configuration: .init(metrics: [.wallClock, .mallocCountTotal], maxDuration: budget(seconds: 5))
     ) { benchmark in
         let data = telemetrySample()
         benchmark.startMeasurement()

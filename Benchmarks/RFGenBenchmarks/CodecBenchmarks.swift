@@ -13,7 +13,7 @@ func codecBenchmarks() {
     // daemon's link thread decodes.
     Benchmark(
         "Codec: decode 1000 telemetry frames",
-        configuration: .init(metrics: metrics, maxDuration: .seconds(5))
+        configuration: .init(metrics: metrics, maxDuration: budget(seconds: 5))
     ) { benchmark in
         var generator = SimulatedGenerator()
         generator.advance(to: generator.configuration.bootMicroseconds + 1000)
@@ -36,7 +36,7 @@ func codecBenchmarks() {
     // What the daemon sends every tick, into a reused buffer as its link engine does.
     Benchmark(
         "Codec: encode 1000 SET_POWER frames",
-        configuration: .init(metrics: metrics, maxDuration: .seconds(5))
+        configuration: .init(metrics: metrics, maxDuration: budget(seconds: 5))
     ) { benchmark in
         var output: [UInt8] = []
         output.reserveCapacity(ProtocolLimits.maxWireBytes * 2)

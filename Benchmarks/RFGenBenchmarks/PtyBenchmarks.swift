@@ -104,8 +104,8 @@ func ptyBenchmarks() {
         configuration: .init(
             metrics: [.wallClock],
             timeUnits: .microseconds,
-            maxDuration: .seconds(10),
-            maxIterations: 20_000
+            maxDuration: budget(seconds: 10),
+            maxIterations: iterations(20_000, quick: 1000)
         ),
         closure: { benchmark in
             guard let loop = sharedLoop.withLock({ $0 }) else { fatalError("the pseudo-terminal is not open") }

@@ -13,8 +13,8 @@ func virtualTimeBenchmarks() {
         configuration: .init(
             metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .peakMemoryResident],
             timeUnits: .milliseconds,
-            maxDuration: .seconds(10),
-            maxIterations: 10
+            maxDuration: budget(seconds: 10),
+            maxIterations: iterations(10)
         )
     ) { benchmark in
         for _ in benchmark.scaledIterations {
@@ -30,8 +30,8 @@ func virtualTimeBenchmarks() {
         configuration: .init(
             metrics: [.wallClock, .cpuTotal],
             timeUnits: .milliseconds,
-            maxDuration: .seconds(10),
-            maxIterations: 10
+            maxDuration: budget(seconds: 10),
+            maxIterations: iterations(10)
         )
     ) { benchmark in
         for _ in benchmark.scaledIterations {

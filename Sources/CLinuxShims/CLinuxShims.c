@@ -42,6 +42,10 @@ int rfgen_poll_microseconds(struct pollfd *fds, unsigned long count, long long m
     return ppoll(fds, (nfds_t)count, &timeout, NULL);
 }
 
+void rfgen_set_thread_name(const char *name) {
+    prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
+}
+
 void rfgen_block_all_signals(void) {
     sigset_t all;
     sigfillset(&all);

@@ -173,9 +173,9 @@ public struct Daemon {
             stallAfterMicroseconds: configuration.injectControlStallMicroseconds,
             log: log
         )
-        let linkThread = try OSThread { link.run() }
-        let controlThread = try OSThread { control.run() }
-        let recordThread = try records.map { writer in try OSThread { writer.run() } }
+        let linkThread = try OSThread(name: "rfgend-link") { link.run() }
+        let controlThread = try OSThread(name: "rfgend-control") { control.run() }
+        let recordThread = try records.map { writer in try OSThread(name: "rfgend-records") { writer.run() } }
         log(
             "serving \(configuration.device.text) at \(configuration.tickRateHz) Hz; API on \(configuration.socketPath); RF off until an operator starts"
         )

@@ -28,6 +28,7 @@ public enum DaemonLogging {
     /// The writer every handler submits to, started on first use; nil where its thread could not
     /// start (then handlers write directly, as before).
     static let writer: BackgroundWriter<Entry>? = try? BackgroundWriter<Entry>(
+        name: "rfgend-log",
         capacity: DaemonLimits.logQueue,
         write: write,
         dropped: { count in

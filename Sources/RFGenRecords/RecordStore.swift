@@ -55,6 +55,8 @@ public struct ProcedureRecord: Hashable, Sendable {
 /// daemon killed mid-lesion loses at most the last second; `recoverInterrupted` marks what such a
 /// crash left running as aborted.
 public final class RecordStore: Sendable {
+    /// The writing connection's page cache, KiB.
+    public static let pageCacheKiB = 512
     let database: DatabaseQueue
     /// The file's path, and which file it named when the store opened it (device and inode).
     public let path: String
@@ -69,6 +71,9 @@ public final class RecordStore: Sendable {
             try db.execute(sql: "PRAGMA journal_mode = WAL")
             // Each commit reaches the disk before the next second's samples are taken.
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // SQLite's default page cache grows to 2 MiB; the store appends and rarely reads
+            // back, so a smaller one costs nothing and bounds the daemon's memory (issue 19).
+            try db.execute(sql: "PRAGMA cache_size = -\(Self.pageCacheKiB)")
         }
         database = try DatabaseQueue(path: path, configuration: configuration)
         try Self.migrator.migrate(database)

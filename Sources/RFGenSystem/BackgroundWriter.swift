@@ -29,10 +29,12 @@ public final class BackgroundWriter<Entry: Sendable>: Sendable {
     private let capacity: Int
 
     /// - Parameters:
+    ///   - name: the writer thread's name, as /proc shows it.
     ///   - capacity: entries that may wait at once.
     ///   - write: writes one entry; may block. Called on the writer's thread only.
     ///   - dropped: makes the entry that says how many were dropped.
     public init(
+        name: String,
         capacity: Int,
         write: @escaping @Sendable (Entry) -> Void,
         dropped: @escaping @Sendable (Int) -> Entry
@@ -43,7 +45,7 @@ public final class BackgroundWriter<Entry: Sendable>: Sendable {
         guard wake >= 0 else { throw OSThreadError(code: errno) }
         // The thread lives as long as the process and holds only the queue and the descriptor.
         let (queue, wake) = (self.queue, self.wake)
-        _ = try OSThread {
+        _ = try OSThread(name: name) {
             // A thread started before the process blocks SIGTERM for its signal descriptor (the
             // log starts first) would otherwise be the one the kernel kills the process through.
             rfgen_block_all_signals()

@@ -1,3 +1,5 @@
+import CLinuxShims
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,9 +16,18 @@ public final class OSThread: @unchecked Sendable {
     }
 
     /// Starts `body` on a new thread.
+    /// - Parameters:
+    ///   - name: the thread's name as ps, top and /proc show it (at most 15 bytes; longer is cut),
+    ///     so that a per-thread CPU figure says which loop it is.
+    ///   - body: what the thread runs.
     /// - Throws: the error `pthread_create` returned.
-    public init(_ body: @escaping @Sendable () -> Void) throws(OSThreadError) {
-        let box = Unmanaged.passRetained(Body(body)).toOpaque()
+    public init(name: String, _ body: @escaping @Sendable () -> Void) throws(OSThreadError) {
+        let box = Unmanaged.passRetained(
+            Body {
+                rfgen_set_thread_name(name)
+                body()
+            }
+        ).toOpaque()
         let result = pthread_create(
             &handle,
             nil,

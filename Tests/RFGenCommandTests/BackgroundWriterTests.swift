@@ -11,6 +11,7 @@ struct BackgroundWriterTests {
         let entered = DispatchSemaphore(value: 0)
         let release = DispatchSemaphore(value: 0)
         let writer = try BackgroundWriter<String>(
+            name: "test-writer",
             capacity: 4,
             write: { entry in
                 if entry == "first" {

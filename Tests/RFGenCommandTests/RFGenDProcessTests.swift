@@ -150,6 +150,15 @@ struct RFGenDProcessTests {
         #expect(Self.ask(pair.control, "status")?.contains("rf=off") == true)
         let stats = Self.status(pair.api) { ($0["link_stats"] as? [String: Any])?["last_second"] is [String: Any] }
         #expect(((stats?["link_stats"] as? [String: Any])?["frames"] as? Int ?? 0) > 0, "\(stats ?? [:])")
+        // The loops are named, so that a per-thread CPU figure (scripts/bench) says which is which.
+        let pid = pair.daemon.processIdentifier
+        let names = Set(
+            ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []).compactMap {
+                (try? String(contentsOfFile: "/proc/\(pid)/task/\($0)/comm", encoding: .utf8))?
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+        )
+        #expect(names.isSuperset(of: ["rfgend-control", "rfgend-link", "rfgend-log"]), "\(names)")
 
         #expect(Self.ok(Self.start(pair.api)))
         let ramp = Self.status(pair.api) { $0["state"] as? String == "ramp" && $0["rf_on"] as? Bool == true }

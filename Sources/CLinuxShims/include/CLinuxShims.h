@@ -21,6 +21,9 @@ int rfgen_eventfd(void);
 
 /// Blocks every blockable signal for the calling thread: for threads that must never be the one
 /// a process-directed signal (SIGTERM) is delivered to, whatever mask they started with.
+/// Names the calling thread (at most 15 bytes; PR_SET_NAME cuts the rest), as ps and /proc show it.
+void rfgen_set_thread_name(const char *name);
+
 void rfgen_block_all_signals(void);
 
 struct pollfd;
