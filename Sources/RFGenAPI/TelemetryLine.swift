@@ -20,8 +20,7 @@ extension APIJSON {
         w.bytes.reserveCapacity(512)
         // Keys in sorted order, as `.sortedKeys` writes them.
         w.raw("{\"data\":{")
-        w.key("age_ms", first: true)
-        guard w.number(t.ageMs) else { return nil }
+        w.number("age_ms", t.ageMs, first: true)
         w.key("alarms")
         w.raw("[")
         for (index, alarm) in t.alarms.enumerated() {
@@ -29,43 +28,32 @@ extension APIJSON {
             w.integer(alarm)
         }
         w.raw("]")
-        w.key("diameter_mm")
-        guard w.number(t.diameterMm) else { return nil }
-        w.key("dose_cem43_min")
-        guard w.number(t.doseCem43Min) else { return nil }
-        w.key("elapsed_s")
-        guard w.number(t.elapsedS) else { return nil }
-        w.key("energy_j")
-        guard w.number(t.energyJ) else { return nil }
-        w.key("hold_s")
-        guard w.number(t.holdS) else { return nil }
-        w.key("impedance_ohm")
-        guard w.number(t.impedanceOhm) else { return nil }
+        w.number("diameter_mm", t.diameterMm)
+        w.number("dose_cem43_min", t.doseCem43Min)
+        w.number("elapsed_s", t.elapsedS)
+        w.number("energy_j", t.energyJ)
+        w.number("hold_s", t.holdS)
+        w.number("impedance_ohm", t.impedanceOhm)
         w.key("late_us")
         w.integer(t.lateUs)
         w.key("link")
         w.string(t.link)
-        w.key("power_w")
-        guard w.number(t.powerW) else { return nil }
-        w.key("remaining_s")
-        guard w.number(t.remainingS) else { return nil }
+        w.number("power_w", t.powerW)
+        w.number("remaining_s", t.remainingS)
         w.key("rf_on")
         w.raw(t.rfOn ? "true" : "false")
-        w.key("setpoint_c")
-        guard w.number(t.setpointC) else { return nil }
-        w.key("setpoint_w")
-        guard w.number(t.setpointW) else { return nil }
+        w.number("setpoint_c", t.setpointC)
+        w.number("setpoint_w", t.setpointW)
         w.key("state")
         w.string(t.state)
         w.key("temperatures_c")
         w.raw("[")
         for (index, value) in t.temperaturesC.enumerated() {
             if index > 0 { w.raw(",") }
-            guard w.number(value) else { return nil }
+            w.number(value)
         }
         w.raw("]")
-        w.key("tip_temp_c")
-        guard w.number(t.tipTempC) else { return nil }
+        w.number("tip_temp_c", t.tipTempC)
         w.raw("}")
         w.key("kind")
         w.string(event.body.kind)
@@ -78,13 +66,15 @@ extension APIJSON {
         w.key("wall_us")
         w.integer(event.wallUs)
         w.raw("}")
-        return w.bytes
+        return w.unwritable ? nil : w.bytes
     }
 }
 
 /// JSON's pieces as JSONEncoder writes them (with `.withoutEscapingSlashes`).
 private struct LineWriter {
     var bytes: [UInt8] = []
+    /// Set by a number JSON cannot carry (NaN, an infinity): the line is not used.
+    var unwritable = false
 
     mutating func raw(_ text: StaticString) {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }
@@ -103,18 +93,23 @@ private struct LineWriter {
     }
 
     /// A finite number as JSONEncoder writes it: Swift's shortest round-trip form without a
-    /// trailing ".0"; null when absent.
-    /// - Returns: false for NaN or an infinity, which JSON cannot carry.
-    mutating func number(_ value: Double?) -> Bool {
-        guard let value else {
-            raw("null")
-            return true
+    /// trailing ".0"; null when absent. NaN or an infinity, which JSON cannot carry, marks the
+    /// line `unwritable`.
+    mutating func number(_ value: Double?) {
+        guard let value else { return raw("null") }
+        guard value.isFinite else {
+            unwritable = true
+            return
         }
-        guard value.isFinite else { return false }
         var text = value.description
         if text.hasSuffix(".0") { text.removeLast(2) }
         bytes.append(contentsOf: text.utf8)
-        return true
+    }
+
+    /// `"name":` and a number.
+    mutating func number(_ name: StaticString, _ value: Double?, first: Bool = false) {
+        key(name, first: first)
+        number(value)
     }
 
     /// A string with JSON's escapes: quote, backslash and control characters; '/' as it is.
