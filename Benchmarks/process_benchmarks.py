@@ -36,6 +36,7 @@ START_TIMEOUT_S = 10  # for a start to be accepted and RF to come on
 REACTION_TIMEOUT_S = 5  # for one fault's RF_OFF (rfgen-sim counts it missed after 2 s)
 SUBSCRIBER_TIMEOUT_S = 30  # for every subscriber to connect and be subscribed
 CYCLICTEST_BUCKETS = 10000  # histogram buckets, µs; later samples count as overflow
+CYCLICTEST_TIMEOUT_S = 60  # beyond its run's own length, for cyclictest to finish
 TRIALS_PER_RIG = 5  # faults timed before the daemon and simulator are restarted (see reaction_run)
 ATTEMPTS = 3  # tries of a run whose lesion faulted or whose wait timed out, before it is reported failed
 FLOOR_SECONDS = 10  # how long the wake-up floor runs
@@ -267,14 +268,21 @@ def percentile_from_histogram(counts, fraction):
     return None
 
 
-def cyclictest(interval_us, seconds, priority):
+def start_cyclictest(interval_us, seconds, priority):
     """cyclictest at the interval, as root at the same SCHED_FIFO priority as the daemon (and
-    memory locked, its usual form); its p50/p99/p99.9 from the histogram, and its max."""
+    memory locked, its usual form), started in the background."""
     command = ["cyclictest", "-i", str(interval_us), "-l", str(int(seconds * 1e6 / interval_us)),
                "-q", "-m", "-h", str(CYCLICTEST_BUCKETS)]
     if priority:
         command[1:1] = ["-p", str(priority)]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+
+def finish_cyclictest(process):
+    """Its p50/p99/p99.9 from the histogram, and its max."""
+    output, _ = process.communicate(timeout=CYCLICTEST_TIMEOUT_S)
+    if process.returncode != 0:
+        fail(f"cyclictest exited with status {process.returncode}")
     counts, worst = {}, None
     for line in output.splitlines():
         if line.startswith("# Max Latencies"):
@@ -288,6 +296,11 @@ def cyclictest(interval_us, seconds, priority):
         fail("cyclictest printed no histogram")
     return {"p50": percentile_from_histogram(counts, 0.5), "p99": percentile_from_histogram(counts, 0.99),
             "p999": percentile_from_histogram(counts, 0.999), "max": worst}
+
+
+def cyclictest(interval_us, seconds, priority):
+    """cyclictest alone, for `seconds`."""
+    return finish_cyclictest(start_cyclictest(interval_us, seconds, priority))
 
 
 SUBSCRIBER_CODE = r"""
@@ -344,7 +357,7 @@ print(json.dumps({"clients": count,
 """
 
 
-def lesion_run(bin_dir, hz, seconds, loaded, subscribers=1):
+def lesion_run(bin_dir, hz, seconds, loaded, subscribers=1, priority=0):
     """One run: a daemon controlling a lesion for `seconds` under the given load, with `subscribers`
     clients reading every stream (at least one: the console, whose telemetry carries each tick's
     lateness, so the figures cover exactly the window); its CPU share and peak memory, and what
@@ -353,6 +366,7 @@ def lesion_run(bin_dir, hz, seconds, loaded, subscribers=1):
     rig = Rig(bin_dir, hz, extra)
     load = None
     readers = None
+    beside = None
     try:
         rig.start_lesion()
         readers = subprocess.Popen([sys.executable, "-c", SUBSCRIBER_CODE, rig.api_socket,
@@ -361,6 +375,10 @@ def lesion_run(bin_dir, hz, seconds, loaded, subscribers=1):
         if readers.stdout.readline().strip() != "subscribed":
             fail("the subscribers did not connect")
         load = Load(loaded)
+        # cyclictest in the same window, beside the daemon: the same load, the same pty traffic
+        # from the simulator (which on a real device runs on the generator, not the host), the
+        # same link thread; what a bare real-time loop gets from this machine at this moment.
+        beside = start_cyclictest(1_000_000 // hz, seconds, priority)
         threads_before, wall_before = proc_threads(rig.daemon.pid), time.monotonic()
         line = readers.stdout.readline()  # after `seconds`: the measurement window
         window = time.monotonic() - wall_before
@@ -369,6 +387,8 @@ def lesion_run(bin_dir, hz, seconds, loaded, subscribers=1):
             fail("the subscribers stopped before the window's end")
         seen = json.loads(line)
         readers.wait(timeout=SUBSCRIBER_TIMEOUT_S)
+        beside_figures = finish_cyclictest(beside)
+        beside = None
         status = rig.status()
         if status["state"] not in ("impedance_check", "ramp", "hold"):
             causes = ", ".join(sorted({alarm.get("cause", "?") for alarm in status.get("alarms") or []}))
@@ -386,8 +406,12 @@ def lesion_run(bin_dir, hz, seconds, loaded, subscribers=1):
                 "pss_mib": round(proc_rollup_kib(pid, "Pss") / 1024, 1),
                 "private_mib": round((proc_rollup_kib(pid, "Private_Clean")
                                       + proc_rollup_kib(pid, "Private_Dirty")) / 1024, 1),
+                "cyclictest_beside": beside_figures,
                 "seen": seen}
     finally:
+        if beside and beside.poll() is None:
+            beside.kill()
+            beside.wait()
         if load:
             load.stop()
         if readers and readers.poll() is None:
@@ -478,6 +502,7 @@ def main():
     parts = set(args.only or ["lateness", "subscribers", "reaction"])
     root = os.geteuid() == 0
     priority = FIFO_PRIORITY if root else 0
+    args.priority = priority
     if not shutil.which("cyclictest"):
         raise SystemExit("process_benchmarks: cyclictest is not installed (Debian: rt-tests)")
     results = {"root": root, "seconds": args.seconds, "lateness": [], "subscribers": [], "reaction": [],
@@ -500,16 +525,18 @@ def lateness_part(args, priority, results):
     print("### Control-tick lateness beside cyclictest\n")
     print(f"Wake-up lateness in µs of every control tick over {args.seconds:g} s of a lesion (rfgend, "
           "read from its telemetry by one client, as the console reads it) and of cyclictest "
-          f"at the same interval{f', both SCHED_FIFO {priority}' if priority else ' (not root: normal priority)'}. "
-          "Load: one busy process a core, at normal priority. A lesion that faulted was restarted: "
-          "the last column says why.\n")
+          f"at the same interval{f', both SCHED_FIFO {priority}' if priority else ' (not root: normal priority)'}: "
+          "beside it in the same window (the same load, the simulator's pty traffic, the link thread), "
+          "and alone after it. Load: one busy process a core, at normal priority. A lesion that "
+          "faulted was restarted: the last column says why.\n")
     print("| rate | load | loop | p50 | p99 | p99.9 | max | overruns | restarts |")
     print("|---|---|---|---|---|---|---|---|---|")
+    resources_run = None
     for hz in (100, 1000):
         for loaded in (False, True):
             name = "CPU load" if loaded else "idle"
             run, causes = attempt(f"lateness at {hz} Hz, {name}",
-                                  lambda: lesion_run(args.bin, hz, args.seconds, loaded))
+                                  lambda: lesion_run(args.bin, hz, args.seconds, loaded, priority=priority))
             load = Load(loaded)
             try:
                 floor = cyclictest(1_000_000 // hz, args.seconds, priority)
@@ -522,13 +549,19 @@ def lateness_part(args, priority, results):
             if run:
                 print(f"| {hz} Hz | {name} | rfgend | {run['p50']} | {run['p99']} | {run['p999']} | {run['max']} "
                       f"| {run['overruns']} | {failed_text(causes)} |")
+                b = run["cyclictest_beside"]
+                print(f"| {hz} Hz | {name} | cyclictest beside it | {b['p50']} | {b['p99']} | {b['p999']} | {b['max']} | | |")
             else:
                 print(f"| {hz} Hz | {name} | rfgend | - | - | - | - | - | no figures: {failed_text(causes)} |")
-            print(f"| {hz} Hz | {name} | cyclictest | {floor['p50']} | {floor['p99']} | {floor['p999']} | {floor['max']} | | |")
+            print(f"| {hz} Hz | {name} | cyclictest alone | {floor['p50']} | {floor['p99']} | {floor['p999']} | {floor['max']} | | |")
             sys.stdout.flush()
             if run and hz == 100 and not loaded:
-                resources_part(args, run, results)
+                resources_run = run
             save(results, args.json)
+    # After the table, which it would otherwise split.
+    if resources_run:
+        resources_part(args, resources_run, results)
+        save(results, args.json)
 
 
 def resources_part(args, run, results):
@@ -561,16 +594,17 @@ def resources_part(args, run, results):
 def subscribers_part(args, results):
     print("\n### Subscribers\n")
     print(f"rfgend at 100 Hz over {args.seconds:g} s of a lesion with clients subscribed to every "
-          "stream (one Python process reads them all). Lateness in µs; events each client received; "
-          "gaps announced to any of them.\n")
-    print("| subscribers | p50 | p99 | p99.9 | max | telemetry events a client | gaps | daemon CPU % | restarts |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "stream (one Python process reads them all). Lateness in µs, with cyclictest's beside it in "
+          "the same window; events each client received; gaps announced to any of them.\n")
+    print("| subscribers | p50 | p99 | p99.9 | max | cyclictest beside it (p99 / p99.9) | telemetry events a client | gaps | daemon CPU % | restarts |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for count in (1, 64, 256):
         run, causes = attempt(f"{count} subscribers",
-                              lambda: lesion_run(args.bin, 100, args.seconds, False, subscribers=count))
+                              lambda: lesion_run(args.bin, 100, args.seconds, False, subscribers=count,
+                                                 priority=args.priority))
         if not run:
             results["subscribers"].append({"subscribers": count, "failed": True, "faults": causes})
-            print(f"| {count} | - | - | - | - | - | - | - | no figures: {failed_text(causes)} |")
+            print(f"| {count} | - | - | - | - | - | - | - | - | no figures: {failed_text(causes)} |")
             save(results, args.json)
             continue
         run["faults"] = causes
@@ -578,8 +612,9 @@ def subscribers_part(args, results):
         seen = run["seen"] or {}
         received = f"{seen['telemetry_min']}-{seen['telemetry_max']}" if seen else "-"
         gaps = seen.get("gaps", 0) + seen.get("refused", 0) if seen else "-"
-        print(f"| {count} | {run['p50']} | {run['p99']} | {run['p999']} | {run['max']} | {received} | {gaps} "
-              f"| {run['cpu_percent']} | {failed_text(causes)} |")
+        b = run["cyclictest_beside"]
+        print(f"| {count} | {run['p50']} | {run['p99']} | {run['p999']} | {run['max']} | {b['p99']} / {b['p999']} "
+              f"| {received} | {gaps} | {run['cpu_percent']} | {failed_text(causes)} |")
         sys.stdout.flush()
         save(results, args.json)
 

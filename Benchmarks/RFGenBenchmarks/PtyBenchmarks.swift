@@ -25,7 +25,7 @@ final class PseudoTerminalLoop: @unchecked Sendable {
         master = pty.master
         device = try Terminal.openSerialPort(pty.devicePath)
         telemetry = TelemetryFrames.duringHold()
-        thread = try OSThread { [device] in Self.answer(device) }
+        thread = try OSThread(name: "bench-device") { [device] in Self.answer(device) }
     }
 
     /// The device end: every frame that arrives is answered with RF_OFF, as a host would.
