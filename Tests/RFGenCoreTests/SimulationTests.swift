@@ -54,6 +54,15 @@ struct SimulationTests {
         #expect(report.ticks > 90_000, "the hold alone is 90,000 ticks")
     }
 
+    @Test(
+        "Seeds the million-seed campaign found: a loop stall during a telemetry stall on a generator without its own protection; RF off at the loop's first tick after it",
+        arguments: [39615, 53567, 91801, 93449] as [UInt64]
+    )
+    func campaignSeeds(seed: UInt64) {
+        let report = Simulation.run(seed: seed)
+        #expect(report.violation == nil, "\(report)")
+    }
+
     @Test("A seed replays exactly: the same script, ticks and outcome")
     func deterministic() {
         for seed: UInt64 in [7, 50, 123] {
