@@ -132,8 +132,8 @@ final class APIHub: @unchecked Sendable {
     }
 
     /// Runs the pump within the given time, sooner if it is already due sooner. Each pump
-    /// schedules the next: `apiPumpMicroseconds` while a command waits for the tick's answer,
-    /// `apiIdlePumpMicroseconds` otherwise (each wake-up of the event loop costs more on a
+    /// schedules the next: `apiPumpMicroseconds` while a command waits for the tick's answer or a
+    /// client is subscribed, `apiIdlePumpMicroseconds` otherwise (each wake-up of the event loop costs more on a
     /// virtual machine than the work it does: Benchmarks/README.md, issue 19).
     private func schedulePump(inMicroseconds delay: Int64) {
         let deadline = NIODeadline.now() + .microseconds(delay)
@@ -144,9 +144,12 @@ final class APIHub: @unchecked Sendable {
             nextPump = .distantFuture
             pumpTask = nil
             pump()
+            // Quick while someone waits: an operator's command for its answer, a subscriber for
+            // its events (a console, and a test that watches the telemetry's age to time a stall,
+            // rely on events arriving within a few ms of their tick).
+            let waited = !sessions.waitingTickets.isEmpty || clients.values.contains { $0.cursor != nil }
             schedulePump(
-                inMicroseconds: sessions.waitingTickets.isEmpty
-                    ? DaemonLimits.apiIdlePumpMicroseconds : DaemonLimits.apiPumpMicroseconds
+                inMicroseconds: waited ? DaemonLimits.apiPumpMicroseconds : DaemonLimits.apiIdlePumpMicroseconds
             )
         }
     }

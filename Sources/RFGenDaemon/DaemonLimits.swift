@@ -17,13 +17,14 @@ public enum DaemonLimits {
     /// beyond this they are numbered but lost, and subscribers are told of the gap.
     public static let eventHandoff = 8192
     /// How often the API's event loop takes new events, answers finished commands and feeds
-    /// subscribers while a command waits for the tick's answer, microseconds: an operator's stop
-    /// is answered within this and a tick.
+    /// subscribers while a command waits for the tick's answer or a client is subscribed,
+    /// microseconds: an operator's stop is answered, and an event sent, within this and a tick.
     public static let apiPumpMicroseconds: Int64 = 5_000
-    /// The same when no command waits: subscribers get events in batches 50 times a second
-    /// (smooth for a console; a capture loses nothing, it only gets them in twos at 100 Hz). Each
-    /// wake-up of the event loop costs 40-65 µs of CPU on a virtual machine whatever it does, so
-    /// 200 a second were a percent of a core on their own (Benchmarks/README.md, issue 19).
+    /// The same when nothing waits (no command, no subscriber): the event loop only takes events
+    /// into the journal and the replay buffer. Each wake-up of the event loop costs 20-65 µs of
+    /// CPU on a virtual machine whatever it does (Benchmarks/README.md, issue 19). A 20 ms pump
+    /// with subscribers too delayed their events by up to 20 ms, which made a process test that
+    /// times a simulator stall by the telemetry's age stall it past the set points' validity.
     public static let apiIdlePumpMicroseconds: Int64 = 20_000
     /// Sequence numbers skipped after a daemon that died without a clean stop: more than it can
     /// have issued since its last checkpoint (one every 10 s), so no number is ever reused.
