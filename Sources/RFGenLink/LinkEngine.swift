@@ -10,7 +10,7 @@ public struct LinkEngine: Sendable {
     public enum State: Hashable, Sendable {
         /// No port open.
         case closed
-        /// Port open; HELLO_REQUEST, CONFIGURE and CLEAR_FAULT under way.
+        /// Port open; HELLO_REQUEST, RF_OFF, CONFIGURE and CLEAR_FAULT under way.
         case handshaking
         /// Handshake complete: commands flow, the core may use the snapshot.
         case ready
@@ -330,6 +330,13 @@ public struct LinkEngine: Sendable {
                 firmware: "\(h.firmwareMajor).\(h.firmwareMinor).\(h.firmwarePatch)"
             )
             handshakeStep = 1
+            // The host does not know what a generator it has just opened is doing: a daemon
+            // restarted mid-lesion, or a cable plugged back mid-check, finds RF on or an impedance
+            // check running, and this handshake's HELLO_REQUEST has just restarted the generator's
+            // watchdog. RF_OFF first, so that connecting always ends in RF off, and so that
+            // CONFIGURE is not refused with rf_active (PROTOCOL.md 5 and 8; the million-seed
+            // simulation's seed 757054 found the check running on through a reconnect).
+            transmit(.rfOff, now: now)
             transmit(
                 .configure(
                     Configure(
@@ -362,7 +369,7 @@ public struct LinkEngine: Sendable {
         statistics.recordRoundTrip(microseconds: now - done.firstSent)
         secondRoundTripMax = max(secondRoundTripMax, now - done.firstSent)
         if state == .handshaking && handshakeStep == 1
-            && !pending.contains(where: { $0.type == .configure || $0.type == .clearFault })
+            && !pending.contains(where: { $0.type == .rfOff || $0.type == .configure || $0.type == .clearFault })
         {
             state = .ready
             if let hello { events.append(.ready(hello)) }

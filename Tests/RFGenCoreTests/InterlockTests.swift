@@ -148,6 +148,30 @@ struct InterlockTests {
         #expect(off!.microseconds - at <= 30_000 + CoreHarness.tick)
     }
 
+    @Test(
+        "A cable pulled during the impedance check and plugged back 80 ms later: the reconnect switches the check off and the link comes up (simulation seed 757054)"
+    )
+    func cableBackMidCheck() {
+        var h = CoreHarness()
+        h.tick([.start(.bvn)])
+        h.run(seconds: 0.05)
+        #expect(h.generator.rfState == .impedanceCheck)
+        h.pullCable()
+        h.run(seconds: 0.08)
+        #expect(h.core.phase == .faulted)
+        #expect(h.alarms.first?.interlock == .linkLost)
+        #expect(h.generator.rfState == .impedanceCheck, "nothing reaches a generator with its cable out")
+        let plugged = h.now
+        h.plugCable()
+        h.run(seconds: 0.05)
+        let off = h.generator.recorder.edges.last
+        #expect(off?.on == false)
+        #expect(off?.cause == .command(.rfOff), "the handshake's RF_OFF ends the check, not its own end")
+        #expect(off.map { $0.microseconds - plugged <= 2 * CoreHarness.tick } == true)
+        #expect(h.engine.state == .ready, "CONFIGURE is not refused with rf_active")
+        #expect(h.core.phase == .faulted, "the lesion stays ended until the operator acknowledges")
+    }
+
     @Test("generator_fault: a fault the generator latches ends the lesion")
     func generatorFault() {
         var h = CoreHarness()

@@ -63,6 +63,15 @@ struct SimulationTests {
         #expect(report.violation == nil, "\(report)")
     }
 
+    @Test(
+        "A seed the million-seed campaign found: a cable pulled during the impedance check and plugged back; the check ends at the reconnect",
+        arguments: [757054] as [UInt64]
+    )
+    func campaignReconnectSeeds(seed: UInt64) {
+        let report = Simulation.run(seed: seed)
+        #expect(report.violation == nil, "\(report)")
+    }
+
     @Test("A seed replays exactly: the same script, ticks and outcome")
     func deterministic() {
         for seed: UInt64 in [7, 50, 123] {

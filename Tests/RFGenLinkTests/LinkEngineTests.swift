@@ -46,7 +46,9 @@ struct LinkEngineTests {
         #expect(state.name == "\(state)")
     }
 
-    @Test("The handshake reads HELLO, configures the watchdog and clears the reset fault, then reports ready")
+    @Test(
+        "The handshake reads HELLO, switches RF off, configures the watchdog and clears the reset fault, then reports ready"
+    )
     func handshake() {
         var bench = LinkBench()
         bench.run(milliseconds: 50)
@@ -55,10 +57,33 @@ struct LinkEngineTests {
         #expect(bench.link.snapshot.generatorMaxPowerWatts == 20)
         #expect(bench.events.first.map { if case .ready = $0 { true } else { false } } == true)
         let commands = bench.generator.recorder.commands.map(\.frame.message.type)
-        #expect(Array(commands.prefix(3)) == [.helloRequest, .configure, .clearFault])
+        #expect(Array(commands.prefix(4)) == [.helloRequest, .rfOff, .configure, .clearFault])
         bench.run(milliseconds: 50)
         #expect(bench.link.snapshot.telemetry?.faults.isEmpty == true)
         #expect(!commands.contains(.rfOn), "connecting never switches RF on")
+    }
+
+    @Test(
+        "A host that opens the port on a generator with RF on (a daemon restarted mid-lesion) switches it off in its handshake and comes up"
+    )
+    func handshakeFindsRFOn() {
+        var bench = LinkBench()
+        bench.run(milliseconds: 50)
+        bench.link.send(.setPower(milliwatts: 5000, validityMilliseconds: 1000), now: bench.now)
+        bench.link.send(.rfOn, now: bench.now)
+        bench.run(milliseconds: 20)
+        #expect(bench.generator.rfState == .on)
+        // A new host, as after a restart: it knows nothing of the old one's lesion.
+        bench.link = LinkEngine()
+        bench.link.opened(now: bench.now)
+        let openedAt = bench.now
+        bench.run(milliseconds: 50)
+        #expect(bench.generator.rfState == .off)
+        let off = bench.generator.recorder.edges.last
+        #expect(off?.on == false)
+        #expect(off?.cause == .command(.rfOff), "the handshake's RF_OFF, not the set point's lapse (1 s away)")
+        #expect(off.map { $0.microseconds - openedAt <= 10_000 } == true, "within the handshake's first round trips")
+        #expect(bench.link.state == .ready, "CONFIGURE is not refused with rf_active")
     }
 
     @Test("Keepalives hold the generator's watchdog off while the host has nothing else to say")
