@@ -197,7 +197,10 @@ class Rig:
         self.log = open(os.path.join(self.dir, "rfgend.log"), "w")
         self.daemon = subprocess.Popen(
             [os.path.join(bin_dir, "rfgend"), "--device", os.path.join(self.dir, "gen"),
-             "--socket", self.api_socket, "--tick-rate", str(hz), *extra],
+             "--socket", self.api_socket, "--tick-rate", str(hz),
+             # The slowest line that carries the tick's traffic (rfgend refuses a slower one;
+             # the pty itself has no speed): 115200 up to 300 Hz, 230400 at 1 kHz.
+             "--baud", "115200" if hz <= 300 else "230400", *extra],
             stderr=self.log)
         try:
             self.api = wait_for("rfgend's socket", READY_TIMEOUT_S, self._connect)

@@ -412,15 +412,35 @@ public struct LinkConfiguration: Hashable, Sendable {
         Int64((Double(ProtocolLimits.maxWireBytes * 10) / Double(baud) * 1e6).rounded(.up))
     }
 
-    /// The slowest line that carries telemetry at `telemetryRateHz` from a generator with the
-    /// most channels (4): a TELEMETRY frame is 33 + 3 × 4 bytes of payload, with header, CRC,
-    /// COBS's byte and both delimiters 54 bytes on the wire, 10 bits a byte in 8N1. At 100 Hz,
-    /// 54,000 baud: below it telemetry queues without end and readings go stale.
-    public static func minimumBaud(telemetryRateHz: Int) -> Int {
-        let telemetryWireBytes =
-            33 + 3 * ProtocolLimits.temperatureChannels.upperBound + ProtocolLimits.headerBytes
-            + ProtocolLimits.crcBytes + 1 + 2
-        return telemetryWireBytes * 10 * telemetryRateHz
+    /// At most this share of a line's capacity, either way, is planned for its steady traffic:
+    /// the rest is for what comes unplanned (a retry, an RF_OFF, an EVENT, an impedance result),
+    /// so that the queues at both ends drain between ticks and an RF_OFF waits behind a frame or
+    /// two, never behind a queue that grows. At 100 % or more a queue grows without end: a
+    /// generator's readings go stale, and a host blocked on a full output buffer checks no frame.
+    public static let maxLineLoad = 0.8
+
+    /// Bytes on the wire of a frame with a payload of this size: header, payload and CRC, COBS's
+    /// code byte (one for any frame under 254 bytes) and both delimiters, as `FrameEncoder` writes
+    /// it (`LinkEngineTests.wireBytes` holds the two together).
+    public static func wireBytes(payload: Int) -> Int {
+        ProtocolLimits.headerBytes + payload + ProtocolLimits.crcBytes + 1 + 2
+    }
+
+    /// The slowest line, baud (8N1: 10 bits a byte), that carries the daemon's steady traffic at
+    /// most `maxLineLoad` of its capacity in each direction:
+    /// - generator to host: TELEMETRY at `telemetryRateHz` from a generator with the most channels
+    ///   (4: 45 bytes of payload, 54 on the wire), and an ACK (12) for each tick's SET_POWER;
+    /// - host to generator: a SET_POWER (15) every tick (`TreatmentCore` refreshes the set point
+    ///   each tick, PROTOCOL.md 8).
+    ///
+    /// 100 Hz telemetry with a 100 Hz tick needs 82,500 baud (the ACKs alone are 12,000 bit/s:
+    /// 57,600 cannot carry both); with a 1 kHz tick, 217,500 (a SET_POWER a millisecond is
+    /// 150,000 bit/s, more than 115,200 carries).
+    public static func minimumBaud(telemetryRateHz: Int, tickRateHz: Int) -> Int {
+        let telemetry = wireBytes(payload: 33 + 3 * ProtocolLimits.temperatureChannels.upperBound)
+        let toHost = telemetry * telemetryRateHz + wireBytes(payload: 3) * tickRateHz
+        let toGenerator = wireBytes(payload: 6) * tickRateHz
+        return Int((Double(max(toHost, toGenerator) * 10) / maxLineLoad).rounded(.up))
     }
 
     /// How long to wait for a reply before sending again: the request and a reply may each queue

@@ -71,7 +71,10 @@ struct RFGenD: ParsableCommand {
     )
     var injectControlStallMilliseconds: Int64?
 
-    @Option(help: "Serial line speed, 57600-921600 (default 115200).")
+    @Option(
+        help:
+            "Serial line speed, a standard rate up to 921600 (default 115200) that carries the tick's traffic: 115200 up to a 300 Hz tick, 230400 up to 1 kHz."
+    )
     var baud: Int?
 
     @Option(help: "Control tick rate, 10-1000 Hz (default 100).")
@@ -164,12 +167,20 @@ struct RFGenD: ParsableCommand {
         guard [9600, 19200, 38400, 57600, 115_200, 230_400, 460_800, 921_600].contains(baud) else {
             throw ValidationError("baud must be a standard rate from 57600 to 921600")
         }
-        // A slower line cannot carry 100 Hz telemetry (and a largest frame on it outlasts the
-        // generator's 100 ms watchdog): readings would go stale however the daemon waited.
-        let neededBaud = LinkConfiguration.minimumBaud(telemetryRateHz: Int(LinkConfiguration().telemetryRateHz))
+        // A line that cannot carry the steady traffic queues it without end: readings go stale,
+        // and set points and an RF_OFF wait behind a full output buffer (LinkConfiguration.
+        // minimumBaud says what the traffic is).
+        let neededBaud = LinkConfiguration.minimumBaud(
+            telemetryRateHz: Int(LinkConfiguration().telemetryRateHz),
+            tickRateHz: tickRate
+        )
         guard baud >= neededBaud else {
+            let standard = [115_200, 230_400, 460_800, 921_600].first { $0 >= neededBaud } ?? 921_600
             throw ValidationError(
-                "baud \(baud) is too slow: 100 Hz telemetry from a 4-channel generator needs \(neededBaud); use 57600 or faster (USB generators ignore the rate)"
+                "baud \(baud) is too slow for a \(tickRate) Hz tick: 100 Hz telemetry from a 4-channel generator "
+                    + "and an ACK a tick one way, a SET_POWER a tick the other, need \(neededBaud) "
+                    + "(at most \(Int(LinkConfiguration.maxLineLoad * 100)) % of the line); use \(standard) or faster "
+                    + "(USB generators ignore the rate: give the fastest)"
             )
         }
         var configuration = DaemonConfiguration(device: source, socketPath: settings.socket ?? "/run/rfgend/api.sock")

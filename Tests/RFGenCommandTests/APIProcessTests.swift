@@ -777,16 +777,31 @@ extension APIProcessTests {
         #expect(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst(3).first == "4096", "\(line)")
     }
 
-    @Test("A line too slow for 100 Hz telemetry is refused at start, with the speed it needs")
+    @Test(
+        "A line too slow for the tick's traffic is refused at start, with the speed it needs: 57600 at any tick, 115200 at 1 kHz"
+    )
     func slowBaudRefused() throws {
         let pair = try P.start()
         defer { pair.stop() }
-        for baud in ["9600", "38400"] {
+        let cases: [(baud: String, tick: String, needed: String, use: String)] = [
+            ("9600", "100", "82500", "115200"),
+            ("57600", "100", "82500", "115200"),
+            ("57600", "10", "69000", "115200"),
+            ("115200", "1000", "217500", "230400"),
+        ]
+        for (baud, tick, needed, use) in cases {
             let (status, said) = try Self.refusal(
                 builtProgram("rfgend"),
-                ["--device", pair.directory + "/nothing", "--socket", pair.directory + "/b.sock", "--baud", baud]
+                [
+                    "--device", pair.directory + "/nothing", "--socket", pair.directory + "/b.sock", "--baud", baud,
+                    "--tick-rate", tick,
+                ]
             )
-            #expect(status == 64 && said.contains("too slow") && said.contains("54000"), "\(baud): \(status) \(said)")
+            #expect(
+                status == 64 && said.contains("too slow") && said.contains("need \(needed)")
+                    && said.contains("use \(use) or faster"),
+                "\(baud) baud at \(tick) Hz: \(status) \(said)"
+            )
         }
     }
 }

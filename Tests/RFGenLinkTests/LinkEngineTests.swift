@@ -86,6 +86,48 @@ struct LinkEngineTests {
         #expect(bench.link.state == .ready, "CONFIGURE is not refused with rf_active")
     }
 
+    @Test("The line's planned traffic counts each frame's bytes as the encoder writes them")
+    func wireBytes() {
+        let telemetry = Telemetry(
+            timestampMicroseconds: .max,
+            rfState: .on,
+            faults: [],
+            setPointMilliwatts: .max,
+            powerMilliwatts: .max,
+            voltageMillivolts: .max,
+            currentMilliamps: .max,
+            impedanceDeciohms: .max,
+            impedanceValid: true,
+            temperatures: TemperatureReadings(
+                repeatElement(TemperatureReading(centiCelsius: 8500, status: .ok), count: 4)
+            )
+        )
+        let frames: [(message: Message, payload: Int)] = [
+            (.telemetry(telemetry), 45),
+            (.ack(Ack(ackSequence: 0xFFFF, ackType: 0x04)), 3),
+            (.setPower(SetPower(powerMilliwatts: 20_000, validityMilliseconds: 30)), 6),
+        ]
+        for (message, payload) in frames {
+            let encoded = FrameEncoder.encode(Frame(sequence: 0xFFFF, message: message))
+            #expect(LinkConfiguration.wireBytes(payload: payload) == encoded.count, "\(message.type)")
+        }
+    }
+
+    @Test(
+        "The slowest line the daemon accepts carries its traffic at most 80 % loaded: 115200 up to a 300 Hz tick, 230400 at 1 kHz, never 57600",
+        arguments: [(10, 115_200), (100, 115_200), (300, 115_200), (320, 230_400), (1000, 230_400)]
+    )
+    func minimumBaud(tickRateHz: Int, slowestStandard: Int) {
+        let needed = LinkConfiguration.minimumBaud(telemetryRateHz: 100, tickRateHz: tickRateHz)
+        let standard = [57_600, 115_200, 230_400, 460_800, 921_600].first { $0 >= needed }
+        #expect(standard == slowestStandard, "\(tickRateHz) Hz needs \(needed) baud")
+        // Each direction's bytes a second, at the slowest standard rate: within 80 %.
+        let capacity = Double(slowestStandard) / 10 * LinkConfiguration.maxLineLoad
+        let toHost = 54 * 100 + 12 * tickRateHz
+        let toGenerator = 15 * tickRateHz
+        #expect(Double(toHost) <= capacity && Double(toGenerator) <= capacity)
+    }
+
     @Test("Keepalives hold the generator's watchdog off while the host has nothing else to say")
     func keepalive() {
         var bench = LinkBench()
