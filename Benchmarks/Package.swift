@@ -24,6 +24,8 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "RFGenProtocol", package: root),
                 .product(name: "RFGenCore", package: root),
+                .product(name: "RFGenLink", package: root),
+                .product(name: "RFGenMachine", package: root),
                 .product(name: "RFGenAPI", package: root),
                 .product(name: "RFGenSimulator", package: root),
                 .product(name: "RFGenSystem", package: root),

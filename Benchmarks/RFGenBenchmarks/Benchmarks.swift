@@ -20,6 +20,7 @@ func iterations(_ count: Int, quick: Int = 3) -> Int { quickRun ? min(count, qui
 let benchmarks: @Sendable () -> Void = {
     ptyBenchmarks()
     codecBenchmarks()
+    arrivalBenchmarks()
     apiBenchmarks()
     virtualTimeBenchmarks()
     controlQualityBenchmarks()

@@ -20,12 +20,17 @@ final class PseudoTerminalLoop: @unchecked Sendable {
     private var decoder = FrameDecoder(accepting: .hostToGenerator)
     private let telemetry: [UInt8]
 
-    init() throws {
+    /// - Parameter devicePriority: SCHED_FIFO priority of the device end's thread (rfgend's link
+    ///   thread runs at 79), or nil for normal scheduling.
+    init(devicePriority: Int32? = nil) throws {
         let pty = try PseudoTerminals.openPseudoTerminal()
         master = pty.master
         device = try Terminal.openSerialPort(pty.devicePath)
         telemetry = TelemetryFrames.duringHold()
-        thread = try OSThread(name: "bench-device") { [device] in Self.answer(device) }
+        thread = try OSThread(name: "bench-device") { [device] in
+            if let devicePriority { _ = RealTime.prepareCurrentThread(fifoPriority: devicePriority) }
+            Self.answer(device)
+        }
     }
 
     /// The device end: every frame that arrives is answered with RF_OFF, as a host would.
@@ -95,6 +100,40 @@ enum TelemetryFrames {
     }
 }
 
+/// Round trips at the telemetry's cadence, on threads with the daemon's and the simulator's
+/// priorities: the floor under fault-to-RF-off as scripts/bench measures it. There, the simulator
+/// writes the frame after 10 ms of sleep and the link thread wakes from its own; back to back, both
+/// ends are still warm and their CPUs awake. µs, one value a round trip.
+enum CadencedRoundTrips {
+    static let periodMicroseconds: Int64 = 10_000
+    /// rfgend's link thread and scripts/bench's rfgen-sim (process_benchmarks.py).
+    static let devicePriority: Int32 = 79
+    static let generatorPriority: Int32 = 70
+
+    static func measure(count: Int) throws -> [Int] {
+        let loop = try PseudoTerminalLoop(devicePriority: devicePriority)
+        defer { loop.stop() }
+        let times = Mutex<[Int]>([])
+        let thread = try OSThread(name: "bench-generator") {
+            _ = RealTime.prepareCurrentThread(fifoPriority: generatorPriority)
+            var measured: [Int] = []
+            measured.reserveCapacity(count)
+            for _ in 0..<10 { loop.roundTrip() }  // the path paged in, as a running daemon has it
+            var deadline = MonotonicClock.microseconds() + periodMicroseconds
+            for _ in 0..<count {
+                MonotonicClock.sleep(untilMicroseconds: deadline)
+                let start = MonotonicClock.microseconds()
+                loop.roundTrip()
+                measured.append(Int(MonotonicClock.microseconds() - start))
+                deadline += periodMicroseconds
+            }
+            times.withLock { $0 = measured }
+        }
+        thread.join()
+        return times.withLock { $0 }
+    }
+}
+
 /// The line, opened once for all of the benchmark's samples, so that each sample is one round trip.
 let sharedLoop = Mutex<PseudoTerminalLoop?>(nil)
 
@@ -123,4 +162,14 @@ func ptyBenchmarks() {
             }
         }
     )
+
+    let cadenced = BenchmarkMetric.custom("Round trip µs")
+    Benchmark(
+        "Pty: frame round trip at the telemetry's cadence (one every 10 ms, SCHED_FIFO 70 and 79)",
+        configuration: .init(metrics: [cadenced], maxDuration: budget(seconds: 15), maxIterations: 1)
+    ) { benchmark in
+        // 10 s of round trips (a quick run: 0.25 s), each a sample of the metric.
+        let count = quickRun ? 25 : 1000
+        for time in try CadencedRoundTrips.measure(count: count) { benchmark.measurement(cadenced, time) }
+    }
 }
