@@ -871,6 +871,7 @@ final class APIHub: @unchecked Sendable {
             )
         }
         let mean = total.roundTripCount > 0 ? total.roundTripTotalMicroseconds / Int64(total.roundTripCount) : 0
+        let progress = status.progress
         var result = StatusResult(
             state: status.phase.rawValue,
             rfOn: t?.rfState == .on,
@@ -885,12 +886,12 @@ final class APIHub: @unchecked Sendable {
             telemetryAgeMs: status.telemetryAgeMicroseconds.map { Double($0) / 1000 },
             profile: status.profile?.info,
             level: status.level,
-            setpointC: status.profile == nil ? nil : Resolution.centi(status.setPointCelsius),
-            elapsedS: Resolution.milli(status.elapsedSeconds),
-            remainingS: status.profile.map { Resolution.milli(max(0, $0.holdSeconds - status.holdSeconds)) },
-            holdS: Resolution.milli(status.holdSeconds),
-            energyJ: Resolution.milli(status.energyJoules),
-            peakC: status.profile == nil ? nil : Resolution.centi(status.peakCelsius),
+            setpointC: progress.setpointC,
+            elapsedS: progress.elapsedS,
+            remainingS: progress.remainingS,
+            holdS: progress.holdS,
+            energyJ: progress.energyJ,
+            peakC: progress.peakC,
             linkStats: LinkStats(
                 bytes: total.decoder.bytes,
                 frames: total.decoder.frames,
@@ -932,9 +933,9 @@ final class APIHub: @unchecked Sendable {
         )
         result.records = shared.records.withLock { $0 }
         result.session = sessions.procedure
+        result.doseCem43Min = progress.doseCem43Min
+        result.diameterMm = progress.diameterMm
         if let profile = status.profile {
-            result.doseCem43Min = Resolution.significant(status.doseCEM43Minutes)
-            result.diameterMm = Resolution.deci(status.diameterMillimetres)
             if !status.phase.isActive {
                 // The record's own judgement (`LesionCompleteness`), made again from the same totals.
                 let shortfall = LesionCompleteness.shortfall(

@@ -89,6 +89,21 @@ public struct TickInput: Sendable {
     }
 }
 
+/// The lesion's figures as the API shows them, each at its resolution (`Resolution`): rounded
+/// once here for the telemetry events and for the status, which must agree.
+public struct LesionProgress: Hashable, Sendable {
+    /// nil before the first lesion: no set point, not 0 °C.
+    public var setpointC: Double?
+    public var elapsedS: Double
+    public var holdS: Double
+    public var remainingS: Double?
+    public var energyJ: Double
+    public var peakC: Double?
+    /// nil before the first lesion.
+    public var doseCem43Min: Double?
+    public var diameterMm: Double?
+}
+
 /// The treatment as the API shows it, after a step.
 public struct MachineStatus: Sendable {
     public var phase = TreatmentPhase.idle
@@ -343,6 +358,7 @@ public struct DaemonMachine: Sendable {
         for reading in fresh?.temperatures ?? [] {
             temperatures.append(reading.status == .ok ? Double(reading.centiCelsius) / 100 : nil)
         }
+        let progress = status.progress
         var event = TelemetryData(
             state: core.phase.rawValue,
             rfOn: fresh?.rfState == .on,
@@ -353,19 +369,16 @@ public struct DaemonMachine: Sendable {
             setpointW: fresh.map { Double($0.setPointMilliwatts) / 1000 },
             impedanceOhm: fresh.flatMap { $0.impedanceValid ? Double($0.impedanceDeciohms) / 10 : nil },
             ageMs: status.telemetryAgeMicroseconds.map { Double($0) / 1000 },
-            // No set point before the first lesion: null, not 0 °C.
-            setpointC: core.profile == nil ? nil : Resolution.centi(core.setPointCelsius),
-            elapsedS: Resolution.milli(status.elapsedSeconds),
-            holdS: Resolution.milli(core.holdSeconds),
-            remainingS: core.profile.map { Resolution.milli(max(0, $0.holdSeconds - core.holdSeconds)) },
-            energyJ: Resolution.milli(core.energyJoules),
+            setpointC: progress.setpointC,
+            elapsedS: progress.elapsedS,
+            holdS: progress.holdS,
+            remainingS: progress.remainingS,
+            energyJ: progress.energyJ,
             alarms: core.alarms.map(\.id),
             lateUs: late
         )
-        if core.profile != nil {
-            event.doseCem43Min = Resolution.significant(status.doseCEM43Minutes)
-            event.diameterMm = Resolution.deci(status.diameterMillimetres)
-        }
+        event.doseCem43Min = progress.doseCem43Min
+        event.diameterMm = progress.diameterMm
         return event
     }
 }
@@ -392,6 +405,23 @@ extension Alarm {
             detail: detail,
             latched: true,
             raisedUs: wallUs
+        )
+    }
+}
+
+extension MachineStatus {
+    /// The lesion's figures at the API's resolution.
+    public var progress: LesionProgress {
+        let lesion = profile != nil
+        return LesionProgress(
+            setpointC: lesion ? Resolution.centi(setPointCelsius) : nil,
+            elapsedS: Resolution.milli(elapsedSeconds),
+            holdS: Resolution.milli(holdSeconds),
+            remainingS: profile.map { Resolution.milli(max(0, $0.holdSeconds - holdSeconds)) },
+            energyJ: Resolution.milli(energyJoules),
+            peakC: lesion ? Resolution.centi(peakCelsius) : nil,
+            doseCem43Min: lesion ? Resolution.significant(doseCEM43Minutes) : nil,
+            diameterMm: lesion ? Resolution.deci(diameterMillimetres) : nil
         )
     }
 }
