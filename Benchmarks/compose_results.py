@@ -117,27 +117,29 @@ def summary(inprocess, dst_line, process):
     if "Time (wall clock)" in pty:
         p50, pty_p99 = microseconds(pty["Time (wall clock)"])
         pty_text = f"bare pty round trip, back to back: p50 {figure(p50)} µs, p99 {figure(pty_p99)} µs"
-    # The floor under fault-to-RF-off as it is measured: one frame every 10 ms, both ends waking
-    # from sleep at the daemon's and the simulator's priorities. Back to back, both ends stay warm
-    # and their CPUs awake, which a reaction to one frame among 100 a second never has.
-    cadenced = inprocess.get("Pty: frame round trip at the telemetry's cadence (one every 10 ms, SCHED_FIFO 70 and 79)", {})
-    floor_name = "the back-to-back round trip's"
+    # A round trip at the telemetry's cadence: both ends waking from 10 ms of sleep, which a
+    # reaction to one frame among 100 a second does and back-to-back round trips do not. When the
+    # operating system's path alone, at that cadence, is already beyond the goal, it is the floor.
+    cadenced = inprocess.get(
+        "Pty: frame round trip at the telemetry's cadence (one every 10 ms, SCHED_FIFO 70 and 79)", {})
+    cadenced_p99 = None
     if "Round trip µs" in cadenced:
-        p50, pty_p99 = microseconds(cadenced["Round trip µs"])
-        floor_name = "the round trip's at the telemetry's cadence"
+        p50, cadenced_p99 = microseconds(cadenced["Round trip µs"])
         pty_text += (("; " if pty_text else "") +
-                     f"at the telemetry's cadence (the floor): p50 {figure(p50)} µs, p99 {figure(pty_p99)} µs")
+                     f"at the telemetry's cadence: p50 {figure(p50)} µs, p99 {figure(cadenced_p99)} µs")
     for run in process.get("reaction", []):
         label = f"Fault-to-RF-off, {run['hz']} Hz tick (p50 / p99 / max, {run['trials']} faults)"
         if not run["trials"]:
             rows.append((label, "no figures: " + "; ".join(run.get("failed", [])), "", pty_text))
             continue
-        # Issue 13's target: fault-to-RF-off p99 at most 1.5 times the round trip's p99.
+        # Issue 13's target: fault-to-RF-off p99 at most 1.5 times the back-to-back round trip's.
         ratio = run["p99"] / pty_p99 if pty_p99 else None
-        rows.append((label, f"{figure(run['p50'])} / {figure(run['p99'])} / {figure(run['max'])} µs",
-                     verdict(ratio is not None and ratio <= 1.5,
-                             f"p99 ≤ 1.5× {floor_name}" + (f" (it is {ratio:.2f}×)" if ratio else "")),
-                     pty_text))
+        met = ratio is not None and ratio <= 1.5
+        goal = verdict(met, "p99 ≤ 1.5× the back-to-back round trip's" + (f" (it is {ratio:.2f}×)" if ratio else ""))
+        if not met and pty_p99 and cadenced_p99 and cadenced_p99 > 1.5 * pty_p99 and run["p99"] <= cadenced_p99:
+            goal += (f"; floor: the round trip alone at the telemetry's cadence has a p99 of "
+                     f"{figure(cadenced_p99)} µs here, above the goal and above the daemon's")
+        rows.append((label, f"{figure(run['p50'])} / {figure(run['p99'])} / {figure(run['max'])} µs", goal, pty_text))
     for name, label, goal in (
             ("Codec: decode 1000 telemetry frames", "Codec: decode a telemetry frame", "≥ 5 M frames/s, 0 allocations"),
             ("Codec: encode 1000 SET_POWER frames", "Codec: encode a SET_POWER frame", "0 allocations")):
