@@ -164,8 +164,10 @@ struct RFGenD: ParsableCommand {
         }
         guard (0...99).contains(rtPriority) else { throw ValidationError("rt priority must be 0-99") }
         guard DaemonLimits.tickRateHz.contains(tickRate) else { throw ValidationError("tick rate must be 10-1000 Hz") }
-        guard [9600, 19200, 38400, 57600, 115_200, 230_400, 460_800, 921_600].contains(baud) else {
-            throw ValidationError("baud must be a standard rate from 57600 to 921600")
+        guard Terminal.baudRates[baud] != nil else {
+            throw ValidationError(
+                "baud must be a standard rate: \(Terminal.baudRates.keys.sorted().map(String.init).joined(separator: ", "))"
+            )
         }
         // A line that cannot carry the steady traffic queues it without end: readings go stale,
         // and set points and an RF_OFF wait behind a full output buffer (LinkConfiguration.
@@ -175,7 +177,7 @@ struct RFGenD: ParsableCommand {
             tickRateHz: tickRate
         )
         guard baud >= neededBaud else {
-            let standard = [115_200, 230_400, 460_800, 921_600].first { $0 >= neededBaud } ?? 921_600
+            let standard = Terminal.baudRates.keys.sorted().first { $0 >= neededBaud } ?? neededBaud
             throw ValidationError(
                 "baud \(baud) is too slow for a \(tickRate) Hz tick: 100 Hz telemetry from a 4-channel generator "
                     + "and an ACK a tick one way, a SET_POWER a tick the other, need \(neededBaud) "
