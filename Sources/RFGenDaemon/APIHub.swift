@@ -81,6 +81,8 @@ final class APIHub: @unchecked Sendable {
     private var nextPump: NIODeadline = .distantFuture
     /// Set by `finish`: no pump is scheduled after the last.
     private var finished = false
+    /// The bus will wake the loop at its next event (`pumpAndWait`).
+    private var wakeArmed = false
     /// The notable events into the log (alarms, RF edges, phases, commands).
     private var journal: EventJournal
     private let maxClients: Int
@@ -131,26 +133,49 @@ final class APIHub: @unchecked Sendable {
         schedulePump(inMicroseconds: DaemonLimits.apiPumpMicroseconds)
     }
 
-    /// Runs the pump within the given time, sooner if it is already due sooner. Each pump
-    /// schedules the next: `apiPumpMicroseconds` while a command waits for the tick's answer or a
-    /// client is subscribed, `apiIdlePumpMicroseconds` otherwise (each wake-up of the event loop costs more on a
-    /// virtual machine than the work it does: Benchmarks/README.md, issue 19).
+    /// Runs the pump within the given time, sooner if it is already due sooner.
     private func schedulePump(inMicroseconds delay: Int64) {
         let deadline = NIODeadline.now() + .microseconds(delay)
-        guard !finished, deadline < nextPump else { return }
+        guard deadline < nextPump else { return }
+        setPumpTimer(deadline)
+    }
+
+    private func setPumpTimer(_ deadline: NIODeadline) {
+        guard !finished else { return }
         pumpTask?.cancel()
         nextPump = deadline
         pumpTask = loop.scheduleTask(deadline: deadline) { [self] in
             nextPump = .distantFuture
             pumpTask = nil
-            pump()
-            // Quick while someone waits: an operator's command for its answer, a subscriber for
-            // its events (a console, and a test that watches the telemetry's age to time a stall,
-            // rely on events arriving within a few ms of their tick).
-            let waited = !sessions.waitingTickets.isEmpty || clients.values.contains { $0.cursor != nil }
-            schedulePump(
-                inMicroseconds: waited ? DaemonLimits.apiPumpMicroseconds : DaemonLimits.apiIdlePumpMicroseconds
-            )
+            pumpAndWait()
+        }
+    }
+
+    /// The pump, then what wakes the next one. While a subscriber waits, the bus wakes the loop
+    /// at the next event, so an event is sent as it is made; the timer then only looks after the
+    /// rest (clients that read nothing, commands overdue) and is pushed back each pump, so at a
+    /// steady event rate it never fires: one wake-up an event, where a 5 ms timer took 200 a
+    /// second whatever came (issue 19: each wake-up costs more CPU than the work it does). While
+    /// a command waits for the tick's answer, which makes no event, the pump runs every
+    /// `apiPumpMicroseconds`; otherwise every `apiIdlePumpMicroseconds`.
+    private func pumpAndWait() {
+        pump()
+        guard !finished else { return }
+        if clients.values.contains(where: { $0.cursor != nil }) { armWake() }
+        let delay =
+            sessions.waitingTickets.isEmpty ? DaemonLimits.apiIdlePumpMicroseconds : DaemonLimits.apiPumpMicroseconds
+        setPumpTimer(NIODeadline.now() + .microseconds(delay))
+    }
+
+    /// The bus wakes the loop for a pump at its next event.
+    private func armWake() {
+        guard !wakeArmed, !finished else { return }
+        wakeArmed = true
+        shared.bus.wakeOnNextPublish { [loop, self] in
+            loop.execute { [self] in
+                wakeArmed = false
+                if !finished { pumpAndWait() }
+            }
         }
     }
 
@@ -682,12 +707,14 @@ final class APIHub: @unchecked Sendable {
         client.cursor = cursor
         flush(client)
         deliver(to: client)
+        armWake()
     }
 
     // MARK: - Events
 
-    /// Every `apiPumpMicroseconds` or `apiIdlePumpMicroseconds`: takes new events, answers commands the tick has taken, feeds
-    /// subscribers, and drops clients that have read nothing for too long.
+    /// At each event while a client is subscribed, and on the timer (`pumpAndWait`): takes new
+    /// events, answers commands the tick has taken, feeds subscribers, and drops clients that
+    /// have read nothing for too long.
     private func pump() {
         drained.removeAll(keepingCapacity: true)
         let dropped = shared.bus.drain(into: &drained)
@@ -788,6 +815,7 @@ final class APIHub: @unchecked Sendable {
         carryOut(sessions.shutDown())
         finished = true
         pumpTask?.cancel()
+        shared.bus.disarm()
         let closes = clients.values.map { client -> EventLoopFuture<Void> in
             client.channel.writeAndFlush(ByteBuffer()).flatMap { client.channel.close() }
         }

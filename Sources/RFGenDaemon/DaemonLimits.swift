@@ -13,18 +13,21 @@ public enum DaemonLimits {
     /// Record events waiting for the record thread (a second is 100-1000 samples); beyond this
     /// samples are dropped and counted, never the tick delayed.
     public static let recordQueue = 20_000
-    /// Events waiting for the API's event loop to take them (it drains every `apiPumpMicroseconds`);
-    /// beyond this they are numbered but lost, and subscribers are told of the gap.
+    /// Events waiting for the API's event loop to take them (it drains at each event while a
+    /// client is subscribed, else every `apiIdlePumpMicroseconds`); beyond this they are numbered
+    /// but lost, and subscribers are told of the gap.
     public static let eventHandoff = 8192
-    /// How often the API's event loop takes new events, answers finished commands and feeds
-    /// subscribers while a command waits for the tick's answer or a client is subscribed,
-    /// microseconds: an operator's stop is answered, and an event sent, within this and a tick.
+    /// How often the API's event loop takes new events and answers finished commands while a
+    /// command waits for the tick's answer, microseconds: an operator's stop is answered within
+    /// this and a tick. Events need no timer while a client is subscribed: the bus wakes the loop
+    /// at each one.
     public static let apiPumpMicroseconds: Int64 = 5_000
-    /// The same when nothing waits (no command, no subscriber): the event loop only takes events
-    /// into the journal and the replay buffer. Each wake-up of the event loop costs 20-65 µs of
-    /// CPU on a virtual machine whatever it does (Benchmarks/README.md, issue 19). A 20 ms pump
-    /// with subscribers too delayed their events by up to 20 ms, which made a process test that
-    /// times a simulator stall by the telemetry's age stall it past the set points' validity.
+    /// The same when no command waits: the event loop takes events into the journal and the
+    /// replay buffer, and drops clients that read nothing. Each wake-up of the event loop costs
+    /// 20-65 µs of CPU on a virtual machine whatever it does (Benchmarks/README.md, issue 19).
+    /// Subscribers are not fed by this timer: a 20 ms pump delayed their events by up to 20 ms,
+    /// which made a process test that times a simulator stall by the telemetry's age stall it
+    /// past the set points' validity.
     public static let apiIdlePumpMicroseconds: Int64 = 20_000
     /// Sequence numbers skipped after a daemon that died without a clean stop: more than it can
     /// have issued since its last checkpoint (one every 10 s), so no number is ever reused.

@@ -11,6 +11,10 @@ final class EventBus: Sendable {
         var pending: [Event] = []
         /// Events numbered but not queued because the API had not drained the queue.
         var dropped: UInt64 = 0
+        /// Run once, at the next event queued: the API's event loop, armed while a subscriber
+        /// waits, so that an event is sent as it is made and the loop wakes only when there is
+        /// one (issue 19: each wake-up costs more CPU than the work it does).
+        var wake: (@Sendable () -> Void)?
     }
 
     private let state: Mutex<State>
@@ -20,7 +24,8 @@ final class EventBus: Sendable {
         state = Mutex(State(lastSeq: lastSeq))
     }
 
-    /// Numbers and queues an event; never blocks beyond the lock, never grows past the limit.
+    /// Numbers and queues an event; never blocks beyond the lock (and, once a drain, the armed
+    /// wake's hand-off to the event loop), never grows past the limit.
     @discardableResult
     func publish(_ body: EventBody, wallUs: Int64) -> UInt64 {
         state.withLock { state in
@@ -30,8 +35,30 @@ final class EventBus: Sendable {
             } else {
                 state.dropped += 1
             }
+            // Under the lock, so that once `disarm` has returned no wake runs: the event loop
+            // may be gone after it.
+            if let wake = state.wake {
+                state.wake = nil
+                wake()
+            }
             return state.lastSeq
         }
+    }
+
+    /// Runs `wake` once, at the next event published (at once if one is already waiting).
+    /// Replaces a wake armed before.
+    func wakeOnNextPublish(_ wake: @escaping @Sendable () -> Void) {
+        let now: (@Sendable () -> Void)? = state.withLock { state in
+            guard state.pending.isEmpty else { return wake }
+            state.wake = wake
+            return nil
+        }
+        now?()
+    }
+
+    /// No wake runs after this returns.
+    func disarm() {
+        state.withLock { $0.wake = nil }
     }
 
     /// The API's side: everything queued since the last drain, oldest first.
