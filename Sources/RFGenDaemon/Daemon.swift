@@ -147,16 +147,24 @@ public struct Daemon {
         )
 
         let records = store.map { RecordWriter(store: $0, shared: shared, log: log) }
-        let host = MachineHost(tickSeconds: 1 / Double(configuration.tickRateHz), shared: shared, records: records)
-        let link = LinkService(
-            source: configuration.device,
-            baud: configuration.baud,
-            // The reply timeout follows from the line's speed (PROTOCOL.md 5, time bounds).
+        // The reply timeout follows from the line's speed (PROTOCOL.md 5, time bounds).
+        let line = GeneratorLine(
             configuration: {
                 var link = configuration.link
                 link.commandTimeoutMicroseconds = LinkConfiguration.commandTimeout(baud: configuration.baud)
                 return link
-            }(),
+            }()
+        )
+        let host = MachineHost(
+            tickSeconds: 1 / Double(configuration.tickRateHz),
+            shared: shared,
+            line: line,
+            records: records
+        )
+        let link = LinkService(
+            source: configuration.device,
+            baud: configuration.baud,
+            line: line,
             // Just under the control thread: the tick is never delayed by the link, and the link
             // by nothing else.
             fifoPriority: configuration.fifoPriority.map { max(1, $0 - 1) },

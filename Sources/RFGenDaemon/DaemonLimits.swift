@@ -5,9 +5,6 @@ public enum DaemonLimits {
     /// Operator commands waiting for the next tick: as many as the session logic lets wait, its
     /// two rooms together (`SessionLimits.daemon`, where the figures and their reasons are).
     public static let operatorQueue = SessionLimits.daemon().waitingRequests + SessionLimits.daemon().waitingStops
-    /// Generator commands waiting for the link thread; beyond this the oldest set points are
-    /// dropped (a newer one supersedes them), never an RF_OFF.
-    public static let generatorQueue = 64
     /// How often a missing device is tried again, microseconds.
     public static let reopenMicroseconds: Int64 = 1_000_000
     /// Record events waiting for the record thread (a second is 100-1000 samples); beyond this

@@ -10,10 +10,12 @@ import SystemPackage
 import Glibc
 #endif
 
-/// The link thread: owns the serial port, moves bytes between it and the `LinkEngine`, reopens
-/// the device when it goes away, and publishes the snapshot. It never decides anything about RF.
+/// The link thread: opens the serial port, moves bytes from it into the `LinkEngine`, keeps the
+/// link's timers (handshake, retries, keepalive), reopens the device when it goes away, and
+/// publishes the snapshot. It never decides anything about RF. The engine and the port are the
+/// `GeneratorLine`'s, shared with the control thread, which writes its own commands.
 final class LinkService: @unchecked Sendable {
-    // @unchecked: `engine` and `port` are touched only by the link thread after `start`.
+    // @unchecked: the fields here are touched only by the link thread after `start`.
     private let source: DeviceSource
     /// The device in use or last tried, for the log.
     private var device: String
@@ -30,7 +32,8 @@ final class LinkService: @unchecked Sendable {
     /// The arrival time of the last frame handed to the check.
     private var checkedTelemetryAt: MonotonicInstant?
     private let log: @Sendable (String) -> Void
-    private var engine: LinkEngine
+    private let line: GeneratorLine
+    /// The open port's descriptor, for poll and read; the line holds it for writes.
     private var port: FileDescriptor?
     private var nextOpenAttempt: Int64 = 0
     private var lastFailure: String?
@@ -41,7 +44,7 @@ final class LinkService: @unchecked Sendable {
     init(
         source: DeviceSource,
         baud: Int,
-        configuration: LinkConfiguration,
+        line: GeneratorLine,
         fifoPriority: Int32?,
         shared: Shared,
         host: MachineHost,
@@ -57,7 +60,7 @@ final class LinkService: @unchecked Sendable {
         self.baud = baud
         self.shared = shared
         self.log = log
-        engine = LinkEngine(configuration: configuration)
+        self.line = line
     }
 
     func run() {
@@ -84,18 +87,20 @@ final class LinkService: @unchecked Sendable {
                 }
                 continue
             }
-            // Wake for bytes from the generator, for commands from the control thread, or when the
-            // link's next timer (a retry, a keepalive) falls due; not on a fixed beat, which cost
-            // 200 wake-ups a second.
+            // Wake for bytes from the generator, when the link's next timer (a retry, a
+            // keepalive) falls due, or when the line asks (a failed write, a command whose retry
+            // is timed here); not on a fixed beat, which cost 200 wake-ups a second, nor for each
+            // set point, which the control thread writes itself.
             var fds = [
                 pollfd(fd: port.rawValue, events: Int16(POLLIN), revents: 0),
-                pollfd(fd: shared.linkWake, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: line.wake, events: Int16(POLLIN), revents: 0),
             ]
-            let wait = min(max(0, (engine.nextDeadline ?? .max) - now), Self.pollMilliseconds * 1000)
+            let nextDeadline = line.withState { $0.engine.nextDeadline }
+            let wait = min(max(0, (nextDeadline ?? .max) - now), Self.pollMilliseconds * 1000)
             _ = rfgen_poll_microseconds(&fds, 2, wait)
             if fds[1].revents & Int16(POLLIN) != 0 {
                 var count: UInt64 = 0
-                _ = read(shared.linkWake, &count, 8)
+                _ = read(line.wake, &count, 8)
             }
             let pfd = fds[0]
             let time = MonotonicClock.microseconds()
@@ -109,28 +114,34 @@ final class LinkService: @unchecked Sendable {
                     lost("read failed")
                     continue
                 }
-                engine.receive(buffer[0..<count], now: time)
+                line.withState { $0.engine.receive(buffer[0..<count], now: time) }
                 checkArrival(now: time)
             }
             exchange(now: time)
         }
         // Every exit path ends with RF off: the last thing written is RF_OFF.
         if let port {
-            engine.send(.rfOff, now: MonotonicClock.microseconds())
-            _ = try? port.writeAll(engine.takeOutput())
+            line.withState { state in
+                state.engine.send(.rfOff, now: MonotonicClock.microseconds())
+                GeneratorLine.write(&state)
+                state.port = nil
+            }
             try? port.close()
         }
     }
 
     private func exchange(now: Int64) {
-        let commands = shared.link.withLock { exchange -> [GeneratorCommand] in
-            defer { exchange.outbound.removeAll(keepingCapacity: true) }
-            return exchange.outbound
+        let (events, engineState, writeFailure) = line.withState { state in
+            state.engine.poll(now: now)
+            GeneratorLine.write(&state)
+            defer { state.writeFailure = nil }
+            return (state.engine.takeEvents(), state.engine.state, state.writeFailure)
         }
-        for command in commands { engine.send(command, now: now) }
-        engine.poll(now: now)
-        write()
-        for event in engine.takeEvents() {
+        if let writeFailure {
+            lost(writeFailure)
+            return
+        }
+        for event in events {
             switch event {
             case .ready(let hello):
                 lastFailure = nil
@@ -143,7 +154,7 @@ final class LinkService: @unchecked Sendable {
             case .refused(let type, let reason): log("generator refused \(type): \(reason)")
             }
         }
-        if case .failed(let why) = engine.state {
+        if case .failed(let why) = engineState {
             // A generator that failed the handshake or stopped answering is tried again after the
             // full interval, not at once: an incompatible one would otherwise be refused 10 times a
             // second.
@@ -153,33 +164,24 @@ final class LinkService: @unchecked Sendable {
     }
 
     /// A new telemetry frame is checked against the interlocks at once, and what the check sends
-    /// (RF_OFF) is written at once, ahead of the queue and of the record and events of the trip. Only the newest frame of a
-    /// read is checked: frames that came in one read are microseconds apart.
+    /// (RF_OFF) is written at once, ahead of the record and events of the trip, under the
+    /// machine's lock (`GeneratorLine`). Only the newest frame of a read is checked: frames that
+    /// came in one read are microseconds apart.
     private func checkArrival(now: Int64) {
-        let snapshot = engine.snapshot
+        let (snapshot, state) = line.withState { ($0.engine.snapshot, $0.engine.state) }
         guard snapshot.telemetry != nil, snapshot.telemetryReceivedAt != checkedTelemetryAt else { return }
         checkedTelemetryAt = snapshot.telemetryReceivedAt
         // Published first: a tick that runs after this check must not see an older frame.
         publish()
-        host.telemetryArrived(link: snapshot, linkState: engine.state) { commands in
-            for command in commands { engine.send(command, now: now) }
-            write()
-        }
-    }
-
-    /// Writes what the link has to send.
-    private func write() {
-        let output = engine.takeOutput()
-        if let port, !output.isEmpty {
-            do { _ = try port.writeAll(output) } catch { lost("write failed: \(error)") }
+        host.telemetryArrived(link: snapshot, linkState: state) { commands in
+            line.send(commands, now: now)
         }
     }
 
     private func publish() {
-        let snapshot = engine.snapshot
-        let statistics = engine.statistics
-        let state = engine.state
-        let lastSecond = engine.seconds.last
+        let (snapshot, statistics, state, lastSecond) = line.withState {
+            ($0.engine.snapshot, $0.engine.statistics, $0.engine.state, $0.engine.seconds.last)
+        }
         shared.link.withLock { exchange in
             exchange.lastSecond = lastSecond
             exchange.snapshot = snapshot
@@ -192,11 +194,15 @@ final class LinkService: @unchecked Sendable {
         do {
             let path = try resolve()
             device = path
-            port = try Terminal.openSerialPort(path, baud: baud)
-            // Commands queued while there was no port belong to a treatment the core has already
-            // ended; only RF_OFF is still worth sending.
-            shared.link.withLock { $0.outbound.removeAll { $0 != .rfOff } }
-            engine.opened(now: now)
+            let opened = try Terminal.openSerialPort(path, baud: baud)
+            port = opened
+            line.withState { state in
+                state.port = opened
+                state.writeFailure = nil
+                state.engine.opened(now: now)
+                // The handshake's first frame, at once rather than at the next wake-up.
+                GeneratorLine.write(&state)
+            }
             if lastFailure == nil { log("opened \(path)") }
         } catch {
             let why =
@@ -233,9 +239,13 @@ final class LinkService: @unchecked Sendable {
         // The same failure again is not logged again: one line per change of cause.
         if why != lastFailure { log("\(device): \(why); reopening") }
         lastFailure = why
+        // Out of the line first: no thread writes to it once it is closed.
+        line.withState { state in
+            state.port = nil
+            state.engine.closed()
+        }
         try? port?.close()
         port = nil
-        engine.closed()
         nextOpenAttempt = MonotonicClock.microseconds() + retryAfter
         publish()
     }

@@ -12,16 +12,19 @@ import Synchronization
 final class MachineHost: Sendable {
     private let machine: Mutex<DaemonMachine>
     private let shared: Shared
+    private let line: GeneratorLine
     private let records: RecordWriter?
 
-    init(tickSeconds: Double, shared: Shared, records: RecordWriter?) {
+    init(tickSeconds: Double, shared: Shared, line: GeneratorLine, records: RecordWriter?) {
         machine = Mutex(DaemonMachine(tickSeconds: tickSeconds))
         self.shared = shared
+        self.line = line
         self.records = records
     }
 
     /// One tick: the link's newest snapshot and the queued requests in, everything decided out.
-    /// The generator commands go to the link thread's queue; returns the snapshot the tick read.
+    /// The generator commands are written at once, under the machine's lock (`GeneratorLine`);
+    /// returns the snapshot the tick read.
     func tick(lateMicroseconds: Int64) -> LinkSnapshot {
         let requests = shared.operators.withLock { exchange in
             defer { exchange.queue.removeAll(keepingCapacity: true) }
@@ -41,7 +44,7 @@ final class MachineHost: Sendable {
                 recordedStarts: shared.recordedStarts.load(ordering: .acquiring)
             )
             let out = machine.tick(input)
-            shared.enqueue(out.generator)
+            line.send(out.generator, now: input.now.microseconds)
             if !out.outcomes.isEmpty {
                 shared.operators.withLock { exchange in
                     for outcome in out.outcomes { exchange.outcomes[outcome.ticket] = outcome.refusal }

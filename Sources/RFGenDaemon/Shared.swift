@@ -13,13 +13,13 @@ import Glibc
 
 /// What the threads share, each part behind its own lock, held only to copy in or out.
 public final class Shared: Sendable {
-    /// Link thread → control thread: the newest snapshot. Control thread → link thread: commands.
+    /// Link thread → control thread: the newest snapshot. Commands go the other way through the
+    /// `GeneratorLine`, written by the thread that decided them.
     struct LinkExchange {
         var snapshot = LinkSnapshot(connected: false)
         var statistics = LinkStatistics()
         var lastSecond: LinkSecond?
         var state = LinkEngine.State.closed
-        var outbound: [GeneratorCommand] = []
     }
 
     /// API → control thread: operator commands with a ticket each; control thread → API: outcomes.
@@ -45,18 +45,11 @@ public final class Shared: Sendable {
     /// How many lesions' starts are durable in the record (record thread → control thread):
     /// a lesion's RF_ON waits for its own. `Int.max` while no record is kept.
     let recordedStarts = Atomic<Int>(.max)
-    /// Written when commands are queued, so that the link thread sends them at once instead of
-    /// polling the queue.
-    let linkWake: Int32
 
     /// - Parameter lastSeq: the last event number issued before this daemon started.
     init(lastSeq: UInt64 = 0) {
         bus = EventBus(lastSeq: lastSeq)
-        linkWake = rfgen_eventfd()
-        precondition(linkWake >= 0, "eventfd failed: the daemon cannot wake its link thread")
     }
-
-    deinit { close(linkWake) }
 
     /// Queues an operator request for the next tick; false when the queue is full.
     func submit(_ request: OperatorRequest) -> Bool {
@@ -70,22 +63,6 @@ public final class Shared: Sendable {
     /// The outcome of a submitted command once the control tick has taken it: nil refusal means done.
     func outcome(_ ticket: UInt64) -> String?? {
         operators.withLock { $0.outcomes.removeValue(forKey: ticket) }
-    }
-
-    /// Queues generator commands for the link thread, RF_OFF never dropped.
-    func enqueue(_ commands: [GeneratorCommand]) {
-        guard !commands.isEmpty else { return }
-        link.withLock { exchange in
-            exchange.outbound += commands
-            while exchange.outbound.count > DaemonLimits.generatorQueue,
-                let oldSetPoint = exchange.outbound.firstIndex(where: { if case .setPower = $0 { true } else { false } }
-                )
-            {
-                exchange.outbound.remove(at: oldSetPoint)
-            }
-        }
-        var one: UInt64 = 1
-        _ = write(linkWake, &one, 8)
     }
 }
 
