@@ -83,6 +83,10 @@ final class APIHub: @unchecked Sendable {
     private var finished = false
     /// The bus will wake the loop at its next event (`pumpAndWait`).
     private var wakeArmed = false
+    /// Watches the bus's wake-up (`EventBus.wake`); nil until registered, or if it could not be.
+    private var wakeChannel: (any Channel)?
+    /// When `pumpAndWait` last ran.
+    private var lastPump: NIODeadline = .distantPast
     /// The notable events into the log (alarms, RF edges, phases, commands).
     private var journal: EventJournal
     private let maxClients: Int
@@ -131,6 +135,36 @@ final class APIHub: @unchecked Sendable {
     func startPumping() {
         loop.assertInEventLoop()
         schedulePump(inMicroseconds: DaemonLimits.apiPumpMicroseconds)
+        // The bus's wake-up, watched by the loop like a connection. NIO closes its copy.
+        let copy = dup(shared.bus.wake)
+        guard copy >= 0 else {
+            log("api: cannot watch the event bus (dup: errno \(errno)); subscribers are fed every 5 ms instead")
+            return
+        }
+        NIOPipeBootstrap(group: loop)
+            .channelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(BusWake(hub: self))
+                }
+            }
+            .takingOwnershipOfDescriptor(input: copy)
+            .whenComplete { [self] result in
+                switch result {
+                case .success(let channel):
+                    if finished { channel.close(promise: nil) } else { wakeChannel = channel }
+                case .failure(let error):
+                    // Not closed here: NIO may have closed it already, and a second close could
+                    // take a descriptor opened since. One descriptor, once, is the cost.
+                    log("api: cannot watch the event bus (\(error)); subscribers are fed every 5 ms instead")
+                }
+            }
+    }
+
+    /// The bus's wake-up came: an event is waiting.
+    fileprivate func busWoke() {
+        loop.assertInEventLoop()
+        wakeArmed = false
+        if !finished { pumpAndWait() }
     }
 
     /// Runs the pump within the given time, sooner if it is already due sooner.
@@ -155,28 +189,31 @@ final class APIHub: @unchecked Sendable {
     /// at the next event, so an event is sent as it is made; the timer then only looks after the
     /// rest (clients that read nothing, commands overdue) and is pushed back each pump, so at a
     /// steady event rate it never fires: one wake-up an event, where a 5 ms timer took 200 a
-    /// second whatever came (issue 19: each wake-up costs more CPU than the work it does). While
-    /// a command waits for the tick's answer, which makes no event, the pump runs every
+    /// second whatever came (issue 19: each wake-up costs more CPU than the work it does). Events
+    /// that come faster than `apiPumpMicroseconds` apart (a 1 kHz tick's telemetry) are taken on
+    /// that timer instead, several a wake-up, until a pump finds at most one. While a command
+    /// waits for the tick's answer, which makes no event, the pump runs every
     /// `apiPumpMicroseconds`; otherwise every `apiIdlePumpMicroseconds`.
     private func pumpAndWait() {
-        pump()
+        let now = NIODeadline.now()
+        let sinceLast = now - lastPump
+        lastPump = now
+        let taken = pump()
         guard !finished else { return }
-        if clients.values.contains(where: { $0.cursor != nil }) { armWake() }
-        let delay =
-            sessions.waitingTickets.isEmpty ? DaemonLimits.apiIdlePumpMicroseconds : DaemonLimits.apiPumpMicroseconds
-        setPumpTimer(NIODeadline.now() + .microseconds(delay))
+        let beat = TimeAmount.microseconds(DaemonLimits.apiPumpMicroseconds)
+        // Without the bus's wake-up (it could not be watched), the beat feeds subscribers.
+        let fast = taken > 1 || sinceLast < beat || wakeChannel == nil
+        let subscribed = clients.values.contains { $0.cursor != nil }
+        if subscribed && !fast { armWake() }
+        let waiting = !sessions.waitingTickets.isEmpty || (subscribed && fast)
+        setPumpTimer(now + (waiting ? beat : .microseconds(DaemonLimits.apiIdlePumpMicroseconds)))
     }
 
     /// The bus wakes the loop for a pump at its next event.
     private func armWake() {
-        guard !wakeArmed, !finished else { return }
+        guard !wakeArmed, !finished, wakeChannel != nil else { return }
         wakeArmed = true
-        shared.bus.wakeOnNextPublish { [loop, self] in
-            loop.execute { [self] in
-                wakeArmed = false
-                if !finished { pumpAndWait() }
-            }
-        }
+        shared.bus.armWake()
     }
 
     // MARK: - Connections
@@ -715,14 +752,10 @@ final class APIHub: @unchecked Sendable {
     /// At each event while a client is subscribed, and on the timer (`pumpAndWait`): takes new
     /// events, answers commands the tick has taken, feeds subscribers, and drops clients that
     /// have read nothing for too long.
-    private func pump() {
-        drained.removeAll(keepingCapacity: true)
-        let dropped = shared.bus.drain(into: &drained)
-        if dropped > 0 { log("api: \(dropped) events were lost before the event loop took them") }
-        for event in drained {
-            journal.record(event)
-            replay.append(seq: event.seq, stream: event.stream, payload: ReplayEntry(event))
-        }
+    /// Returns how many events it took.
+    @discardableResult
+    private func pump() -> Int {
+        let taken = takeEvents()
         answerWaiting()
         let time = now()
         carryOut(sessions.overdue(now: time))
@@ -739,6 +772,21 @@ final class APIHub: @unchecked Sendable {
                 endReply(client)
             }
         }
+        return taken
+    }
+
+    /// Takes the events published since the last take into the journal and the replay buffer;
+    /// returns how many.
+    @discardableResult
+    private func takeEvents() -> Int {
+        drained.removeAll(keepingCapacity: true)
+        let dropped = shared.bus.drain(into: &drained)
+        if dropped > 0 { log("api: \(dropped) events were lost before the event loop took them") }
+        for event in drained {
+            journal.record(event)
+            replay.append(seq: event.seq, stream: event.stream, payload: ReplayEntry(event))
+        }
+        return drained.count
     }
 
     /// Answers the commands the tick has taken, and those it has not taken in time.
@@ -815,7 +863,7 @@ final class APIHub: @unchecked Sendable {
         carryOut(sessions.shutDown())
         finished = true
         pumpTask?.cancel()
-        shared.bus.disarm()
+        wakeChannel?.close(promise: nil)
         let closes = clients.values.map { client -> EventLoopFuture<Void> in
             client.channel.writeAndFlush(ByteBuffer()).flatMap { client.channel.close() }
         }
@@ -833,6 +881,14 @@ final class APIHub: @unchecked Sendable {
         id: RequestID?,
         _ result: Result<Value, APIError>
     ) {
+        // A reply never overtakes an event made before it: a subscriber gets every event
+        // published before the reply's data was read first (a status that lists an alarm comes
+        // after the alarm's event, which a console rings its bell on). The events are taken now
+        // rather than at the next pump; the others get them then.
+        if client.cursor != nil {
+            takeEvents()
+            deliver(to: client)
+        }
         send(Reply(id: id, result), to: client, type: "reply")
         flush(client)
         // A client that sends requests without reading the replies stops being read, so its
@@ -986,4 +1042,17 @@ final class ReplayEntry {
     var line: ByteBuffer?
 
     init(_ event: Event) { self.event = event }
+}
+
+/// Reads the bus's wake-up (an eventfd: each read takes its count) and tells the hub.
+private final class BusWake: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let hub: APIHub
+
+    init(hub: APIHub) { self.hub = hub }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        hub.busWoke()
+    }
 }

@@ -17,7 +17,8 @@ public enum DaemonLimits {
     /// How often the API's event loop takes new events and answers finished commands while a
     /// command waits for the tick's answer, microseconds: an operator's stop is answered within
     /// this and a tick. Events need no timer while a client is subscribed: the bus wakes the loop
-    /// at each one.
+    /// at each one, unless they come faster than this apart (a 1 kHz tick's telemetry), when
+    /// they are taken on this beat, several a wake-up.
     public static let apiPumpMicroseconds: Int64 = 5_000
     /// The same when no command waits: the event loop takes events into the journal and the
     /// replay buffer, and drops clients that read nothing. Each wake-up of the event loop costs

@@ -1,5 +1,10 @@
+import CLinuxShims
 import RFGenAPI
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Hands events from the threads that make them (control, main) to the API's event loop, which
 /// encodes each once and keeps them for replay. The sequence number is assigned here, so the
@@ -11,54 +16,58 @@ final class EventBus: Sendable {
         var pending: [Event] = []
         /// Events numbered but not queued because the API had not drained the queue.
         var dropped: UInt64 = 0
-        /// Run once, at the next event queued: the API's event loop, armed while a subscriber
-        /// waits, so that an event is sent as it is made and the loop wakes only when there is
-        /// one (issue 19: each wake-up costs more CPU than the work it does).
-        var wake: (@Sendable () -> Void)?
+        /// Signal `wake` at the next event queued: armed by the API's event loop while a
+        /// subscriber waits, so that an event is sent as it is made and the loop wakes only when
+        /// there is one (issue 19: each wake-up costs more CPU than the work it does).
+        var armed = false
     }
 
     private let state: Mutex<State>
+    /// Readable when an armed event has come; the API's event loop watches a copy. An eventfd
+    /// rather than `EventLoop.execute`: the control thread publishes at real-time priority, and
+    /// NIO's task queue is behind a lock without priority inheritance that the event loop, at
+    /// normal priority, holds; a busy machine could preempt it there and stall the tick. The
+    /// bus's own lock is a `Mutex`, which inherits priority.
+    let wake: Int32
 
     /// - Parameter lastSeq: the last number issued before this daemon (0, or from the state directory).
     init(lastSeq: UInt64) {
         state = Mutex(State(lastSeq: lastSeq))
+        wake = rfgen_eventfd()
+        precondition(wake >= 0, "eventfd failed: the daemon cannot wake its event loop")
     }
 
-    /// Numbers and queues an event; never blocks beyond the lock (and, once a drain, the armed
-    /// wake's hand-off to the event loop), never grows past the limit.
+    deinit { close(wake) }
+
+    /// Numbers and queues an event; never blocks beyond the lock, never grows past the limit.
     @discardableResult
     func publish(_ body: EventBody, wallUs: Int64) -> UInt64 {
-        state.withLock { state in
+        let (seq, signal) = state.withLock { state in
             state.lastSeq += 1
             if state.pending.count < DaemonLimits.eventHandoff {
                 state.pending.append(Event(seq: state.lastSeq, wallUs: wallUs, body: body))
             } else {
                 state.dropped += 1
             }
-            // Under the lock, so that once `disarm` has returned no wake runs: the event loop
-            // may be gone after it.
-            if let wake = state.wake {
-                state.wake = nil
-                wake()
-            }
-            return state.lastSeq
+            defer { state.armed = false }
+            return (state.lastSeq, state.armed)
         }
+        if signal { Self.signal(wake) }
+        return seq
     }
 
-    /// Runs `wake` once, at the next event published (at once if one is already waiting).
-    /// Replaces a wake armed before.
-    func wakeOnNextPublish(_ wake: @escaping @Sendable () -> Void) {
-        let now: (@Sendable () -> Void)? = state.withLock { state in
-            guard state.pending.isEmpty else { return wake }
-            state.wake = wake
-            return nil
+    /// Makes `wake` readable at the next event published, or at once if one is already waiting.
+    func armWake() {
+        let now = state.withLock { state in
+            state.armed = state.pending.isEmpty
+            return !state.armed
         }
-        now?()
+        if now { Self.signal(wake) }
     }
 
-    /// No wake runs after this returns.
-    func disarm() {
-        state.withLock { $0.wake = nil }
+    private static func signal(_ descriptor: Int32) {
+        var one: UInt64 = 1
+        _ = write(descriptor, &one, 8)
     }
 
     /// The API's side: everything queued since the last drain, oldest first.

@@ -249,6 +249,42 @@ struct APIProcessTests {
         #expect(linkWakes <= events * 17 / 5, "link thread: \(linkWakes) wake-ups for \(events) ticks")
     }
 
+    @Test("A reply never overtakes an event made before it: the status that lists an alarm comes after its event")
+    func replyAfterItsEvents() throws {
+        let pair = try P.start()
+        defer { pair.stop() }
+        #expect(P.reaches(pair.api, P.ready), "the daemon never became ready")
+        let client = try APITestClient(pair.api)
+        #expect(P.ok(try client.call("subscribe", ["streams": ["events", "alarms"]])))
+        // The stop comes from another connection, as an operator's would while a console polls:
+        // the reply to it would otherwise be this client's first sight of the tick.
+        let stopper = try APITestClient(pair.api)
+        for cycle in 0..<20 {
+            try stopper.send(raw: #"{"id":1,"method":"estop"}"#)
+            // Status as fast as the replies come, until it lists the alarm the tick raised.
+            var listed = false
+            for _ in 0..<2000 where !listed {
+                let status = try client.call("status")
+                guard let alarms = APITestClient.result(status)?["alarms"] as? [[String: Any]] else {
+                    usleep(1000)  // rate-limited: the bucket refills
+                    continue
+                }
+                listed = !alarms.isEmpty
+            }
+            try #require(listed, "cycle \(cycle): the status never listed the emergency stop's alarm")
+            // `reply` holds the events that came before the reply, in order.
+            var raised = false
+            while client.hasLineWaiting, let line = try client.next(timeoutMilliseconds: 0) {
+                raised = raised || line["kind"] as? String == "alarm_raised"
+            }
+            try #require(raised, "cycle \(cycle): the status listed an alarm whose alarm_raised event had not come")
+            #expect(P.ok(try stopper.reply(id: 1)), "the emergency stop")
+            #expect(P.ok(P.call(pair.api, "ack", until: P.ok)))
+            // The acknowledgement's events, until the stream is quiet.
+            while try client.next(timeoutMilliseconds: 50) != nil {}
+        }
+    }
+
     @Test("A client that stops reading does not hold up the others, and is disconnected")
     func stalledClient() throws {
         let pair = try P.start()
