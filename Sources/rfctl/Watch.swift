@@ -127,6 +127,7 @@ struct WatchView {
     var telemetry: TelemetryData?
     var status: StatusResult?
     var alarms: [UInt64: AlarmInfo] = [:]
+    var bell = AlarmBell()
     /// The newest events in words, each with the wall time it happened (µs since the epoch).
     var notes: [(wallUs: Int64?, text: String)] = []
     /// Notes made since the view began (more than `notes` keeps): plain output prints new ones.
@@ -139,6 +140,7 @@ struct WatchView {
         self.status = status
         problem = nil
         alarms = Dictionary(uniqueKeysWithValues: status.alarms.map { ($0.id, $0) })
+        bell.statusRead(alarms: status.alarms.map(\.id))
     }
 
     mutating func disconnected(_ reason: String) {
@@ -179,7 +181,7 @@ struct WatchView {
             telemetry = data
             alarms = alarms.filter { data.alarms.contains($0.key) }
         case .alarmRaised(let alarm):
-            ring = alarm.priority == "high" && alarms[alarm.id] == nil
+            ring = bell.raised(id: alarm.id, priority: alarm.priority)
             alarms[alarm.id] = alarm
             note("alarm \(alarm.id) \(alarm.priority) \(alarm.cause)")
         case .alarmsAcknowledged(let ack):
@@ -342,5 +344,26 @@ extension AlarmInfo {
         case "medium": 2
         default: 1
         }
+    }
+}
+
+/// When the live view rings: once for each high-priority alarm raised while it watches. The
+/// alarms the first status lists were raised before it began and do not ring. A later status
+/// does not count as having seen an alarm: its reply can be read before the events that came
+/// ahead of it on the socket (the connection holds those until the reply is taken), and an
+/// alarm that such a status lists first must still ring when its event is applied.
+struct AlarmBell {
+    private var announced: Set<UInt64> = []
+    private var began = false
+
+    mutating func statusRead(alarms ids: [UInt64]) {
+        guard !began else { return }
+        began = true
+        announced.formUnion(ids)
+    }
+
+    /// An `alarm_raised`: true when the bell rings for it.
+    mutating func raised(id: UInt64, priority: String) -> Bool {
+        announced.insert(id).inserted && priority == "high"
     }
 }
