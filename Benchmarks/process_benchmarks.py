@@ -409,6 +409,13 @@ def lesion_run(bin_dir, hz, seconds, loaded, subscribers=1, priority=0):
                 "pss_mib": round(proc_rollup_kib(pid, "Pss") / 1024, 1),
                 "private_mib": round((proc_rollup_kib(pid, "Private_Clean")
                                       + proc_rollup_kib(pid, "Private_Dirty")) / 1024, 1),
+                # What the resident memory is: pages never written, mapped from the binary and
+                # its libraries (code and read-only data, which the kernel can drop and read
+                # again), and pages the daemon has written (heap, stacks, relocated data).
+                "file_mib": round((proc_rollup_kib(pid, "Rss") - proc_rollup_kib(pid, "Private_Dirty")
+                                   - proc_rollup_kib(pid, "Shared_Dirty")) / 1024, 1),
+                "written_mib": round((proc_rollup_kib(pid, "Private_Dirty")
+                                      + proc_rollup_kib(pid, "Shared_Dirty")) / 1024, 1),
                 "cyclictest_beside": beside_figures,
                 "seen": seen}
     finally:
@@ -574,6 +581,7 @@ def resources_part(args, run, results):
     results["resources"] = {"cpu_percent": run["cpu_percent"], "threads": run["threads"],
                             "rss_mib": run["rss_mib"], "peak_rss_mib": run["peak_rss_mib"],
                             "pss_mib": run["pss_mib"], "private_mib": run["private_mib"],
+                            "file_mib": run["file_mib"], "written_mib": run["written_mib"],
                             "cpu_floor": floor, "memory_floor_mib": memory}
     wakeups = sum(t["wakeups_per_second"] for t in run["threads"])
     print("\n### Daemon resources\n")
@@ -589,7 +597,9 @@ def resources_part(args, run, results):
         print(f"\nThe floor: threads that wake as often and do nothing else (Benchmarks/wakeup_floor.c) take "
               f"{floor['cpu_percent']} % of a core on this machine, {floor['us_per_wakeup']} µs a wake-up.")
     print(f"\nMemory: resident {run['rss_mib']} MiB (peak {run['peak_rss_mib']} MiB), proportional {run['pss_mib']} MiB, "
-          f"private {run['private_mib']} MiB. The floor: `rfgend --version`, the binary and its libraries loaded "
+          f"private {run['private_mib']} MiB. Of the resident pages, {run['file_mib']} MiB are mapped from the "
+          f"binary and its libraries and never written (the code it runs and read-only data) and {run['written_mib']} MiB are "
+          f"written (heap, stacks, relocated data). `rfgend --version`, the binary and its libraries loaded "
           f"and doing nothing, peaks at {memory} MiB resident.\n")
     sys.stdout.flush()
 
