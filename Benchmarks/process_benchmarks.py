@@ -394,7 +394,9 @@ def lesion_run(bin_dir, hz, seconds, loaded, subscribers=1, priority=0):
         beside = None
         status = rig.status()
         if status["state"] not in ("impedance_check", "ramp", "hold"):
-            causes = ", ".join(sorted({alarm.get("cause", "?") for alarm in status.get("alarms") or []}))
+            # The detail too: a generator_fault says which of the generator's faults it was.
+            causes = ", ".join(sorted({f"{alarm.get('cause', '?')} ({alarm.get('detail', '')})"
+                                       for alarm in status.get("alarms") or []}))
             fail(f"the lesion ended during the run ({status['state']}{': ' + causes if causes else ''})")
         late = seen["late"]
         pid = rig.daemon.pid
