@@ -783,6 +783,7 @@ final class APIHub: @unchecked Sendable {
         let dropped = shared.bus.drain(into: &drained)
         if dropped > 0 { log("api: \(dropped) events were lost before the event loop took them") }
         for event in drained {
+            shared.metrics.eventTaken(event.body)
             journal.record(event)
             replay.append(seq: event.seq, stream: event.stream, payload: ReplayEntry(event))
         }

@@ -69,7 +69,7 @@ final class ControlLoop: @unchecked Sendable {
             let overran = late > tickMicroseconds
             if overran { overruns += 1 }
             ticks += 1
-            shared.metrics.tick(lateMicroseconds: late, overran: overran)
+            shared.metrics.tick(overran: overran)
 
             let snapshot = host.tick(lateMicroseconds: late)
             // Percentiles cost a walk of the histogram: once a second is enough for the API.

@@ -76,7 +76,6 @@ final class MachineHost: Sendable {
     private func carryOut(_ out: MachineOutput, status: MachineStatus, wall: WallInstant) {
         records?.post(out.records)
         for event in out.events {
-            if case .alarmRaised(let alarm) = event { shared.metrics.alarmRaised(cause: alarm.cause) }
             shared.bus.publish(event, wallUs: wall.microsecondsSinceEpoch)
         }
         shared.status.withLock { $0.machine = status }

@@ -9,8 +9,10 @@ import Synchronization
 /// `metrics` method; `rfctl metrics --listen` carries them to Prometheus over HTTP, since the
 /// daemon itself has no network (`PrivateNetwork=yes`).
 ///
-/// Two kinds of value. What happens on the control thread is recorded as it happens: the tick's
-/// lateness (a histogram, which a total cannot give) and the overruns. Everything else the daemon
+/// Two kinds of value. What happens on the control thread is recorded as it happens: the ticks
+/// and the overruns (atomic counters, on the control thread), the tick's lateness (a histogram,
+/// which a total cannot give) and the alarms by cause (both from the machine's events, on the
+/// API's event loop, since they take the library's locks). Everything else the daemon
 /// already counts for `status` (the link's totals, the records, the clients): those are read from
 /// the same `StatusResult` that `status` answers with at each scrape, so that the two can never
 /// disagree, and the counters are advanced by what the totals grew since the last scrape.
@@ -56,15 +58,29 @@ public final class DaemonMetrics: Sendable {
         ).set(to: 1)
     }
 
-    /// One control tick (the control thread): its lateness, and whether it overran.
-    func tick(lateMicroseconds: Int64, overran: Bool) {
+    /// One control tick (the control thread), and whether it overran: counters, which are atomic.
+    /// The real-time threads take none of swift-prometheus's locks (NIOLock, without priority
+    /// inheritance), which the event loop, at normal priority, also takes at a scrape: a holder
+    /// preempted there would hold up the tick. What needs a lock is recorded from the events, on
+    /// the event loop (`eventTaken`).
+    func tick(overran: Bool) {
         ticks.increment()
-        lateness.record(.microseconds(max(0, lateMicroseconds)))
         if overran { overruns.increment() }
     }
 
+    /// An event the API's event loop has taken: a tick's telemetry gives its lateness (each tick
+    /// makes one; an event lost in a full hand-off is missing here too, and counted there), an
+    /// alarm is counted by cause.
+    func eventTaken(_ body: EventBody) {
+        switch body {
+        case .telemetry(let telemetry): lateness.record(.microseconds(max(0, Int64(telemetry.lateUs))))
+        case .alarmRaised(let alarm): alarmRaised(cause: alarm.cause)
+        default: break
+        }
+    }
+
     /// An alarm was raised (the machine's event): counted by cause.
-    func alarmRaised(cause: String) {
+    private func alarmRaised(cause: String) {
         registry.makeCounter(
             descriptor: Self.named("rfgen_alarms_total", "Alarms raised, by cause."),
             labels: [("cause", cause)]

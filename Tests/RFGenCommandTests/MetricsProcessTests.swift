@@ -121,6 +121,16 @@ struct MetricsProcessTests {
             sample: "rfgen_control_loop_lateness_seconds_count"
         )
         #expect((later ?? 0) > (ticks ?? .infinity), "the histogram keeps counting")
+        // An alarm is counted by its cause (from its event, on the API's event loop: the
+        // real-time threads take no lock of the metrics library).
+        let emergency = ["cause": "emergency_stop"]
+        #expect(Self.value(after, "rfgen_alarms", sample: "rfgen_alarms_total", labels: emergency) == nil)
+        #expect(P.ok(P.call(pair.api, "estop", until: P.ok)))
+        let stopped = try Self.scrape(exporter.url)
+        #expect(
+            Self.value(stopped, "rfgen_alarms", sample: "rfgen_alarms_total", labels: emergency) == 1,
+            "the emergency stop's alarm counted"
+        )
 
         // What is not a scrape, and a daemon that is gone.
         let missing = try Self.scrape(exporter.url.replacingOccurrences(of: "/metrics", with: "/other"))
