@@ -136,7 +136,7 @@ final class APIHub: @unchecked Sendable {
         loop.assertInEventLoop()
         schedulePump(inMicroseconds: DaemonLimits.apiPumpMicroseconds)
         // The bus's wake-up, watched by the loop like a connection. NIO closes its copy.
-        let copy = dup(shared.bus.wake)
+        let copy = dup(shared.bus.wake.descriptor)
         guard copy >= 0 else {
             log("api: cannot watch the event bus (dup: errno \(errno)); subscribers are fed every 5 ms instead")
             return

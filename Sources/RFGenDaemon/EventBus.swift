@@ -1,10 +1,5 @@
-import CLinuxShims
 import RFGenAPI
 import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Hands events from the threads that make them (control, main) to the API's event loop, which
 /// encodes each once and keeps them for replay. The sequence number is assigned here, so the
@@ -28,16 +23,12 @@ final class EventBus: Sendable {
     /// NIO's task queue is behind a lock without priority inheritance that the event loop, at
     /// normal priority, holds; a busy machine could preempt it there and stall the tick. The
     /// bus's own lock is a `Mutex`, which inherits priority.
-    let wake: Int32
+    let wake = Wakeup(for: "event loop")
 
     /// - Parameter lastSeq: the last number issued before this daemon (0, or from the state directory).
     init(lastSeq: UInt64) {
         state = Mutex(State(lastSeq: lastSeq))
-        wake = rfgen_eventfd()
-        precondition(wake >= 0, "eventfd failed: the daemon cannot wake its event loop")
     }
-
-    deinit { close(wake) }
 
     /// Numbers and queues an event; never blocks beyond the lock, never grows past the limit.
     @discardableResult
@@ -52,7 +43,7 @@ final class EventBus: Sendable {
             defer { state.armed = false }
             return (state.lastSeq, state.armed)
         }
-        if signal { Self.signal(wake) }
+        if signal { wake.signal() }
         return seq
     }
 
@@ -62,12 +53,7 @@ final class EventBus: Sendable {
             state.armed = state.pending.isEmpty
             return !state.armed
         }
-        if now { Self.signal(wake) }
-    }
-
-    private static func signal(_ descriptor: Int32) {
-        var one: UInt64 = 1
-        _ = write(descriptor, &one, 8)
+        if now { wake.signal() }
     }
 
     /// The API's side: everything queued since the last drain, oldest first.

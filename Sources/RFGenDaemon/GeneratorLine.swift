@@ -1,12 +1,7 @@
-import CLinuxShims
 import RFGenCore
 import RFGenLink
 import Synchronization
 import SystemPackage
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The generator's line: the link engine (which numbers, sends, retries and reads frames) and
 /// the open port, under one lock. Both threads that decide commands write them here themselves,
@@ -33,15 +28,11 @@ final class GeneratorLine: Sendable {
     /// point is sent, so that its retries are timed by the link thread's next deadline and not
     /// by the next frame. A set point needs no wake: its ACK wakes the link thread, and the
     /// next tick's supersedes it.
-    let wake: Int32
+    let wake = Wakeup(for: "link thread")
 
     init(configuration: LinkConfiguration) {
         state = Mutex(State(engine: LinkEngine(configuration: configuration)))
-        wake = rfgen_eventfd()
-        precondition(wake >= 0, "eventfd failed: the daemon cannot wake its link thread")
     }
-
-    deinit { close(wake) }
 
     /// Sends commands at once: into the engine, and its output onto the port. An RF_OFF is sent
     /// whatever the link's state; the engine counts and drops the rest when the link is not up.
@@ -52,7 +43,7 @@ final class GeneratorLine: Sendable {
             let wrote = Self.write(&state)
             return !wrote || commands.contains { if case .setPower = $0 { false } else { true } }
         }
-        if wakeLink { signal() }
+        if wakeLink { wake.signal() }
     }
 
     /// The link thread's own work on the engine and the port, under the lock.
@@ -61,8 +52,8 @@ final class GeneratorLine: Sendable {
     }
 
     /// Writes what the engine has to send; false when the write failed (recorded for the link
-    /// thread, which reopens the port). With no port the output is dropped by the engine's
-    /// `closed`, and the handshake starts the next port with RF_OFF.
+    /// thread, which reopens the port). With no port the output is dropped here: the next port's
+    /// handshake begins with RF_OFF.
     @discardableResult
     static func write(_ state: inout State) -> Bool {
         let output = state.engine.takeOutput()
@@ -74,10 +65,5 @@ final class GeneratorLine: Sendable {
             if state.writeFailure == nil { state.writeFailure = "write failed: \(error)" }
             return false
         }
-    }
-
-    private func signal() {
-        var one: UInt64 = 1
-        _ = Glibc.write(wake, &one, 8)
     }
 }

@@ -93,15 +93,12 @@ final class LinkService: @unchecked Sendable {
             // set point, which the control thread writes itself.
             var fds = [
                 pollfd(fd: port.rawValue, events: Int16(POLLIN), revents: 0),
-                pollfd(fd: line.wake, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: line.wake.descriptor, events: Int16(POLLIN), revents: 0),
             ]
             let nextDeadline = line.withState { $0.engine.nextDeadline }
             let wait = min(max(0, (nextDeadline ?? .max) - now), Self.pollMilliseconds * 1000)
             _ = rfgen_poll_microseconds(&fds, 2, wait)
-            if fds[1].revents & Int16(POLLIN) != 0 {
-                var count: UInt64 = 0
-                _ = read(line.wake, &count, 8)
-            }
+            if fds[1].revents & Int16(POLLIN) != 0 { line.wake.clear() }
             let pfd = fds[0]
             let time = MonotonicClock.microseconds()
             if pfd.revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 {
