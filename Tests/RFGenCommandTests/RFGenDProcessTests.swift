@@ -169,7 +169,7 @@ struct RFGenDProcessTests {
 
         #expect(Self.ok(Self.call(pair.api, "stop", until: Self.ok)), "\(pair.diagnosis)")
         #expect(Self.ask(pair.control, "status") { $0.contains("rf=off") }?.contains("rf=off") == true)
-        #expect(Self.status(pair.api)?["state"] as? String == "stopped")
+        #expect(Self.status(pair.api)?["state"] as? String == "stopped", "\(pair.diagnosis)")
 
         #expect(Self.ok(Self.start(pair.api)))
         #expect(Self.askReaches(pair.control, "status") { $0.contains("rf=on") })
