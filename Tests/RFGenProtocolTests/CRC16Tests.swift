@@ -22,6 +22,25 @@ struct CRC16Tests {
         }
     }
 
+    @Test("Four bytes a step equals the bitwise definition at every length and in pieces of every size")
+    func slicedEqualsBitwise() {
+        func bitwise(_ bytes: some Sequence<UInt8>, _ register: UInt16 = 0xFFFF) -> UInt16 {
+            var crc = register
+            for byte in bytes {
+                crc ^= UInt16(byte) << 8
+                for _ in 0..<8 { crc = crc & 0x8000 != 0 ? crc << 1 ^ 0x1021 : crc << 1 }
+            }
+            return crc
+        }
+        let bytes = (0..<300).map { UInt8(truncatingIfNeeded: $0 &* 151 &+ $0 >> 3) }
+        for length in 0...bytes.count {
+            #expect(CRC16.checksum(bytes[..<length]) == bitwise(bytes[..<length]), "length \(length)")
+        }
+        for split in 0...9 {
+            #expect(CRC16.update(bytes[split...], crc: CRC16.update(bytes[..<split])) == bitwise(bytes))
+        }
+    }
+
     @Test("The CRC of nothing is the initial value, and feeding in pieces equals feeding at once")
     func incremental() {
         #expect(CRC16.checksum([UInt8]()) == 0xFFFF)
