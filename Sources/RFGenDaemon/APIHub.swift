@@ -85,8 +85,10 @@ final class APIHub: @unchecked Sendable {
     private var wakeArmed = false
     /// Watches the bus's wake-up (`EventBus.wake`); nil until registered, or if it could not be.
     private var wakeChannel: (any Channel)?
-    /// When `pumpAndWait` last ran.
-    private var lastPump: NIODeadline = .distantPast
+    /// When `pumpAndWait` last took an event: the pace of the events, whatever else woke it.
+    private var lastTake: NIODeadline = .distantPast
+    /// When the pump last looked for connections past their deadlines (`apiHousekeepingMicroseconds`).
+    private var lastHousekeeping = MonotonicInstant(microseconds: .min / 2)
     /// The notable events into the log (alarms, RF edges, phases, commands).
     private var journal: EventJournal
     private let maxClients: Int
@@ -186,27 +188,38 @@ final class APIHub: @unchecked Sendable {
     }
 
     /// The pump, then what wakes the next one. While a subscriber waits, the bus wakes the loop
-    /// at the next event, so an event is sent as it is made; the timer then only looks after the
-    /// rest (clients that read nothing, commands overdue) and is pushed back each pump, so at a
-    /// steady event rate it never fires: one wake-up an event, where a 5 ms timer took 200 a
-    /// second whatever came (issue 19: each wake-up costs more CPU than the work it does). Events
-    /// that come faster than `apiPumpMicroseconds` apart (a 1 kHz tick's telemetry) are taken on
-    /// that timer instead, several a wake-up, until a pump finds at most one. While a command
-    /// waits for the tick's answer, which makes no event, the pump runs every
-    /// `apiPumpMicroseconds`; otherwise every `apiIdlePumpMicroseconds`.
+    /// at the next event, so an event is sent as it is made; the timer is then only the
+    /// housekeeping's backstop (connections past their deadlines, which each pump also looks
+    /// after), every `apiHousekeepingMicroseconds`, and is not moved by the pumps in between:
+    /// about one wake-up an event (issue 19: each wake-up costs more CPU than the work it does).
+    /// A timer pushed back at each pump did not save its wake-up: NIO arms its timer descriptor
+    /// for the earliest deadline and does not move it later, so it fired as first set and the
+    /// loop woke for nothing. Events that come faster than `apiPumpMicroseconds` apart (a 1 kHz
+    /// tick's telemetry) are taken on that beat instead, several a wake-up, until a pump finds
+    /// at most one. While a command waits for the tick's answer, which makes no event, the pump
+    /// runs every `apiPumpMicroseconds`; with no subscriber, every `apiIdlePumpMicroseconds`.
     private func pumpAndWait() {
         let now = NIODeadline.now()
-        let sinceLast = now - lastPump
-        lastPump = now
         let taken = pump()
         guard !finished else { return }
         let beat = TimeAmount.microseconds(DaemonLimits.apiPumpMicroseconds)
+        // Events come fast when a pump takes several, or takes one soon after the last pump that
+        // took any. Measured from any pump, the beat's own pump 5 ms after an event made the
+        // next event at 100 Hz look fast, and the loop woke every 5 ms for good.
         // Without the bus's wake-up (it could not be watched), the beat feeds subscribers.
-        let fast = taken > 1 || sinceLast < beat || wakeChannel == nil
+        let fast = taken > 1 || (taken == 1 && now - lastTake < beat) || wakeChannel == nil
+        if taken > 0 { lastTake = now }
         let subscribed = clients.values.contains { $0.cursor != nil }
         if subscribed && !fast { armWake() }
-        let waiting = !sessions.waitingTickets.isEmpty || (subscribed && fast)
-        setPumpTimer(now + (waiting ? beat : .microseconds(DaemonLimits.apiIdlePumpMicroseconds)))
+        if !sessions.waitingTickets.isEmpty || (subscribed && fast) {
+            setPumpTimer(now + beat)
+        } else if subscribed {
+            // The bus wakes the loop; a backstop already due sooner stays as it is.
+            let backstop = now + .microseconds(DaemonLimits.apiHousekeepingMicroseconds)
+            if pumpTask == nil || nextPump > backstop { setPumpTimer(backstop) }
+        } else {
+            setPumpTimer(now + .microseconds(DaemonLimits.apiIdlePumpMicroseconds))
+        }
     }
 
     /// The bus wakes the loop for a pump at its next event.
@@ -758,10 +771,19 @@ final class APIHub: @unchecked Sendable {
         let taken = takeEvents()
         answerWaiting()
         let time = now()
-        carryOut(sessions.overdue(now: time))
+        // Deadlines of seconds (an idle or unfinished connection, a reader that reads nothing)
+        // are looked at every `apiHousekeepingMicroseconds`, not at every event: with many
+        // subscribers a look at every connection each tick was most of what a pump did.
+        let housekeeping = time - lastHousekeeping >= DaemonLimits.apiHousekeepingMicroseconds
+        if housekeeping {
+            lastHousekeeping = time
+            carryOut(sessions.overdue(now: time))
+        }
         for client in clients.values where (client.cursor != nil || client.replyLeft != nil) && !client.closing {
             deliver(to: client)
-            if let since = client.blockedSince, time - since > APILimits.stalledClientMilliseconds * 1000 {
+            if housekeeping, let since = client.blockedSince,
+                time - since > APILimits.stalledClientMilliseconds * 1000
+            {
                 complain(
                     client,
                     "read nothing for \(APILimits.stalledClientMilliseconds) ms while events or a reply waited; disconnecting"

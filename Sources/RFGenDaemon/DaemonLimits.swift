@@ -27,6 +27,11 @@ public enum DaemonLimits {
     /// which made a process test that times a simulator stall by the telemetry's age stall it
     /// past the set points' validity.
     public static let apiIdlePumpMicroseconds: Int64 = 20_000
+    /// How often the API's event loop looks for connections past their deadlines (a request
+    /// line unfinished, idle and not subscribed, a reader that reads nothing: all of seconds,
+    /// `APILimits`), microseconds; and, while the event bus wakes the loop for subscribers, the
+    /// timer that backs it up. A deadline is acted on at most this late.
+    public static let apiHousekeepingMicroseconds: Int64 = 100_000
     /// Sequence numbers skipped after a daemon that died without a clean stop: more than it can
     /// have issued since its last checkpoint (one every 10 s), so no number is ever reused.
     public static let sequenceSkipAfterCrash: UInt64 = 1_000_000

@@ -240,9 +240,11 @@ struct APIProcessTests {
         #expect(events >= 300, "the subscriber got \(events) events")
         #expect(P.status(pair.api)?["state"] as? String == "ramp", "the lesion went on")
         // Each wake-up costs more CPU on a virtual machine than the work it does (issue 19).
-        // The event loop: one an event, and a few for the timer that looks after the rest; a
-        // pump on a 5 ms beat beside the events made two an event at 100 Hz.
-        #expect(loopWakes <= events * 3 / 2, "event loop: \(loopWakes) wake-ups for \(events) events")
+        // The event loop: one an event, and one a tenth of a second for the timer that backs
+        // the bus up (`apiHousekeepingMicroseconds`): 1.1 an event. A timer pushed back at each
+        // pump still fired as first set (1.5 an event), and the 5 ms beat taken for a sign of
+        // fast events kept the loop on it (2 an event at 100 Hz).
+        #expect(loopWakes <= events * 5 / 4, "event loop: \(loopWakes) wake-ups for \(events) events")
         // The link thread: a telemetry frame and a set point's ACK a tick (one event a tick), and
         // about one more in the pty's own wake-ups (strace shows two polls and two reads a tick:
         // 2.9 sleeps a tick measured); handing each set point over to it for writing made 3.8-4.2.
