@@ -273,8 +273,12 @@ def percentile_from_histogram(counts, fraction):
 
 def start_cyclictest(interval_us, seconds, priority):
     """cyclictest at the interval, as root at the same SCHED_FIFO priority as the daemon (and
-    memory locked, its usual form), started in the background."""
-    command = ["cyclictest", "-i", str(interval_us), "-l", str(int(seconds * 1e6 / interval_us)),
+    memory locked, its usual form), started in the background. One thread on each CPU (`-S`),
+    their histograms added: on a virtual machine the host stalls one virtual CPU at a time, and a
+    single loop saw only the CPU it ran on (the daemon's control thread moves between them): in
+    four 20 s windows at 100 Hz under load the daemon's p99 against a single cyclictest's beside
+    it was 2.11, 0.69, 0.76 and 0.27 times (2026-12-02)."""
+    command = ["cyclictest", "-S", "-i", str(interval_us), "-l", str(int(seconds * 1e6 / interval_us)),
                "-q", "-m", "-h", str(CYCLICTEST_BUCKETS)]
     if priority:
         command[1:1] = ["-p", str(priority)]
@@ -289,12 +293,14 @@ def finish_cyclictest(process):
     counts, worst = {}, None
     for line in output.splitlines():
         if line.startswith("# Max Latencies"):
-            worst = int(line.split()[-1])
+            # One figure a thread (a CPU): the worst of them.
+            worst = max(int(value) for value in line.split(":", 1)[1].split())
         if line.startswith("#"):
             continue
         parts = line.split()
-        if len(parts) >= 2 and parts[0].isdigit() and int(parts[1]) > 0:
-            counts[int(parts[0])] = int(parts[1])
+        # A bucket, then one count a thread: added.
+        if len(parts) >= 2 and all(part.isdigit() for part in parts) and sum(map(int, parts[1:])) > 0:
+            counts[int(parts[0])] = sum(map(int, parts[1:]))
     if not counts:
         fail("cyclictest printed no histogram")
     return {"p50": percentile_from_histogram(counts, 0.5), "p99": percentile_from_histogram(counts, 0.99),
