@@ -8,7 +8,7 @@ import Testing
 /// replays it with its script.
 struct SimulationTests {
     /// Mixed seeds in the debug build of `swift test`, where a seed costs many times what it does
-    /// in release: `scripts/test` runs 20,000 (from seed 0, so these among them) in a release
+    /// in release: `scripts/test` runs 10,000 (from seed 0, so these among them) in a release
     /// build (`rfgen-dst`), and this keeps `swift test` alone a quick and whole check.
     static let seedCount = 200
 
@@ -42,7 +42,7 @@ struct SimulationTests {
         #expect(failed.isEmpty, "\(failed.count) seeds failed; first: \(failed.first.map { "\($0)" } ?? "")")
     }
 
-    /// In the debug build of `swift test`; `scripts/test` runs 1,000 (from seed 0) in a release build
+    /// In the debug build of `swift test`; `scripts/test` runs 500 (from seed 0) in a release build
     /// (`rfgen-dst --sensor`), where a seed costs a hundredth as much.
     static let sensorSeedCount = 50
 
