@@ -8,12 +8,12 @@ import Testing
 /// replays it with its script.
 struct SimulationTests {
     /// Mixed seeds in the debug build of `swift test`, where a seed costs many times what it does
-    /// in release: `scripts/test` runs 10,000 (from seed 0, so these among them) in a release
+    /// in release: `scripts/test` runs 6,000 (from seed 0, so these among them) in a release
     /// build (`rfgen-dst`), and this keeps `swift test` alone a quick and whole check.
-    static let seedCount = 200
+    static let seedCount = 100
 
     @Test(
-        "200 seeds: RF off within a tick of every interlock, never on without a start or with stale readings, the tip under its cap, fault-free lesions complete"
+        "100 seeds: RF off within a tick of every interlock, never on without a start or with stale readings, the tip under its cap, fault-free lesions complete"
     )
     func mixedSeeds() {
         let failures = Mutex<[SimulationReport]>([])
@@ -42,9 +42,9 @@ struct SimulationTests {
         #expect(failed.isEmpty, "\(failed.count) seeds failed; first: \(failed.first.map { "\($0)" } ?? "")")
     }
 
-    /// In the debug build of `swift test`; `scripts/test` runs 500 (from seed 0) in a release build
+    /// In the debug build of `swift test`; `scripts/test` runs 300 (from seed 0) in a release build
     /// (`rfgen-dst --sensor`), where a seed costs a hundredth as much.
-    static let sensorSeedCount = 50
+    static let sensorSeedCount = 25
 
     @Test("A whole 15-minute lesion completes under every invariant, its energy matching the generator's account")
     func fifteenMinuteLesion() {
