@@ -8,7 +8,7 @@ import Testing
 /// replays it with its script.
 struct SimulationTests {
     /// Mixed seeds in the debug build of `swift test`, where a seed costs many times what it does
-    /// in release: `scripts/test` runs 6,000 (from seed 0, so these among them) in a release
+    /// in release: `scripts/dst --seeds 20000` runs these among its own (from seed 0) in a release
     /// build (`rfgen-dst`), and this keeps `swift test` alone a quick and whole check.
     static let seedCount = 100
 
@@ -42,8 +42,8 @@ struct SimulationTests {
         #expect(failed.isEmpty, "\(failed.count) seeds failed; first: \(failed.first.map { "\($0)" } ?? "")")
     }
 
-    /// In the debug build of `swift test`; `scripts/test` runs 300 (from seed 0) in a release build
-    /// (`rfgen-dst --sensor`), where a seed costs a hundredth as much.
+    /// In the debug build of `swift test`; the release `rfgen-dst --sensor --seeds N` runs them (from
+    /// seed 0), where a seed costs a hundredth as much.
     static let sensorSeedCount = 25
 
     @Test("A whole 15-minute lesion completes under every invariant, its energy matching the generator's account")
