@@ -183,11 +183,14 @@ def summary(inprocess, dst_line, process):
             goal = f"floor: `rfgend --version` peaks at {memory_floor} MiB; above it: {peak - memory_floor:.1f} MiB"
         else:
             goal = verdict(False, "≤ 20 MB")
+        window = resources.get("window_memory")
         rows.append((
-            "rfgend holding a lesion at 100 Hz, one client: memory (resident, peak; code mapped; written)",
+            "rfgend holding a lesion at 100 Hz, one client: memory (resident, peak; code mapped; written)"
+            + (", steady: replay buffer full" if window else ", before the replay buffer filled"),
             f"{rss} MiB, peak {peak} MiB" + (f"; {file_mib} MiB code, {written} MiB written" if file_mib is not None else ""),
             goal,
-            f"`rfgend --version` peaks at {memory_floor} MiB; private {resources['private_mib']} MiB"))
+            f"`rfgend --version` peaks at {memory_floor} MiB; private {resources['private_mib']} MiB"
+            + (f"; at the window's end {window['rss_mib']} MiB, {window['written_mib']} MiB written" if window else "")))
     lesion = inprocess.get("Virtual time: 15-minute bvn lesion (core, link, codec, simulator, invariants)", {})
     if "Time (wall clock)" in lesion:
         p50, _ = microseconds(lesion["Time (wall clock)"])

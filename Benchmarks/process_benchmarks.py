@@ -132,10 +132,12 @@ def wait_for(what, timeout, probe, interval=0.05):
 
 
 def proc_threads(pid):
-    """{tid: (name, seconds on a CPU, context switches)} for each thread. CPU time from the
-    scheduler's schedstat (nanoseconds actually run), not stat's utime/stime: those are sampled
-    at the kernel's tick, and a thread that wakes in step with it is missed or counted whole, by a
-    factor on this kind of virtual machine. Context switches count the wake-ups."""
+    """{tid: (name, seconds on a CPU, context switches, minor page faults)} for each thread. CPU
+    time from the scheduler's schedstat (nanoseconds actually run), not stat's utime/stime: those
+    are sampled at the kernel's tick, and a thread that wakes in step with it is missed or counted
+    whole, by a factor on this kind of virtual machine. Context switches count the wake-ups. Page
+    faults in steady state mean the heap gives memory back and takes it again (each fault, and the
+    mprotect/madvise behind it, takes the process's mmap lock, which has no priority inheritance)."""
     threads = {}
     for tid in os.listdir(f"/proc/{pid}/task"):
         try:
@@ -143,20 +145,25 @@ def proc_threads(pid):
                 seconds = int(f.read().split()[0]) / 1e9
             with open(f"/proc/{pid}/task/{tid}/status") as f:
                 status = dict(line.split(":", 1) for line in f if ":" in line)
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                # After the name's closing parenthesis: state is field 3, minflt field 10.
+                minflt = int(f.read().rsplit(")", 1)[1].split()[7])
         except OSError:
             continue  # a thread that ended between the listing and the read
         switches = int(status["voluntary_ctxt_switches"]) + int(status["nonvoluntary_ctxt_switches"])
-        threads[tid] = (status["Name"].strip(), seconds, switches)
+        threads[tid] = (status["Name"].strip(), seconds, switches, minflt)
     return threads
 
 
 def thread_rates(before, after, seconds):
-    """Each thread's CPU share (%) and wake-ups a second between two proc_threads readings."""
+    """Each thread's CPU share (%), wake-ups and minor page faults a second between two
+    proc_threads readings."""
     rates = []
-    for tid, (name, cpu, switches) in sorted(after.items()):
-        _, cpu0, switches0 = before.get(tid, (name, 0, 0))
+    for tid, (name, cpu, switches, faults) in sorted(after.items()):
+        _, cpu0, switches0, faults0 = before.get(tid, (name, 0, 0, 0))
         rates.append({"name": name, "cpu_percent": round((cpu - cpu0) / seconds * 100, 3),
-                      "wakeups_per_second": round((switches - switches0) / seconds)})
+                      "wakeups_per_second": round((switches - switches0) / seconds),
+                      "page_faults_per_second": round((faults - faults0) / seconds, 1)})
     return rates
 
 
@@ -366,11 +373,46 @@ print(json.dumps({"clients": count,
 """
 
 
-def lesion_run(bin_dir, hz, seconds, loaded, subscribers=1, priority=0):
+def memory_figures(pid):
+    """The daemon's memory now, MiB: resident (and its peak), proportional, private, and the
+    resident pages split into those mapped from the binary and its libraries and never written
+    (code and read-only data, which the kernel can drop and read again) and those the daemon
+    has written (heap, stacks, relocated data)."""
+    return {"peak_rss_mib": round(proc_status_kib(pid, "VmHWM") / 1024, 1),
+            "rss_mib": round(proc_status_kib(pid, "VmRSS") / 1024, 1),
+            "pss_mib": round(proc_rollup_kib(pid, "Pss") / 1024, 1),
+            "private_mib": round((proc_rollup_kib(pid, "Private_Clean")
+                                  + proc_rollup_kib(pid, "Private_Dirty")) / 1024, 1),
+            "file_mib": round((proc_rollup_kib(pid, "Rss") - proc_rollup_kib(pid, "Private_Dirty")
+                               - proc_rollup_kib(pid, "Shared_Dirty")) / 1024, 1),
+            "written_mib": round((proc_rollup_kib(pid, "Private_Dirty")
+                                  + proc_rollup_kib(pid, "Shared_Dirty")) / 1024, 1)}
+
+
+def wait_replay_full(rig, hz):
+    """Waits until the daemon has issued as many events as its replay buffer keeps (the banner's
+    `seq` against the first connection's, `limits.replay_events`): until then its memory still
+    grows by each event's line, and the figures are not its steady state (12,000 events: two
+    minutes at 100 Hz; at 60 s the written memory was about 4 MiB short of it)."""
+    first = rig.api.banner["seq"]
+    wanted = rig.api.banner["limits"]["replay_events"]
+
+    def full():
+        api = Api(rig.api_socket)
+        try:
+            return api.banner["seq"] - first >= wanted
+        finally:
+            api.close()
+    # Events come at about the tick rate: twice the time that takes, and a margin.
+    wait_for("the replay buffer to fill", 2 * wanted / hz + 30, full, interval=1.0)
+
+
+def lesion_run(bin_dir, hz, seconds, loaded, subscribers=1, priority=0, steady_memory=False):
     """One run: a daemon controlling a lesion for `seconds` under the given load, with `subscribers`
     clients reading every stream (at least one: the console, whose telemetry carries each tick's
     lateness, so the figures cover exactly the window); its CPU share and peak memory, and what
-    the subscribers saw."""
+    the subscribers saw. With `steady_memory`, the memory figures are read once the replay
+    buffer is full (`wait_replay_full`), and those at the window's end are kept beside them."""
     extra = ["--max-clients", str(subscribers + 8)] if subscribers > 120 else []
     rig = Rig(bin_dir, hz, extra)
     load = None
@@ -406,24 +448,23 @@ def lesion_run(bin_dir, hz, seconds, loaded, subscribers=1, priority=0):
             fail(f"the lesion ended during the run ({status['state']}{': ' + causes if causes else ''})")
         late = seen["late"]
         pid = rig.daemon.pid
+        memory = memory_figures(pid)
+        window_memory = None
+        if steady_memory:
+            window_memory = memory
+            wait_replay_full(rig, hz)
+            after = rig.status()["state"]
+            if after not in ("impedance_check", "ramp", "hold"):
+                fail(f"the lesion ended while the replay buffer filled ({after})")
+            memory = memory_figures(pid)
         return {"hz": hz, "loaded": loaded, "subscribers": subscribers,
                 "p50": late["p50"], "p99": late["p99"], "p999": late["p999"],
                 "max": late["max"], "overruns": status["loop"]["overruns"],
                 "ticks": late["ticks"], "state": status["state"],
                 "cpu_percent": round(sum(t["cpu_percent"] for t in threads), 2),
                 "threads": threads,
-                "peak_rss_mib": round(proc_status_kib(pid, "VmHWM") / 1024, 1),
-                "rss_mib": round(proc_status_kib(pid, "VmRSS") / 1024, 1),
-                "pss_mib": round(proc_rollup_kib(pid, "Pss") / 1024, 1),
-                "private_mib": round((proc_rollup_kib(pid, "Private_Clean")
-                                      + proc_rollup_kib(pid, "Private_Dirty")) / 1024, 1),
-                # What the resident memory is: pages never written, mapped from the binary and
-                # its libraries (code and read-only data, which the kernel can drop and read
-                # again), and pages the daemon has written (heap, stacks, relocated data).
-                "file_mib": round((proc_rollup_kib(pid, "Rss") - proc_rollup_kib(pid, "Private_Dirty")
-                                   - proc_rollup_kib(pid, "Shared_Dirty")) / 1024, 1),
-                "written_mib": round((proc_rollup_kib(pid, "Private_Dirty")
-                                      + proc_rollup_kib(pid, "Shared_Dirty")) / 1024, 1),
+                **memory,
+                "window_memory": window_memory,
                 "cyclictest_beside": beside_figures,
                 "seen": seen}
     finally:
@@ -516,6 +557,9 @@ def main():
     parser.add_argument("--floor", help="the compiled wakeup_floor.c, for the CPU floor of the resources")
     parser.add_argument("--only", action="append", choices=["lateness", "subscribers", "reaction"],
                         help="run only this part (repeatable); the README's table needs all three")
+    parser.add_argument("--no-steady-memory", dest="steady_memory", action="store_false",
+                        help="read the resources run's memory at its window's end, without waiting "
+                             "(about two minutes) for the replay buffer to fill: --quick's figures")
     args = parser.parse_args()
     parts = set(args.only or ["lateness", "subscribers", "reaction"])
     root = os.geteuid() == 0
@@ -554,7 +598,9 @@ def lateness_part(args, priority, results):
         for loaded in (False, True):
             name = "CPU load" if loaded else "idle"
             run, causes = attempt(f"lateness at {hz} Hz, {name}",
-                                  lambda: lesion_run(args.bin, hz, args.seconds, loaded, priority=priority))
+                                  lambda: lesion_run(args.bin, hz, args.seconds, loaded, priority=priority,
+                                                     steady_memory=args.steady_memory and hz == 100
+                                                     and not loaded))
             load = Load(loaded)
             try:
                 floor = cyclictest(1_000_000 // hz, args.seconds, priority)
@@ -590,20 +636,31 @@ def resources_part(args, run, results):
                             "rss_mib": run["rss_mib"], "peak_rss_mib": run["peak_rss_mib"],
                             "pss_mib": run["pss_mib"], "private_mib": run["private_mib"],
                             "file_mib": run["file_mib"], "written_mib": run["written_mib"],
+                            "window_memory": run.get("window_memory"),
                             "cpu_floor": floor, "memory_floor_mib": memory}
     wakeups = sum(t["wakeups_per_second"] for t in run["threads"])
     print("\n### Daemon resources\n")
     print(f"rfgend at 100 Hz controlling a lesion, idle machine, one client subscribed, over {args.seconds:g} s "
           "(the first lateness run). CPU from the scheduler's own accounting (schedstat), per thread; "
-          "wake-ups are context switches.\n")
-    print("| thread | CPU % of a core | wake-ups a second |")
-    print("|---|---|---|")
+          "wake-ups are context switches; page faults are minor faults, which in steady state mean the "
+          "heap gave memory back and took it again.\n")
+    faults = round(sum(t.get("page_faults_per_second", 0) for t in run["threads"]), 1)
+    print("| thread | CPU % of a core | wake-ups a second | page faults a second |")
+    print("|---|---|---|---|")
     for thread in run["threads"]:
-        print(f"| {thread['name']} | {thread['cpu_percent']} | {thread['wakeups_per_second']} |")
-    print(f"| all | {run['cpu_percent']} | {wakeups} |")
+        print(f"| {thread['name']} | {thread['cpu_percent']} | {thread['wakeups_per_second']} "
+              f"| {thread.get('page_faults_per_second', '')} |")
+    print(f"| all | {run['cpu_percent']} | {wakeups} | {faults} |")
     if floor:
         print(f"\nThe floor: threads that wake as often and do nothing else (Benchmarks/wakeup_floor.c) take "
               f"{floor['cpu_percent']} % of a core on this machine, {floor['us_per_wakeup']} µs a wake-up.")
+    window = run.get("window_memory")
+    if window:
+        print(f"\nMemory is read once the daemon had issued as many events as its replay buffer keeps "
+              f"(its steady state: until then each event's line adds to it); at the window's end it was "
+              f"{window['rss_mib']} MiB resident, {window['written_mib']} MiB written.")
+    else:
+        print("\nMemory is read at the window's end, before the replay buffer was full: not the steady state.")
     print(f"\nMemory: resident {run['rss_mib']} MiB (peak {run['peak_rss_mib']} MiB), proportional {run['pss_mib']} MiB, "
           f"private {run['private_mib']} MiB. Of the resident pages, {run['file_mib']} MiB are mapped from the "
           f"binary and its libraries and never written (the code it runs and read-only data) and {run['written_mib']} MiB are "
