@@ -135,9 +135,10 @@ def proc_threads(pid):
     """{tid: (name, seconds on a CPU, context switches, minor page faults)} for each thread. CPU
     time from the scheduler's schedstat (nanoseconds actually run), not stat's utime/stime: those
     are sampled at the kernel's tick, and a thread that wakes in step with it is missed or counted
-    whole, by a factor on this kind of virtual machine. Context switches count the wake-ups. Page
-    faults in steady state mean the heap gives memory back and takes it again (each fault, and the
-    mprotect/madvise behind it, takes the process's mmap lock, which has no priority inheritance)."""
+    whole, by a factor on this kind of virtual machine. Context switches count the wake-ups. Minor
+    page faults count memory touched for the first time (the replay buffer filling, its first two
+    minutes at 100 Hz) or given back and taken again: each takes the process's mmap lock, which has
+    no priority inheritance."""
     threads = {}
     for tid in os.listdir(f"/proc/{pid}/task"):
         try:
@@ -455,7 +456,13 @@ def lesion_run(bin_dir, hz, seconds, loaded, subscribers=1, priority=0, steady_m
         if steady_memory:
             window_memory = memory
             wait_replay_full(rig, hz)
-            after = rig.status()["state"]
+            # A fresh connection: the rig's own, idle all that while, was closed by the daemon
+            # (an idle, unsubscribed client is dropped after seconds, APILimits).
+            api = Api(rig.api_socket)
+            try:
+                after = api.call("status")["result"]["state"]
+            finally:
+                api.close()
             if after not in ("impedance_check", "ramp", "hold"):
                 fail(f"the lesion ended while the replay buffer filled ({after})")
             memory = memory_figures(pid)
@@ -644,8 +651,9 @@ def resources_part(args, run, results):
     print("\n### Daemon resources\n")
     print(f"rfgend at 100 Hz controlling a lesion, idle machine, one client subscribed, over {args.seconds:g} s "
           "(the first lateness run). CPU from the scheduler's own accounting (schedstat), per thread; "
-          "wake-ups are context switches; page faults are minor faults, which in steady state mean the "
-          "heap gave memory back and took it again.\n")
+          "wake-ups are context switches; page faults are minor faults: memory touched for the first time "
+          "(the replay buffer fills for two minutes at 100 Hz, so a window inside them counts its growth) "
+          "or given back and taken again.\n")
     faults = round(sum(t.get("page_faults_per_second", 0) for t in run["threads"]), 1)
     print("| thread | CPU % of a core | wake-ups a second | page faults a second |")
     print("|---|---|---|---|")
