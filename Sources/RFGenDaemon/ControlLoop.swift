@@ -13,6 +13,8 @@ final class ControlLoop: @unchecked Sendable {
     private let tickMicroseconds: Int64
     private let host: MachineHost
     private let fifoPriority: Int32?
+    /// The one CPU this thread runs on, or nil (`ControlCPU`).
+    private let cpu: Int?
     private let log: @Sendable (String) -> Void
     /// Lateness of each wake-up, microseconds, up to 10 s.
     private var lateness = Histogram<UInt64>(highestTrackableValue: 10_000_000)
@@ -25,6 +27,7 @@ final class ControlLoop: @unchecked Sendable {
         tickRateHz: Int,
         telemetryRateHz: Int,
         fifoPriority: Int32?,
+        cpu: Int? = nil,
         shared: Shared,
         host: MachineHost,
         stallAfterMicroseconds: Int64? = nil,
@@ -35,6 +38,7 @@ final class ControlLoop: @unchecked Sendable {
         precondition(DaemonLimits.tickRateHz.contains(tickRateHz))
         self.shared = shared
         self.fifoPriority = fifoPriority
+        self.cpu = cpu
         self.log = log
         tickMicroseconds = 1_000_000 / Int64(tickRateHz)
         phaseLock = TickPhaseLock(tickMicroseconds: tickMicroseconds, telemetryRateHz: telemetryRateHz)
@@ -43,7 +47,7 @@ final class ControlLoop: @unchecked Sendable {
     func run() {
         log(
             "control loop at \(1_000_000 / tickMicroseconds) Hz: "
-                + RealTime.prepareCurrentThread(fifoPriority: fifoPriority)
+                + RealTime.prepareCurrentThread(fifoPriority: fifoPriority, cpu: cpu)
         )
         let started = MonotonicClock.microseconds()
         var deadline = started + tickMicroseconds

@@ -24,6 +24,8 @@ public struct DaemonConfiguration: Sendable {
     public var stateDirectory: String?
     /// SCHED_FIFO priority for the control thread, or nil to stay at normal priority.
     public var fifoPriority: Int32? = 80
+    /// The one CPU the control thread runs on (`ControlCPU`), or nil to let the scheduler move it.
+    public var controlCPU: Int?
     public var link = LinkConfiguration()
     /// Who may do what over the API.
     public var roles = RolePolicy(operatorGroups: [])
@@ -176,6 +178,7 @@ public struct Daemon {
             tickRateHz: configuration.tickRateHz,
             telemetryRateHz: Int(configuration.link.telemetryRateHz),
             fifoPriority: configuration.fifoPriority,
+            cpu: configuration.controlCPU,
             shared: shared,
             host: host,
             stallAfterMicroseconds: configuration.injectControlStallMicroseconds,

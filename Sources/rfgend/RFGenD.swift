@@ -86,6 +86,13 @@ struct RFGenD: ParsableCommand {
     )
     var rtPriority: Int32?
 
+    @Option(
+        name: .customLong("control-cpu"),
+        help:
+            "The one CPU the control thread runs on, or none to let the scheduler move it (default: the highest-numbered CPU rfgend may run on, when it may run on more than one)."
+    )
+    var controlCPU: String?
+
     @Option(help: "Clients the API serves at once, 1-\(APILimits.clientsCeiling) (default \(APILimits.clients)).")
     var maxClients: Int?
 
@@ -107,6 +114,7 @@ struct RFGenD: ParsableCommand {
         if let baud { merged.baud = baud }
         if let tickRate { merged.tickRate = tickRate }
         if let rtPriority { merged.rtPriority = rtPriority }
+        if let controlCPU { merged.controlCPU = controlCPU }
         if let maxClients { merged.maxClients = maxClients }
         return merged
     }
@@ -163,6 +171,11 @@ struct RFGenD: ParsableCommand {
             )
         }
         guard (0...99).contains(rtPriority) else { throw ValidationError("rt priority must be 0-99") }
+        let controlCPU: ControlCPU
+        switch ControlCPU.choose(settings.controlCPU, allowed: RealTime.allowedCPUs()) {
+        case .success(let chosen): controlCPU = chosen
+        case .failure(let error): throw ValidationError("\(error)")
+        }
         guard DaemonLimits.tickRateHz.contains(tickRate) else { throw ValidationError("tick rate must be 10-1000 Hz") }
         guard Terminal.baudRates[baud] != nil else {
             throw ValidationError(
@@ -191,6 +204,7 @@ struct RFGenD: ParsableCommand {
         configuration.maxClients = maxClients
         configuration.stateDirectory = settings.stateDir
         configuration.fifoPriority = rtPriority == 0 ? nil : rtPriority
+        configuration.controlCPU = controlCPU.pinned
         configuration.roles = RolePolicy(
             operatorGroups: Set(try (settings.operatorGroups ?? []).map(Self.group)),
             observerGroups: Set(try (settings.observerGroups ?? []).map(Self.group)),

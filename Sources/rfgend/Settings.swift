@@ -20,6 +20,8 @@ struct Settings: Decodable, Equatable {
     var baud: Int?
     var tickRate: Int?
     var rtPriority: Int32?
+    /// A CPU's number or "none" (`ControlCPU`).
+    var controlCPU: String?
     var maxClients: Int?
     /// A device maker's treatment profiles, beside the built-in `bvn`.
     var profiles: [ProfileSetting]?
@@ -37,6 +39,7 @@ struct Settings: Decodable, Equatable {
         case baud
         case tickRate = "tick_rate"
         case rtPriority = "rt_priority"
+        case controlCPU = "control_cpu"
         case maxClients = "max_clients"
         case profiles
     }

@@ -109,6 +109,8 @@ struct ConfigurationFileTests {
             ("usb_vendor: \"1209\"\n", "give either a device path"),
             ("device: /dev/x\ntick_rate: 5000\n", "tick rate must be 10-1000"),
             ("device: /dev/x\nmax_clients: 0\n", "max clients must be 1-1024"),
+            ("device: /dev/x\ncontrol_cpu: 4096\n", "control CPU 4096 is not one rfgend may run on"),
+            ("device: /dev/x\ncontrol_cpu: [1]\n", "control_cpu"),
             ("device: /dev/x\nprofiles:\n  - {name: q, colour: red}\n", "unknown profile key \"colour\""),
             ("device: /dev/x\nprofiles:\n  - {name: q, target_c: 85}\n", "profiles[0] needs ramp_c_per_s"),
             (

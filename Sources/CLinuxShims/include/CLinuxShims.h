@@ -26,6 +26,14 @@ void rfgen_set_thread_name(const char *name);
 
 void rfgen_block_all_signals(void);
 
+/// The CPUs the calling thread may run on (sched_getaffinity), in ascending order, at most
+/// `capacity` of them. Returns how many were written, or -1 with errno set.
+int rfgen_allowed_cpus(int *cpus, int capacity);
+
+/// Lets the calling thread run on `cpu` only (sched_setaffinity on the thread). Returns 0 or an
+/// errno value (EINVAL for a CPU it may not use or that does not exist, EPERM where filtered).
+int rfgen_pin_current_thread(int cpu);
+
 struct pollfd;
 /// poll(2) with a timeout in microseconds (ppoll, declared only under _GNU_SOURCE); a negative
 /// timeout waits without end. Returns what ppoll returns, with errno set.
