@@ -295,9 +295,10 @@ def start_cyclictest(interval_us, seconds, priority):
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 
 
-def finish_cyclictest(process):
-    """Its p50/p99/p99.9 from the histogram, and its max."""
-    output, _ = process.communicate(timeout=CYCLICTEST_TIMEOUT_S)
+def finish_cyclictest(process, seconds):
+    """Its p50/p99/p99.9 from the histogram, and its max. `seconds`: the run's length, which the
+    wait allows beyond CYCLICTEST_TIMEOUT_S (a 60 s run waited on for 60 s timed out)."""
+    output, _ = process.communicate(timeout=seconds + CYCLICTEST_TIMEOUT_S)
     if process.returncode != 0:
         fail(f"cyclictest exited with status {process.returncode}")
     counts, worst = {}, None
@@ -319,7 +320,7 @@ def finish_cyclictest(process):
 
 def cyclictest(interval_us, seconds, priority):
     """cyclictest alone, for `seconds`."""
-    return finish_cyclictest(start_cyclictest(interval_us, seconds, priority))
+    return finish_cyclictest(start_cyclictest(interval_us, seconds, priority), seconds)
 
 
 SUBSCRIBER_CODE = r"""
@@ -441,7 +442,7 @@ def lesion_run(bin_dir, hz, seconds, loaded, subscribers=1, priority=0, steady_m
             fail("the subscribers stopped before the window's end")
         seen = json.loads(line)
         readers.wait(timeout=SUBSCRIBER_TIMEOUT_S)
-        beside_figures = finish_cyclictest(beside)
+        beside_figures = finish_cyclictest(beside, seconds)
         beside = None
         status = rig.status()
         if status["state"] not in ("impedance_check", "ramp", "hold"):
