@@ -228,7 +228,14 @@ class Rig:
         return status["link"] == "up" and (status.get("telemetry_age_ms") or 1e9) < 50
 
     def status(self):
-        return self.api.call("status")["result"]
+        """On a connection of its own: the rig's, idle through a run's window, is closed by the
+        daemon after a minute without a request (an idle, unsubscribed client, APILimits), and
+        a 60 s window reached it."""
+        api = Api(self.api_socket)
+        try:
+            return api.call("status")["result"]
+        finally:
+            api.close()
 
     def start_lesion(self):
         """Takes the lease and starts a bvn lesion; returns once the generator has RF on."""
@@ -457,13 +464,7 @@ def lesion_run(bin_dir, hz, seconds, loaded, subscribers=1, priority=0, steady_m
         if steady_memory:
             window_memory = memory
             wait_replay_full(rig, hz)
-            # A fresh connection: the rig's own, idle all that while, was closed by the daemon
-            # (an idle, unsubscribed client is dropped after seconds, APILimits).
-            api = Api(rig.api_socket)
-            try:
-                after = api.call("status")["result"]["state"]
-            finally:
-                api.close()
+            after = rig.status()["state"]
             if after not in ("impedance_check", "ramp", "hold"):
                 fail(f"the lesion ended while the replay buffer filled ({after})")
             memory = memory_figures(pid)
