@@ -39,6 +39,7 @@ public enum RealTime {
     /// The CPUs this process may run on now, ascending (its affinity, as systemd's
     /// CPUAffinity= or taskset left it); empty when the kernel would not say.
     public static func allowedCPUs() -> [Int] {
+        // 1024: CPU_SETSIZE, the most CPUs the fixed set sched_getaffinity fills can name.
         var cpus = [Int32](repeating: 0, count: 1024)
         let count = cpus.withUnsafeMutableBufferPointer { rfgen_allowed_cpus($0.baseAddress, Int32($0.count)) }
         return count > 0 ? cpus[..<Int(count)].map(Int.init) : []
@@ -67,8 +68,9 @@ public enum RealTime {
 /// cyclictest's threads do (`-S` pins one a CPU). Left to move, a wake-up that finds its CPU busy
 /// with a thread of the same priority is sent to the other CPU, and waking an idle virtual CPU
 /// costs the hypervisor's round trip: at 1 kHz on a 2-CPU virtual machine the tick's p99 was
-/// 1.37-1.39 times cyclictest's beside it unpinned and 1.04-1.17 times pinned, in six windows
-/// each way (Benchmarks/README.md, issue 19). Pure: the shell reads the allowed CPUs.
+/// 1.37 and 1.39 times cyclictest's beside it unpinned and 1.04-1.17 times pinned, in 10 s
+/// windows in the same minutes (two unpinned, four pinned; Benchmarks/README.md, issue 19).
+/// Pure: the shell reads the allowed CPUs.
 public enum ControlCPU: Equatable, Sendable {
     /// Not pinned: the scheduler places it.
     case scheduler
