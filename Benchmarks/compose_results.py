@@ -50,9 +50,9 @@ def parse_inprocess(text):
     return results
 
 
-def microseconds(entry):
+def microseconds(entry, percentiles=("p50", "p99")):
     factor = TO_MICROSECONDS.get(entry["unit"], 1)
-    return entry["p50"] * factor, entry["p99"] * factor
+    return tuple(entry[p] * factor for p in percentiles)
 
 
 def figure(value, digits=0):
@@ -169,7 +169,7 @@ def summary(inprocess, dst_line, process):
         # virtual machine the same code's iterations fall in two groups a third apart as the host
         # runs the virtual CPU faster or slower (decode 182-194 µs a thousand frames at p0-p25,
         # 289-309 at p50-p75, in one run), and the fastest is nearest the code's own cost.
-        fastest = time.get("p0", 0) * TO_MICROSECONDS.get(time["unit"], 1) / 1000
+        fastest = microseconds(time, ("p0",))[0] / 1000
         rows.append((label, f"{figure(per_frame, 2)} µs ({figure(1e6 / per_frame)} frames/s)", verdict(met, goal),
                      f"{figure(allocations, 1)} allocations, {figure(allocated)} bytes a frame; "
                      f"fastest iteration {figure(fastest, 2)} µs a frame"))

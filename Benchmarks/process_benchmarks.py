@@ -131,6 +131,12 @@ def wait_for(what, timeout, probe, interval=0.05):
     fail(f"timed out after {timeout} s waiting for {what}")
 
 
+def thread_status(pid, tid):
+    """A thread's /proc status, {field: value}."""
+    with open(f"/proc/{pid}/task/{tid}/status") as f:
+        return dict(line.split(":", 1) for line in f if ":" in line)
+
+
 def proc_threads(pid):
     """{tid: (name, seconds on a CPU, context switches, minor page faults)} for each thread. CPU
     time from the scheduler's schedstat (nanoseconds actually run), not stat's utime/stime: those
@@ -144,8 +150,7 @@ def proc_threads(pid):
         try:
             with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
                 seconds = int(f.read().split()[0]) / 1e9
-            with open(f"/proc/{pid}/task/{tid}/status") as f:
-                status = dict(line.split(":", 1) for line in f if ":" in line)
+            status = thread_status(pid, tid)
             with open(f"/proc/{pid}/task/{tid}/stat") as f:
                 # After the name's closing parenthesis: state is field 3, minflt field 10.
                 minflt = int(f.read().rsplit(")", 1)[1].split()[7])
@@ -161,10 +166,9 @@ def control_thread_cpus(pid):
     them ("1", "0-1"), or None when the thread is not found."""
     for tid in os.listdir(f"/proc/{pid}/task"):
         try:
-            with open(f"/proc/{pid}/task/{tid}/status") as f:
-                status = dict(line.split(":", 1) for line in f if ":" in line)
-        except FileNotFoundError:
-            continue
+            status = thread_status(pid, tid)
+        except OSError:
+            continue  # a thread that ended between the listing and the read
         if status["Name"].strip() == "rfgend-control":
             return status["Cpus_allowed_list"].strip()
     return None
