@@ -37,6 +37,85 @@ struct COBSTests {
         }
     }
 
+    /// Bytes mostly from those the decoder treats apart (0x00 ends a frame, 0x01 is a zero in the
+    /// data, 0xFF a block with no zero after it) and runs of them, as telemetry's small integers
+    /// make: uniform bytes would almost never hold a run of zeros.
+    static func awkward(_ choices: [Int]) -> [UInt8] {
+        choices.map { choice in
+            switch choice % 8 {
+            case 0, 1: 0x00
+            case 2, 3: 0x01
+            case 4: 0xFF
+            case 5: 0x02
+            default: UInt8(truncatingIfNeeded: choice / 8)
+            }
+        }
+    }
+
+    @Test("Bytes full of zeros round-trip: runs of zeros and long blocks, whole and in pieces")
+    func zeroRunsRoundTrip() async {
+        await propertyCheck(input: Gen<Int>.value(in: 0...2047).array(of: 0...600), Gen<Int>.value(in: 1...40)) {
+            choices,
+            piece in
+            let bytes = Self.awkward(choices)
+            var encoded: [UInt8] = []
+            COBS.encode(bytes, into: &encoded)
+            var decoded: [UInt8] = []
+            #expect(COBS.decode(encoded, into: &decoded))
+            #expect(decoded == bytes)
+
+            var decoding = COBS.Decoding()
+            var output = [UInt8](repeating: 0xAA, count: encoded.count)
+            var count = 0
+            var index = 0
+            output.withUnsafeMutableBufferPointer { output in
+                encoded.withUnsafeBufferPointer { input in
+                    while index < input.count {
+                        let piece = UnsafeBufferPointer(rebasing: input[index..<min(input.count, index + piece)])
+                        let consumed = decoding.decode(piece, into: output, count: &count)
+                        #expect(consumed == piece.count)
+                        index += piece.count
+                    }
+                }
+            }
+            #expect(decoding.isComplete)
+            #expect(Array(output[..<count]) == bytes)
+        }
+    }
+
+    @Test("Any bytes decode alike whole, in pieces and byte by byte: the same output, stop and state")
+    func piecesEqualWhole() async {
+        await propertyCheck(input: Gen<Int>.value(in: 0...2047).array(of: 0...300), Gen<Int>.value(in: 1...40)) {
+            choices,
+            piece in
+            let encoded = Self.awkward(choices)
+            // Decodes `encoded` in pieces of `size` up to the first delimiter, as the frame
+            // decoder does: what it wrote, where it stopped and whether it ended on a block.
+            func decode(size: Int) -> ([UInt8], Int, Bool) {
+                var decoding = COBS.Decoding()
+                var output = [UInt8](repeating: 0xAA, count: encoded.count)
+                var count = 0
+                var index = 0
+                output.withUnsafeMutableBufferPointer { output in
+                    encoded.withUnsafeBufferPointer { input in
+                        while index < input.count {
+                            let piece = UnsafeBufferPointer(rebasing: input[index..<min(input.count, index + size)])
+                            let consumed = decoding.decode(piece, into: output, count: &count)
+                            index += consumed
+                            if consumed < piece.count { break }
+                        }
+                    }
+                }
+                return (Array(output[..<count]), index, decoding.isComplete)
+            }
+            let whole = decode(size: max(1, encoded.count))
+            #expect(decode(size: 1) == whole)
+            #expect(decode(size: piece) == whole)
+            // It stops at the first delimiter, and every byte before it is consumed.
+            #expect(whole.1 == (encoded.firstIndex(of: 0) ?? encoded.count))
+        }
+    }
+
     @Test("A code byte that runs past the end, or a zero inside, is invalid")
     func invalid() {
         var out: [UInt8] = []
