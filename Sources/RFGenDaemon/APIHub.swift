@@ -961,6 +961,7 @@ final class APIHub: @unchecked Sendable {
 
     private func status(for client: Client) -> StatusResult {
         let status = shared.status.withLock { $0 }
+        let lateness = shared.metrics.latenessMicroseconds()
         let (total, second) = shared.link.withLock { ($0.statistics, $0.lastSecond) }
         let t = status.telemetry
         let readings = t.map { t in
@@ -1029,9 +1030,9 @@ final class APIHub: @unchecked Sendable {
                 tickHz: status.tickRateHz,
                 ticks: status.ticks,
                 overruns: status.overruns,
-                lateP50Us: status.latenessP50Microseconds,
-                lateP99Us: status.latenessP99Microseconds,
-                lateP999Us: status.latenessP999Microseconds,
+                lateP50Us: lateness.p50,
+                lateP99Us: lateness.p99,
+                lateP999Us: lateness.p999,
                 lateMaxUs: status.worstLatenessMicroseconds
             ),
             lease: lease(for: client),

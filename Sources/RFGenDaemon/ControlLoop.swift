@@ -1,4 +1,3 @@
-import Histogram
 import RFGenAPI
 import RFGenCore
 import RFGenProtocol
@@ -7,8 +6,7 @@ import RFGenSystem
 
 /// The control thread: wakes at absolute deadlines (no drift), steps the daemon's machine
 /// (`MachineHost`) and keeps its own timing. It decides nothing: what to do is the machine's.
-final class ControlLoop: @unchecked Sendable {
-    // @unchecked: `lateness` is touched only by the control thread after `start`.
+final class ControlLoop: Sendable {
     private let shared: Shared
     private let tickMicroseconds: Int64
     private let host: MachineHost
@@ -16,8 +14,6 @@ final class ControlLoop: @unchecked Sendable {
     /// The one CPU this thread runs on, or nil (`ControlCPU`).
     private let cpu: Int?
     private let log: @Sendable (String) -> Void
-    /// Lateness of each wake-up, microseconds, up to 10 s.
-    private var lateness = Histogram<UInt64>(highestTrackableValue: 10_000_000)
 
     private let stallAfterMicroseconds: Int64?
     /// Keeps each tick just after the generator's telemetry arrives.
@@ -67,7 +63,6 @@ final class ControlLoop: @unchecked Sendable {
             }
             let late = now - deadline
             worst = max(worst, late)
-            _ = lateness.record(UInt64(max(0, late)))
             // Counted for the status and the metrics; whether the loop is stalled is the core's
             // judgement, in time (`InterlockLimits.controlLoopStallMicroseconds`).
             let overran = late > tickMicroseconds
@@ -75,18 +70,10 @@ final class ControlLoop: @unchecked Sendable {
             ticks += 1
             shared.metrics.tick(overran: overran)
 
+            // The tick's telemetry event carries its lateness; the percentiles are kept from
+            // those, off this thread (`DaemonMetrics.latenessMicroseconds`).
             let snapshot = host.tick(lateMicroseconds: late)
-            // Percentiles cost a walk of the histogram: once a second is enough for the API.
-            let percentiles =
-                ticks % UInt64(max(1, 1_000_000 / tickMicroseconds)) == 1
-                ? (lateness.valueAtPercentile(50), lateness.valueAtPercentile(99), lateness.valueAtPercentile(99.9))
-                : nil
             shared.status.withLock { status in
-                if let percentiles {
-                    status.latenessP50Microseconds = Int64(percentiles.0)
-                    status.latenessP99Microseconds = Int64(percentiles.1)
-                    status.latenessP999Microseconds = Int64(percentiles.2)
-                }
                 status.overruns = overruns
                 status.worstLatenessMicroseconds = worst
                 status.ticks = ticks

@@ -74,9 +74,6 @@ public struct DaemonStatus: Sendable {
     /// Control ticks that missed their deadline, in all and the worst lateness, microseconds.
     public var overruns: UInt64 = 0
     public var worstLatenessMicroseconds: Int64 = 0
-    public var latenessP50Microseconds: Int64 = 0
-    public var latenessP99Microseconds: Int64 = 0
-    public var latenessP999Microseconds: Int64 = 0
     public var ticks: UInt64 = 0
     public var tickRateHz = 0
 

@@ -61,7 +61,7 @@ struct MetricsProcessTests {
     }
 
     @Test(
-        "Prometheus scrapes the exporter during a lesion: the loop's lateness histogram, RF on, the phase; then RF off",
+        "Prometheus scrapes the exporter during a lesion: the loop's lateness histogram and status's percentiles, RF on, the phase; then RF off",
         P.needsSimulator("nothing beyond a generator that holds a lesion")
     )
     func scrapedDuringALesion() throws {
@@ -97,6 +97,18 @@ struct MetricsProcessTests {
             ) == ticks,
             "the +Inf bucket holds every tick"
         )
+        // The status' lateness percentiles are kept from the same events, on the event loop
+        // (not on the control thread): filled, in order, and none past the worst tick.
+        func loop(_ status: [String: Any]) -> [String: Int] {
+            (status["loop"] as? [String: Any] ?? [:]).compactMapValues { $0 as? Int }
+        }
+        let timing = P.status(pair.api) { loop($0)["late_p99_us", default: 0] > 0 }.map(loop) ?? [:]
+        let (p50, p99, p999, worst) = (
+            timing["late_p50_us", default: -1], timing["late_p99_us", default: 0],
+            timing["late_p999_us", default: -1], timing["late_max_us", default: -1]
+        )
+        #expect(p99 > 0, "no lateness percentiles in the status: \(timing)")
+        #expect(0 <= p50 && p50 <= p99 && p99 <= p999 && p999 <= worst, "\(timing)")
         #expect(Self.value(during, "rfgen_rf_on") == 1, "RF on during the lesion")
         #expect(Self.value(during, "rfgen_link_up") == 1)
         let phases = ["impedance_check", "ramp", "hold"].compactMap {
