@@ -52,6 +52,30 @@ struct COBSTests {
         }
     }
 
+    /// Decodes `encoded` with `COBS.Decoding` in pieces of `size` up to the first delimiter, as
+    /// the frame decoder does: what it wrote, how many bytes it consumed, and whether it ended on
+    /// a block boundary.
+    static func decode(
+        _ encoded: [UInt8],
+        inPiecesOf size: Int
+    ) -> (output: [UInt8], consumed: Int, complete: Bool) {
+        var decoding = COBS.Decoding()
+        var output = [UInt8](repeating: 0xAA, count: encoded.count)
+        var count = 0
+        var index = 0
+        output.withUnsafeMutableBufferPointer { output in
+            encoded.withUnsafeBufferPointer { input in
+                while index < input.count {
+                    let piece = UnsafeBufferPointer(rebasing: input[index..<min(input.count, index + size)])
+                    let consumed = decoding.decode(piece, into: output, count: &count)
+                    index += consumed
+                    if consumed < piece.count { break }
+                }
+            }
+        }
+        return (Array(output[..<count]), index, decoding.isComplete)
+    }
+
     @Test("Bytes full of zeros round-trip: runs of zeros and long blocks, whole and in pieces")
     func zeroRunsRoundTrip() async {
         await propertyCheck(input: Gen<Int>.value(in: 0...2047).array(of: 0...600), Gen<Int>.value(in: 1...40)) {
@@ -64,22 +88,10 @@ struct COBSTests {
             #expect(COBS.decode(encoded, into: &decoded))
             #expect(decoded == bytes)
 
-            var decoding = COBS.Decoding()
-            var output = [UInt8](repeating: 0xAA, count: encoded.count)
-            var count = 0
-            var index = 0
-            output.withUnsafeMutableBufferPointer { output in
-                encoded.withUnsafeBufferPointer { input in
-                    while index < input.count {
-                        let piece = UnsafeBufferPointer(rebasing: input[index..<min(input.count, index + piece)])
-                        let consumed = decoding.decode(piece, into: output, count: &count)
-                        #expect(consumed == piece.count)
-                        index += piece.count
-                    }
-                }
-            }
-            #expect(decoding.isComplete)
-            #expect(Array(output[..<count]) == bytes)
+            let pieces = Self.decode(encoded, inPiecesOf: piece)
+            #expect(pieces.consumed == encoded.count)
+            #expect(pieces.complete)
+            #expect(pieces.output == bytes)
         }
     }
 
@@ -89,30 +101,11 @@ struct COBSTests {
             choices,
             piece in
             let encoded = Self.awkward(choices)
-            // Decodes `encoded` in pieces of `size` up to the first delimiter, as the frame
-            // decoder does: what it wrote, where it stopped and whether it ended on a block.
-            func decode(size: Int) -> ([UInt8], Int, Bool) {
-                var decoding = COBS.Decoding()
-                var output = [UInt8](repeating: 0xAA, count: encoded.count)
-                var count = 0
-                var index = 0
-                output.withUnsafeMutableBufferPointer { output in
-                    encoded.withUnsafeBufferPointer { input in
-                        while index < input.count {
-                            let piece = UnsafeBufferPointer(rebasing: input[index..<min(input.count, index + size)])
-                            let consumed = decoding.decode(piece, into: output, count: &count)
-                            index += consumed
-                            if consumed < piece.count { break }
-                        }
-                    }
-                }
-                return (Array(output[..<count]), index, decoding.isComplete)
-            }
-            let whole = decode(size: max(1, encoded.count))
-            #expect(decode(size: 1) == whole)
-            #expect(decode(size: piece) == whole)
+            let whole = Self.decode(encoded, inPiecesOf: max(1, encoded.count))
+            #expect(Self.decode(encoded, inPiecesOf: 1) == whole)
+            #expect(Self.decode(encoded, inPiecesOf: piece) == whole)
             // It stops at the first delimiter, and every byte before it is consumed.
-            #expect(whole.1 == (encoded.firstIndex(of: 0) ?? encoded.count))
+            #expect(whole.consumed == (encoded.firstIndex(of: 0) ?? encoded.count))
         }
     }
 
