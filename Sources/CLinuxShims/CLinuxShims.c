@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <sys/eventfd.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <time.h>
 
 int rfgen_termination_signalfd(void) {
@@ -40,6 +41,46 @@ int rfgen_poll_microseconds(struct pollfd *fds, unsigned long count, long long m
         .tv_nsec = (long)(microseconds % 1000000) * 1000,
     };
     return ppoll(fds, (nfds_t)count, &timeout, NULL);
+}
+
+int rfgen_epoll_create(void) {
+    return epoll_create1(EPOLL_CLOEXEC);
+}
+
+int rfgen_epoll_watch(int epfd, int fd, int edge) {
+    struct epoll_event event = { .events = EPOLLIN | (edge ? EPOLLET : 0), .data.fd = fd };
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event);
+}
+
+int rfgen_epoll_unwatch(int epfd, int fd) {
+    struct epoll_event unused = { 0 };
+    return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &unused);
+}
+
+int rfgen_epoll_wait_microseconds(int epfd, int *fds, int *readiness, int capacity, long long microseconds) {
+    enum { most = 8 };
+    struct epoll_event ready[most];
+    int count = capacity < most ? capacity : most;
+    int result;
+    if (microseconds < 0) {
+        result = epoll_wait(epfd, ready, count, -1);
+    } else {
+        struct timespec timeout = {
+            .tv_sec = (time_t)(microseconds / 1000000),
+            .tv_nsec = (long)(microseconds % 1000000) * 1000,
+        };
+        result = epoll_pwait2(epfd, ready, count, &timeout, NULL);
+        if (result < 0 && errno == ENOSYS) {
+            long long milliseconds = (microseconds + 999) / 1000;
+            result = epoll_wait(epfd, ready, count, milliseconds > 2147483647LL ? 2147483647 : (int)milliseconds);
+        }
+    }
+    for (int i = 0; i < result; i++) {
+        fds[i] = ready[i].data.fd;
+        readiness[i] = ((ready[i].events & EPOLLIN) ? RFGEN_EPOLL_READABLE : 0)
+            | ((ready[i].events & (EPOLLHUP | EPOLLERR)) ? RFGEN_EPOLL_HANGUP : 0);
+    }
+    return result;
 }
 
 void rfgen_set_thread_name(const char *name) {

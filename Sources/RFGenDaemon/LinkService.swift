@@ -37,6 +37,8 @@ final class LinkService: @unchecked Sendable {
     private var port: FileDescriptor?
     private var nextOpenAttempt: Int64 = 0
     private var lastFailure: String?
+    /// What the thread waits on: the port, edge-triggered (`Epoll` says why), and the line's wake.
+    private let waiter: Epoll
     /// The longest the thread sleeps when the link has no timer due sooner (it wakes for the
     /// link's retries and keepalives when they fall due): bounds how late a stop is noticed.
     static let pollMilliseconds: Int64 = 50
@@ -61,6 +63,13 @@ final class LinkService: @unchecked Sendable {
         self.shared = shared
         self.log = log
         self.line = line
+        // As for the line's eventfd: without it the daemon cannot wait for its generator.
+        do {
+            waiter = try Epoll()
+            try waiter.watch(line.wake.descriptor, edgeTriggered: false)
+        } catch {
+            preconditionFailure("epoll failed: the daemon cannot wait for its generator: \(error)")
+        }
     }
 
     func run() {
@@ -91,27 +100,25 @@ final class LinkService: @unchecked Sendable {
             // keepalive) falls due, or when the line asks (a failed write, a command whose retry
             // is timed here); not on a fixed beat, which cost 200 wake-ups a second, nor for each
             // set point, which the control thread writes itself.
-            var fds = [
-                pollfd(fd: port.rawValue, events: Int16(POLLIN), revents: 0),
-                pollfd(fd: line.wake.descriptor, events: Int16(POLLIN), revents: 0),
-            ]
             let nextDeadline = line.withState { $0.engine.nextDeadline }
             let wait = min(max(0, (nextDeadline ?? .max) - now), Self.pollMilliseconds * 1000)
-            _ = rfgen_poll_microseconds(&fds, 2, wait)
-            if fds[1].revents & Int16(POLLIN) != 0 { line.wake.clear() }
-            let pfd = fds[0]
+            var arrived = false
+            var hungUp = false
+            waiter.wait(microseconds: wait) { ready in
+                if ready.descriptor == port.rawValue {
+                    arrived = arrived || ready.readable
+                    hungUp = hungUp || ready.hungUp
+                } else if ready.descriptor == line.wake.descriptor {
+                    line.wake.clear()
+                }
+            }
             let time = MonotonicClock.microseconds()
-            if pfd.revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 {
+            if hungUp {
                 lost("the device hung up")
                 continue
             }
-            if pfd.revents & Int16(POLLIN) != 0 {
-                let count = (try? buffer.withUnsafeMutableBytes { try port.read(into: $0) }) ?? -1
-                if count <= 0 {
-                    lost("read failed")
-                    continue
-                }
-                line.withState { $0.engine.receive(buffer[0..<count], now: time) }
+            if arrived {
+                guard readAll(from: port, into: &buffer, now: time) else { continue }
                 checkArrival(now: time)
             }
             exchange(now: time)
@@ -123,7 +130,32 @@ final class LinkService: @unchecked Sendable {
                 GeneratorLine.write(&state)
                 state.port = nil
             }
+            waiter.unwatch(port.rawValue)
             try? port.close()
+        }
+    }
+
+    /// Reads all the input waiting on the port into the engine: the port is watched
+    /// edge-triggered, so what is left unread would wait for the next frame. False when the port
+    /// failed (and the link was dropped).
+    private func readAll(from port: FileDescriptor, into buffer: inout [UInt8], now: Int64) -> Bool {
+        while true {
+            let count: Int
+            do {
+                count = try buffer.withUnsafeMutableBytes { try port.read(into: $0) }
+            } catch Errno.wouldBlock {
+                return true
+            } catch {
+                lost("read failed: \(error)")
+                return false
+            }
+            guard count > 0 else {
+                lost("read failed: end of file")
+                return false
+            }
+            line.withState { $0.engine.receive(buffer[0..<count], now: now) }
+            // A short read took everything there was; a full one may have left more.
+            if count < buffer.count { return true }
         }
     }
 
@@ -192,6 +224,12 @@ final class LinkService: @unchecked Sendable {
             let path = try resolve()
             device = path
             let opened = try Terminal.openSerialPort(path, baud: baud)
+            do {
+                try waiter.watch(opened.rawValue, edgeTriggered: true)
+            } catch {
+                try? opened.close()
+                throw error
+            }
             port = opened
             line.withState { state in
                 state.port = opened
@@ -241,6 +279,7 @@ final class LinkService: @unchecked Sendable {
             state.port = nil
             state.engine.closed()
         }
+        if let port { waiter.unwatch(port.rawValue) }
         try? port?.close()
         port = nil
         nextOpenAttempt = MonotonicClock.microseconds() + retryAfter

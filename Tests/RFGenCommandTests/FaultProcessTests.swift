@@ -148,6 +148,9 @@ struct FaultProcessTests {
         defer { pair.stop() }
         #expect(P.reaches(pair.api, P.ready), "the daemon never became ready for a start")
         for _ in 0..<5 { #expect(P.ask(pair.control, "garbage 400") == "ok") }
+        // More at once than one read of the link thread takes (4 KiB) and than the tty holds:
+        // it is woken by arrivals (edge-triggered), and none of the burst may leave it waiting.
+        #expect(P.ask(pair.control, "garbage 20000") == "ok")
         #expect(P.ask(pair.control, "biterrors 0.002") == "ok")
         // Bit errors until the daemon has counted some: the count, not a time, ends the burst.
         let counted = P.status(pair.api) { status in

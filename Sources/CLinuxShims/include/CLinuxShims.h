@@ -39,4 +39,26 @@ struct pollfd;
 /// timeout waits without end. Returns what ppoll returns, with errno set.
 int rfgen_poll_microseconds(struct pollfd *fds, unsigned long count, long long microseconds);
 
+/// A close-on-exec epoll instance (epoll_create1), or -1 with errno set. The epoll calls stay on
+/// this side, with the readiness said in the bits below: `struct epoll_event` is packed on x86-64,
+/// which Swift does not import faithfully.
+int rfgen_epoll_create(void);
+
+/// Watches `fd` for input: edge-triggered when `edge` is non-zero (reported once for each arrival
+/// of data, however much is left unread), level-triggered otherwise. Hang-ups and errors are
+/// always reported. Returns 0 or -1 with errno set.
+int rfgen_epoll_watch(int epfd, int fd, int edge);
+
+/// Stops watching `fd`. Returns 0 or -1 with errno set.
+int rfgen_epoll_unwatch(int epfd, int fd);
+
+/// Readiness bits of rfgen_epoll_wait_microseconds.
+enum { RFGEN_EPOLL_READABLE = 1, RFGEN_EPOLL_HANGUP = 2 };
+
+/// Waits on an epoll instance for at most `microseconds` (negative: without end): epoll_pwait2,
+/// or epoll_wait with the timeout rounded up to a millisecond where the kernel lacks it (before
+/// 5.11). Writes each ready descriptor and its readiness (RFGEN_EPOLL_ bits) to `fds` and
+/// `readiness`, at most `capacity` (and 8) of them, and returns how many, or -1 with errno set.
+int rfgen_epoll_wait_microseconds(int epfd, int *fds, int *readiness, int capacity, long long microseconds);
+
 #endif
