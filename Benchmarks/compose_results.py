@@ -178,14 +178,17 @@ def summary(inprocess, dst_line, process):
         floor = resources.get("cpu_floor") or {}
         wakeups = sum(t["wakeups_per_second"] for t in resources["threads"])
         cpu_floor = floor.get("cpu_percent")
-        # Issue 19: at most 1 % of a core, or the floor its wake-ups cost on this machine.
+        # Issue 19: at most 1 % of a core, or the floor the design's wake-ups and system calls
+        # cost on this machine with none of the daemon's work (design_floor.c).
         rows.append((
             "rfgend holding a lesion at 100 Hz, one client: CPU",
             f"{resources['cpu_percent']} % of a core, {wakeups} wake-ups a second",
             verdict(resources["cpu_percent"] <= 1.0, "≤ 1 %") if not cpu_floor or cpu_floor < 1.0 else
-            f"floor: the same wake-ups doing nothing take {cpu_floor} % here ({floor['us_per_wakeup']} µs each); "
+            f"floor: the design's wake-ups and system calls with nothing between take {cpu_floor} % here "
+            f"({floor['us_per_wakeup']} µs a wake-up); "
             f"above it: {resources['cpu_percent'] - cpu_floor:.2f} %",
-            "schedstat, per thread in the resources table"))
+            "schedstat, per thread in the resources table"
+            + (f"; the design's floor here (design_floor.c) {cpu_floor} %" if cpu_floor else "")))
         memory_floor = resources.get("memory_floor_mib")
         rss = resources["rss_mib"]
         peak = resources["peak_rss_mib"]

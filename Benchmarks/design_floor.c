@@ -13,8 +13,8 @@
  *   event loop  waits on the eventfd (epoll) and writes a telemetry event's line (300 bytes) to the
  *               one subscribed client's Unix socket
  *
- * The line is a pseudo-terminal in raw mode, as rfgen-sim's. Beside them, not counted, as the
- * bench's rfgen-sim and client are not: a generator that writes a 54-byte telemetry frame at
+ * The line is a pseudo-terminal in raw mode, as rfgen-sim's. Beside them, in a second process and
+ * not counted, as the bench's rfgen-sim and client are not: a generator that writes a 54-byte telemetry frame at
  * TELEMETRY_HZ and answers each 15-byte set point with a 12-byte ACK, and a client that reads its
  * socket. Priorities are rfgend's and rfgen-sim's (SCHED_FIFO 80, 79 and 70; the event loop at
  * normal priority) where the system grants them.
@@ -30,6 +30,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -213,9 +215,21 @@ int main(int argc, char **argv) {
 
     clock_gettime(CLOCK_MONOTONIC, &origin);
     add_ns(&origin, 10000000L);
-    pthread_t threads[5];
-    void *(*bodies[5])(void *) = {control, link_thread, event_loop, generator, subscriber};
-    for (int i = 0; i < 5; i++)
+    /* The generator and the client in a process of their own, as rfgen-sim and the client are:
+     * a switch to another process costs more than one within it (its address space). */
+    pid_t child = fork();
+    if (child < 0) fail("fork");
+    if (child == 0) {
+        pthread_t others[2];
+        if (pthread_create(&others[0], NULL, generator, NULL) != 0 || pthread_create(&others[1], NULL, subscriber, NULL) != 0)
+            fail("start the generator");
+        pthread_join(others[1], NULL); /* until the parent closes the socket; then the parent ends this */
+        pthread_join(others[0], NULL);
+        return 0;
+    }
+    pthread_t threads[counted];
+    void *(*bodies[counted])(void *) = {control, link_thread, event_loop};
+    for (int i = 0; i < counted; i++)
         if (pthread_create(&threads[i], NULL, bodies[i], NULL) != 0) fail("start a thread");
 
     struct timespec pause = {.tv_sec = warm_up_ms / 1000, .tv_nsec = (warm_up_ms % 1000) * 1000000L};
@@ -233,10 +247,9 @@ int main(int argc, char **argv) {
     double window = (double)(end.tv_sec - start.tv_sec) + (double)(end.tv_nsec - start.tv_nsec) / 1e9;
 
     atomic_store(&stopping, 1);
-    for (int i = 0; i < 3; i++) pthread_join(threads[i], NULL);
-    shutdown(client[0], SHUT_RDWR);
-    pthread_join(threads[4], NULL);
-    pthread_join(threads[3], NULL);
+    for (int i = 0; i < counted; i++) pthread_join(threads[i], NULL);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
 
     unsigned long long total = 0;
     long wakeups = 0;

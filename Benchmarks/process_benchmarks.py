@@ -39,7 +39,8 @@ CYCLICTEST_BUCKETS = 10000  # histogram buckets, µs; later samples count as ove
 CYCLICTEST_TIMEOUT_S = 60  # beyond its run's own length, for cyclictest to finish
 TRIALS_PER_RIG = 5  # faults timed before the daemon and simulator are restarted (see reaction_run)
 ATTEMPTS = 3  # tries of a run whose lesion faulted or whose wait timed out, before it is reported failed
-FLOOR_SECONDS = 10  # how long the wake-up floor runs
+FLOOR_SECONDS = 10  # how long the design floor runs
+TELEMETRY_HZ = 100  # the generator's telemetry rate: rfgend's default, which its CONFIGURE asks for
 FIFO_PRIORITY = 80
 SIMULATOR_PRIORITY = 70  # SCHED_FIFO, as root (see Rig)  # the daemon's default SCHED_FIFO priority, and cyclictest's here
 
@@ -558,14 +559,15 @@ def reaction_run(bin_dir, hz, trials):
             "min": values[0], "faults": causes}
 
 
-def wakeup_floor(floor_bin, threads):
-    """The CPU the daemon's wake-ups alone cost on this machine: Benchmarks/wakeup_floor.c with a
-    thread per daemon thread that woke at least once a second, at that thread's rate."""
-    rates = [str(t["wakeups_per_second"]) for t in threads if t["wakeups_per_second"] >= 1]
-    if not floor_bin or not rates:
+def design_floor(floor_bin, hz):
+    """The CPU rfgend's design costs on this machine before any of its own work:
+    Benchmarks/design_floor.c, three threads making the daemon's wake-ups and system calls at its
+    rates (the tick's set point and event, each telemetry frame and ACK read, each event's line
+    written to a client) with nothing between, beside a generator and a client as the run's."""
+    if not floor_bin:
         return None
-    output = subprocess.run([floor_bin, str(FLOOR_SECONDS), *rates], capture_output=True, text=True,
-                            check=True).stdout
+    output = subprocess.run([floor_bin, str(FLOOR_SECONDS), str(hz), str(TELEMETRY_HZ)], capture_output=True,
+                            text=True, check=True).stdout
     return json.loads(output)
 
 
@@ -591,7 +593,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=20, help="length of each lateness run")
     parser.add_argument("--trials", type=int, default=100, help="faults timed for fault-to-RF-off")
     parser.add_argument("--json", required=True, help="file for the figures, written after every run")
-    parser.add_argument("--floor", help="the compiled wakeup_floor.c, for the CPU floor of the resources")
+    parser.add_argument("--floor", help="the compiled design_floor.c, for the CPU floor of the resources")
     parser.add_argument("--only", action="append", choices=["lateness", "subscribers", "reaction"],
                         help="run only this part (repeatable); the README's table needs all three")
     parser.add_argument("--no-steady-memory", dest="steady_memory", action="store_false",
@@ -667,7 +669,7 @@ def lateness_part(args, priority, results):
 
 def resources_part(args, run, results):
     """The idle 100 Hz run's CPU and memory, each beside its floor on this machine."""
-    floor = wakeup_floor(args.floor, run["threads"])
+    floor = design_floor(args.floor, run["hz"])
     memory = memory_floor(args.bin)
     results["resources"] = {"cpu_percent": run["cpu_percent"], "threads": run["threads"],
                             "rss_mib": run["rss_mib"], "peak_rss_mib": run["peak_rss_mib"],
@@ -690,8 +692,12 @@ def resources_part(args, run, results):
               f"| {thread.get('page_faults_per_second', '')} |")
     print(f"| all | {run['cpu_percent']} | {wakeups} | {faults} |")
     if floor:
-        print(f"\nThe floor: threads that wake as often and do nothing else (Benchmarks/wakeup_floor.c) take "
-              f"{floor['cpu_percent']} % of a core on this machine, {floor['us_per_wakeup']} µs a wake-up.")
+        each = ", ".join(f"{t['name']} {t['cpu_percent']} % ({t['wakeups_per_second']} wake-ups a second)"
+                         for t in floor["threads"])
+        print(f"\nThe floor: the design's wake-ups and system calls with nothing between (Benchmarks/design_floor.c: "
+              f"the tick's set point and event, each telemetry frame and ACK read, each event's line written to the "
+              f"client) take {floor['cpu_percent']} % of a core on this machine, {floor['us_per_wakeup']} µs a "
+              f"wake-up: {each}.")
     window = run.get("window_memory")
     if window:
         print(f"\nMemory is read once the daemon had issued as many events as its replay buffer keeps "
