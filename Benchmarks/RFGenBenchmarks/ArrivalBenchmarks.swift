@@ -32,6 +32,26 @@ func arrivalBenchmarks() {
     let now = normal.telemetryReceivedAt
     let wall = WallInstant(microsecondsSinceEpoch: now.microseconds)
 
+    // The control thread's decision at each tick of the hold: the machine's own work, without
+    // the clock, the locks and the writes around it (`MachineHost.tick`).
+    Benchmark(
+        "Machine tick: a tick in the hold",
+        configuration: .init(metrics: metrics, timeUnits: .microseconds, maxDuration: budget(seconds: 5))
+    ) { benchmark in
+        let input = TickInput(
+            now: MonotonicInstant(microseconds: now.microseconds + 1000),
+            wall: WallInstant(microsecondsSinceEpoch: now.microseconds + 1000),
+            link: normal,
+            linkState: .ready
+        )
+        for _ in benchmark.scaledIterations {
+            var copy = machine
+            let out = copy.tick(input)
+            precondition(copy.core.phase == .hold && out.generator.count == 1, "\(out.actions)")
+            blackHole(out)
+        }
+    }
+
     for (name, link, trips) in [("a frame in the hold", normal, false), ("a frame over the cap: RF_OFF", hot, true)] {
         Benchmark(
             "Arrival check: \(name)",
