@@ -57,7 +57,7 @@ int rfgen_epoll_unwatch(int epfd, int fd) {
     return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &unused);
 }
 
-int rfgen_epoll_wait_microseconds(int epfd, int *fds, int *readiness, int capacity, long long microseconds) {
+int rfgen_epoll_wait_microseconds(int epfd, int *fds, int *readiness, int capacity, long long microseconds, int *precise) {
     enum { most = 8 };
     struct epoll_event ready[most];
     int count = capacity < most ? capacity : most;
@@ -69,8 +69,15 @@ int rfgen_epoll_wait_microseconds(int epfd, int *fds, int *readiness, int capaci
             .tv_sec = (time_t)(microseconds / 1000000),
             .tv_nsec = (long)(microseconds % 1000000) * 1000,
         };
-        result = epoll_pwait2(epfd, ready, count, &timeout, NULL);
-        if (result < 0 && errno == ENOSYS) {
+        result = -1;
+        if (*precise) {
+            result = epoll_pwait2(epfd, ready, count, &timeout, NULL);
+            // ENOSYS: a kernel before 5.11. EPERM: a system call filter that predates it (systemd's
+            // @system-service before v248, with SystemCallErrorNumber=EPERM). Either way it will
+            // never work: remembered, or a waiting thread would spin on the error.
+            if (result < 0 && (errno == ENOSYS || errno == EPERM)) *precise = 0;
+        }
+        if (!*precise) {
             long long milliseconds = (microseconds + 999) / 1000;
             result = epoll_wait(epfd, ready, count, milliseconds > 2147483647LL ? 2147483647 : (int)milliseconds);
         }

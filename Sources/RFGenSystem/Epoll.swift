@@ -34,7 +34,13 @@ public final class Epoll {
     private var fds = [Int32](repeating: -1, count: capacity)
     private var readiness = [Int32](repeating: 0, count: capacity)
 
-    public init() throws {
+    /// Whether waits time out to the microsecond (epoll_pwait2); cleared for good where the
+    /// kernel lacks it or a system call filter refuses it, and the waits round up to a millisecond.
+    public private(set) var preciseTimeouts: Bool
+
+    /// - Parameter preciseTimeouts: false to wait as where epoll_pwait2 is refused (the tests').
+    public init(preciseTimeouts: Bool = true) throws {
+        self.preciseTimeouts = preciseTimeouts
         descriptor = rfgen_epoll_create()
         guard descriptor >= 0 else { throw Errno(rawValue: errno) }
     }
@@ -54,6 +60,7 @@ public final class Epoll {
     /// Waits up to `microseconds` (negative: without end) and hands each ready descriptor to
     /// `body`: none at the timeout or on a signal. Nothing is allocated: it runs at every frame.
     public func wait(microseconds: Int64, _ body: (Ready) -> Void) {
+        var precise: Int32 = preciseTimeouts ? 1 : 0
         let count = fds.withUnsafeMutableBufferPointer { fds in
             readiness.withUnsafeMutableBufferPointer { readiness in
                 rfgen_epoll_wait_microseconds(
@@ -61,10 +68,12 @@ public final class Epoll {
                     fds.baseAddress,
                     readiness.baseAddress,
                     Int32(Self.capacity),
-                    microseconds
+                    microseconds,
+                    &precise
                 )
             }
         }
+        preciseTimeouts = precise != 0
         for index in 0..<max(0, Int(count)) {
             body(
                 Ready(

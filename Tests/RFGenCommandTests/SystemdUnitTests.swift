@@ -48,6 +48,56 @@ struct SystemdUnitTests {
         #expect(result.status == 0 && result.output.isEmpty, "\(unit):\n\(result.output)")
     }
 
+    /// The system calls a set of `SystemCallFilter=` entries names, with systemd's groups expanded
+    /// by its own table (`systemd-analyze syscall-filter`).
+    static func expand(_ entries: [Substring]) throws -> Set<String> {
+        var calls = Set<String>()
+        var groups = Set<String>()
+        var pending = entries.map(String.init)
+        while let entry = pending.popLast() {
+            guard entry.hasPrefix("@") else {
+                calls.insert(entry)
+                continue
+            }
+            guard groups.insert(entry).inserted else { continue }
+            let listed = try runProcess(analyze, ["syscall-filter", entry])
+            #expect(listed.status == 0, "\(entry): \(listed.errors)")
+            pending += listed.output.split(separator: "\n").dropFirst()
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        }
+        return calls
+    }
+
+    @Test(
+        "The daemon's units let it make the calls its threads wait with: epoll_pwait2 among them",
+        .enabled(if: FileManager.default.isExecutableFile(atPath: analyze), "systemd-analyze is not installed"),
+        arguments: ["rfgend.service", "rfgend@.service"]
+    )
+    func systemCallFilter(unit: String) throws {
+        let text = try String(contentsOf: Self.folder.appendingPathComponent(unit), encoding: .utf8)
+        var allowed = Set<String>()
+        var denied = Set<String>()
+        for line in text.split(separator: "\n") where line.hasPrefix("SystemCallFilter=") {
+            let value = line.dropFirst("SystemCallFilter=".count)
+            if value.hasPrefix("~") {
+                denied.formUnion(try Self.expand(value.dropFirst().split(separator: " ")))
+            } else {
+                allowed.formUnion(try Self.expand(value.split(separator: " ")))
+            }
+        }
+        // The link thread's wait (Epoll), the wake-ups of the line and of the event bus
+        // (eventfd), the control thread's sleep. A filter that refused epoll_pwait2 would cost
+        // the link thread its microsecond timeouts (it falls back to epoll_wait), not its frames;
+        // one that refused the rest would stop the daemon.
+        let calls = [
+            "epoll_create1", "epoll_ctl", "epoll_pwait2", "epoll_wait", "eventfd2", "ppoll", "clock_nanosleep",
+        ]
+        for call in calls {
+            #expect(allowed.contains(call) && !denied.contains(call), "\(unit) refuses \(call)")
+        }
+    }
+
     @Test(
         "systemd-analyze security rates the services' exposure at 2.0 or lower",
         .enabled(if: FileManager.default.isExecutableFile(atPath: analyze), "systemd-analyze is not installed"),

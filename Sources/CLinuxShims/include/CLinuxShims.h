@@ -55,10 +55,12 @@ int rfgen_epoll_unwatch(int epfd, int fd);
 /// Readiness bits of rfgen_epoll_wait_microseconds.
 enum { RFGEN_EPOLL_READABLE = 1, RFGEN_EPOLL_HANGUP = 2 };
 
-/// Waits on an epoll instance for at most `microseconds` (negative: without end): epoll_pwait2,
-/// or epoll_wait with the timeout rounded up to a millisecond where the kernel lacks it (before
-/// 5.11). Writes each ready descriptor and its readiness (RFGEN_EPOLL_ bits) to `fds` and
-/// `readiness`, at most `capacity` (and 8) of them, and returns how many, or -1 with errno set.
-int rfgen_epoll_wait_microseconds(int epfd, int *fds, int *readiness, int capacity, long long microseconds);
+/// Waits on an epoll instance for at most `microseconds` (negative: without end): epoll_pwait2
+/// while `*precise` is non-zero, else epoll_wait with the timeout rounded up to a millisecond.
+/// `*precise` is cleared where the kernel lacks epoll_pwait2 (before 5.11) or a system call
+/// filter refuses it (EPERM), so that the caller does not try again. Writes each ready descriptor
+/// and its readiness (RFGEN_EPOLL_ bits) to `fds` and `readiness`, at most `capacity` (and 8) of
+/// them, and returns how many, or -1 with errno set.
+int rfgen_epoll_wait_microseconds(int epfd, int *fds, int *readiness, int capacity, long long microseconds, int *precise);
 
 #endif
